@@ -1,0 +1,5 @@
+"""``python -m ailoop`` is the ``ailoop`` command."""
+
+from ailoop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""The event record: one append-only fact about an AI snippet.
+
+Field names and kinds are a fixed interface (``ailoop events --format jsonl``, the shared
+store, the analytics); see docs/events.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+
+class Kind(str, enum.Enum):
+    """What happened to a snippet."""
+
+    GENERATED = "generated"
+    MODIFIED = "modified"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    REVERTED = "reverted"
+    KEPT = "kept"
+    REVIEWED = "reviewed"
+
+
+#: Kinds that end a snippet's life in the editor: once one is recorded it is no longer tracked.
+OUTCOMES = frozenset({Kind.ACCEPTED, Kind.REJECTED, Kind.REVERTED, Kind.KEPT})
+
+
+class Source(str, enum.Enum):
+    """How a snippet was recognised as AI-written."""
+
+    HEURISTIC = "heuristic"
+    CLIENT = "client"
+    HOOK = "hook"
+
+
+def utc_now() -> str:
+    """Return the current UTC time as ISO 8601 with milliseconds and a ``Z``."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """One event. ``id`` is generated where the event happens and is the sync key."""
+
+    kind: Kind
+    snippet: str
+    tool: str = "unknown"
+    source: Source = Source.HEURISTIC
+    user: str = ""
+    repo: str = ""
+    path: str = ""
+    language: str = ""
+    lines: int = 0
+    findings: tuple[str, ...] = ()
+    reason: str | None = None
+    pattern: str | None = None
+    text: str | None = None
+    similarity: float | None = None
+    id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
+    ts: str = dataclasses.field(default_factory=utc_now)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the event as a JSON-ready dict (the ``events --format jsonl`` shape)."""
+        return {
+            "id": self.id,
+            "ts": self.ts,
+            "kind": self.kind.value,
+            "snippet": self.snippet,
+            "tool": self.tool,
+            "source": self.source.value,
+            "user": self.user,
+            "repo": self.repo,
+            "path": self.path,
+            "language": self.language,
+            "lines": self.lines,
+            "findings": list(self.findings),
+            "reason": self.reason,
+            "pattern": self.pattern,
+            "text": self.text,
+            "similarity": self.similarity,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        """Build an event from its JSON dict; raises ``ValueError`` on a malformed one."""
+        try:
+            return cls(
+                id=str(data["id"]),
+                ts=str(data["ts"]),
+                kind=Kind(data["kind"]),
+                snippet=str(data["snippet"]),
+                tool=str(data.get("tool") or "unknown"),
+                source=Source(data.get("source") or Source.HEURISTIC.value),
+                user=str(data.get("user") or ""),
+                repo=str(data.get("repo") or ""),
+                path=str(data.get("path") or ""),
+                language=str(data.get("language") or ""),
+                lines=int(data.get("lines") or 0),
+                findings=tuple(str(f) for f in data.get("findings") or ()),
+                reason=data.get("reason"),
+                pattern=data.get("pattern"),
+                text=data.get("text"),
+                similarity=(
+                    None if data.get("similarity") is None else float(data["similarity"])
+                ),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed event: {exc!r}") from exc
