@@ -117,7 +117,8 @@ async def test_accept_and_reject_remove_the_marker_and_record_the_event(
             "Reject AI snippet (unknown, 5 lines)",
         ]
         accept = actions[0].command
-        assert accept is not None and accept.command == "ailoop.accept"
+        assert accept is not None
+        assert accept.command == "ailoop.accept"
         result = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command=accept.command, arguments=accept.arguments)
         )
