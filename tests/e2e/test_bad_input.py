@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from lsprotocol import types
-
-from ailoop.capture.identity import snippet_id
 from tests.conftest import events
 from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session, settle
+
+from ailoop.capture.identity import snippet_id
 
 SNIPPET = "def f(x):\n    y = x + 1\n    return y\n"
 
@@ -29,7 +29,9 @@ async def test_out_of_range_change_is_clamped_and_logged(data_dir: Path, workspa
         assert logged(client, "0:99-0:2 does not exist")
 
 
-async def test_change_to_a_document_never_opened_is_ignored(data_dir: Path, workspace: Path) -> None:
+async def test_change_to_a_document_never_opened_is_ignored(
+    data_dir: Path, workspace: Path
+) -> None:
     async with session("neovim", data_dir, workspace) as client:
         change(client, (workspace / "ghost.py").as_uri(), 2, (0, 0), (0, 0), SNIPPET)
         await settle(client)
@@ -54,7 +56,9 @@ async def test_ten_megabyte_document(data_dir: Path, workspace: Path) -> None:
         assert markers(moved)[0].data["snippet"] == snippet_id(SNIPPET)
 
 
-async def test_binary_looking_document_is_followed_but_not_searched(data_dir: Path, workspace: Path) -> None:
+async def test_binary_looking_document_is_followed_but_not_searched(
+    data_dir: Path, workspace: Path
+) -> None:
     async with session("neovim", data_dir, workspace) as client:
         uri = open_doc(client, workspace / "blob.bin", "\x00\x01\x02ELF\x00" * 100)
         await settle(client)
@@ -87,12 +91,16 @@ async def test_surrogate_pairs_at_utf16_boundaries(data_dir: Path, workspace: Pa
     assert kinds == ["generated", "modified"]
 
 
-async def test_broken_workspace_config_gives_one_message_and_defaults(data_dir: Path, workspace: Path) -> None:
+async def test_broken_workspace_config_gives_one_message_and_defaults(
+    data_dir: Path, workspace: Path
+) -> None:
     (workspace / ".ailoop.toml").write_text("[detect\nmin_lines = 2\n", encoding="utf-8")
     (workspace / "pyproject.toml").write_text(
         "[tool.ailoop]\ncolour = 'red'\n[tool.ailoop.detect]\nmin_lines = 0\n", encoding="utf-8"
     )
-    async with session("visual_studio_code", data_dir, workspace, {"detect": {"minChars": "many"}}) as client:
+    async with session(
+        "visual_studio_code", data_dir, workspace, {"detect": {"minChars": "many"}}
+    ) as client:
         await settle(client)
         shown = [m.message for m in client.messages]
         assert any(".ailoop.toml: cannot be read" in m for m in shown)
@@ -105,7 +113,9 @@ async def test_broken_workspace_config_gives_one_message_and_defaults(data_dir: 
 
 
 async def test_thresholds_from_the_editor(data_dir: Path, workspace: Path) -> None:
-    async with session("neovim", data_dir, workspace, {"detect": {"minLines": 5, "minChars": 500}}) as client:
+    async with session(
+        "neovim", data_dir, workspace, {"detect": {"minLines": 5, "minChars": 500}}
+    ) as client:
         uri = open_doc(client, workspace / "d.py", "")
         change(client, uri, 2, (0, 0), (0, 0), SNIPPET)  # 3 lines: below 5
         await settle(client)

@@ -65,7 +65,10 @@ def test_reformatting_is_not_new_code() -> None:
 
 def test_undo_of_text_just_deleted_is_not_new_code() -> None:
     assert verdict("", FUNCTION, (snippet_id(FUNCTION),)) is Verdict.UNDO
-    assert verdict("", "    " + FUNCTION.replace("\n", "\n    "), (snippet_id(FUNCTION),)) is Verdict.UNDO
+    assert (
+        verdict("", "    " + FUNCTION.replace("\n", "\n    "), (snippet_id(FUNCTION),))
+        is Verdict.UNDO
+    )
 
 
 def test_whitespace_is_not_code() -> None:
@@ -77,11 +80,20 @@ def test_blank_edges_are_trimmed_from_the_snippet() -> None:
     assert (trimmed.offset, trimmed.text) == (2, FUNCTION)
 
 
-@given(st.lists(st.sampled_from(["a\n", "b\n", "c\n", "dd\n", ""]), max_size=12), st.lists(st.sampled_from(["a\n", "b\n", "x\n", "y\n"]), max_size=12))
+@given(
+    st.lists(st.sampled_from(["a\n", "b\n", "c\n", "dd\n", ""]), max_size=12),
+    st.lists(st.sampled_from(["a\n", "b\n", "x\n", "y\n"]), max_size=12),
+)
 def test_hunks_applied_bottom_up_rebuild_the_new_text(old: list[str], new: list[str]) -> None:
     old_lines = split_lines("".join(old))
     new_lines = split_lines("".join(new))
     lines = list(old_lines)
     for hunk in reversed(line_hunks(old_lines, new_lines)):
-        lines[hunk.start : hunk.end] = split_lines(hunk.text)[:-1] if hunk.text.endswith("\n") else [hunk.text] if hunk.text else []
+        lines[hunk.start : hunk.end] = (
+            split_lines(hunk.text)[:-1]
+            if hunk.text.endswith("\n")
+            else [hunk.text]
+            if hunk.text
+            else []
+        )
     assert "".join(lines) == "".join(new_lines)

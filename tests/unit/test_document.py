@@ -35,7 +35,10 @@ def test_replace_matches_string_splicing(text: str, data: st.DataObject) -> None
     assert doc.text == expected
     assert doc.lines == split_lines(expected)
     assert edit.removed == text[a:b]
-    assert offset(expected, edit.new_end) == a + len(new) or expected[a + len(new) - 1 : a + len(new) + 1] == "\r\n"
+    assert (
+        offset(expected, edit.new_end) == a + len(new)
+        or expected[a + len(new) - 1 : a + len(new) + 1] == "\r\n"
+    )
 
 
 def test_only_lsp_line_breaks_split_lines() -> None:

@@ -29,14 +29,18 @@ def test_id_is_sha256_of_the_normalized_utf8_text() -> None:
 
 
 @given(code_lines, st.integers(0, 12), st.sampled_from(["\n", "\r\n", "\r"]))
-def test_indentation_and_line_endings_do_not_change_the_id(lines: list[str], indent: int, eol: str) -> None:
+def test_indentation_and_line_endings_do_not_change_the_id(
+    lines: list[str], indent: int, eol: str
+) -> None:
     text = "\n".join(lines)
     moved = textwrap.indent(text, " " * indent).replace("\n", eol)
     assert snippet_id(moved) == snippet_id(text)
 
 
 @given(code_lines, st.integers(0, 3), st.integers(0, 3))
-def test_blank_edges_and_trailing_spaces_do_not_change_the_id(lines: list[str], before: int, after: int) -> None:
+def test_blank_edges_and_trailing_spaces_do_not_change_the_id(
+    lines: list[str], before: int, after: int
+) -> None:
     text = "\n".join(lines)
     padded = "\n" * before + "\n".join(line + "  " for line in lines) + "\n \n" * after
     assert snippet_id(padded) == snippet_id(text)
