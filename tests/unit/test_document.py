@@ -9,7 +9,7 @@ from ailoop.capture.document import Document, Position, split_lines
 
 # Lone CRs are left out: inserting LF right after one would fuse two line breaks into one
 # CRLF, which no editor sends (old Mac line endings are normalized before editing).
-pieces = st.sampled_from(list("ab \t\n") + ["\r\n", "é", "😀", "\u2028", "\x0c"])
+pieces = st.sampled_from([*list("ab \t\n"), "\r\n", "é", "😀", "\u2028", "\x0c"])
 texts = st.lists(pieces, max_size=30).map("".join)
 
 

@@ -41,7 +41,8 @@ def test_bad_values_and_unknown_keys_are_reported_and_defaulted(tmp_path: Path) 
 def test_unreadable_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.ailoop\n")
     _, problems = load(tmp_path)
-    assert problems and "pyproject.toml: cannot be read" in problems[0]
+    assert problems
+    assert "pyproject.toml: cannot be read" in problems[0]
 
 
 def test_snake_case() -> None:

@@ -11,7 +11,7 @@ from ailoop.capture.track import TrackedDocument
 from ailoop.store.events import Source
 
 SNIPPET = "def f(x):\n    y = x * 2\n    return y\n"
-pieces = st.sampled_from(list("ab \n") + ["😀", "\r\n", "def g():\n    pass\n    return 1\n"])
+pieces = st.sampled_from([*list("ab \n"), "😀", "\r\n", "def g():\n    pass\n    return 1\n"])
 inserted = st.lists(pieces, max_size=4).map("".join)
 
 
