@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ailoop.capture.identity import snippet_id
 from nvim_harness import Workspace, run_scenario
+
+from ailoop.capture.identity import snippet_id
 
 pytestmark = pytest.mark.editors
 
