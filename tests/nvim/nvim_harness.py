@@ -83,10 +83,25 @@ class Workspace:
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
             env[f"XDG_{name}_HOME" if name != "RUNTIME" else "XDG_RUNTIME_DIR"] = str(path)
         env["AILOOP_DATA_DIR"] = str(self.data_dir)
+        env["PATH"] = os.pathsep.join([str(self.ailoop_shim_dir()), env.get("PATH", "")])
         env["PYTHONPATH"] = os.pathsep.join(
             [str(SERVER_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
         )
         return env
+
+    def ailoop_shim_dir(self) -> Path:
+        """A directory with an ``ailoop`` command running this checkout's server.
+
+        It stands for the installed console script, so configs that say
+        ``cmd = { 'ailoop', 'serve' }`` (as the docs do) run unchanged.
+        """
+        bin_dir = self.home / "bin"
+        shim = bin_dir / "ailoop"
+        if not shim.exists():
+            bin_dir.mkdir(parents=True, exist_ok=True)
+            shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m ailoop "$@"\n')
+            shim.chmod(0o755)
+        return bin_dir
 
     def events(self) -> list[dict[str, Any]]:
         """Every event ``ailoop events --format jsonl`` prints for this data dir."""
@@ -127,8 +142,13 @@ def leftover_servers(data_dir: str, grace_s: float = 5.0) -> list[int]:
         time.sleep(0.05)
 
 
-def run_scenario(binary: str, ws: Workspace, scenario: str, **extra_env: str) -> dict[str, Any]:
+def run_scenario(
+    binary: str, ws: Workspace, scenario: str, *, runtimepath: bool = True, **extra_env: str
+) -> dict[str, Any]:
     """Run one scenario of scenario.lua in headless Neovim; return its JSON result.
+
+    With ``runtimepath``, client-nvim is put on Neovim's runtime path first; without, the
+    scenario must do that itself (the docs blocks do).
 
     Fails with Neovim's output when the scenario fails or Neovim does not finish in time.
     """
@@ -141,11 +161,10 @@ def run_scenario(binary: str, ws: Workspace, scenario: str, **extra_env: str) ->
         AILOOP_TEST_RESULT=str(result_file),
         **extra_env,
     )
-    argv = [
-        binary, "--headless", "-u", "NONE", "-i", "NONE", "-n",
-        "--cmd", f"set rtp^={CLIENT_DIR}",
-        "-c", f"luafile {SCENARIO}",
-    ]  # fmt: skip
+    argv = [binary, "--headless", "-u", "NONE", "-i", "NONE", "-n"]
+    if runtimepath:
+        argv += ["--cmd", f"set rtp^={CLIENT_DIR}"]
+    argv += ["-c", f"luafile {SCENARIO}"]
     proc = subprocess.Popen(
         argv,
         cwd=ws.root,

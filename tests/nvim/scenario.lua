@@ -52,10 +52,9 @@ local function marker_view(d)
   }
 end
 
--- Open the file with ailoop attached through setup(); returns bufnr, client.
-local function open_with_ailoop()
+-- Edit the test file and wait for an ailoop client to attach and initialize.
+local function edit_and_wait_attached()
   local ailoop = require('ailoop')
-  ailoop.setup({ cmd = vim.fn.json_decode(os.getenv('AILOOP_TEST_CMD')) })
   vim.cmd('edit ' .. vim.fn.fnameescape(os.getenv('AILOOP_TEST_FILE')))
   local bufnr = vim.api.nvim_get_current_buf()
   wait_for('the ailoop client to attach and initialize', function()
@@ -65,6 +64,12 @@ local function open_with_ailoop()
   local client = ailoop.client(bufnr)
   note('attached', { name = client.name, root_dir = client.config.root_dir, filetype = vim.bo[bufnr].filetype })
   return bufnr, client
+end
+
+-- Open the file with ailoop attached through setup(); returns bufnr, client.
+local function open_with_ailoop()
+  require('ailoop').setup({ cmd = vim.fn.json_decode(os.getenv('AILOOP_TEST_CMD')) })
+  return edit_and_wait_attached()
 end
 
 local SNIPPET = {
@@ -150,6 +155,34 @@ function scenarios.reject_code_action()
   note('text', buffer_text(bufnr))
 end
 
+-- Accept through the code lens on the snippet's first line (run_codelens, picked in
+-- vim.ui.select among ailoop's lenses).
+function scenarios.accept_code_lens()
+  local bufnr = open_with_ailoop()
+  local marker, first = insert_snippet(bufnr)
+  note('marker', marker_view(marker))
+  wait_for('a code lens on the snippet line', function() return #lenses_on(bufnr, first) > 0 end)
+  note('lenses', lenses_on(bufnr, first))
+  vim.api.nvim_win_set_cursor(0, { first + 1, 0 })
+  local offered
+  vim.ui.select = function(items, opts, on_choice)
+    offered = {}
+    local chosen
+    for _, item in ipairs(items) do
+      local title = opts.format_item(item)
+      table.insert(offered, title)
+      if title == 'Accept' then chosen = item end
+    end
+    on_choice(chosen)
+  end
+  local answered
+  require('ailoop').run_codelens(function(err) answered = err or true end)
+  wait_for('the server to answer the lens command', function() return answered ~= nil end)
+  note('offered', offered)
+  note('answer_error', answered ~= true and answered or nil)
+  wait_marker_gone(bufnr, marker_view(marker).snippet)
+end
+
 -- Reject with a note: vim.ui.input (Neovim's prompt, answered here) supplies the reason.
 function scenarios.reject_with_note()
   local bufnr = open_with_ailoop()
@@ -231,6 +264,43 @@ function scenarios.copilot_accept()
   for _, d in ipairs(ailoop.markers(bufnr)) do
     if d.lnum == first then note('marker', marker_view(d)) end
   end
+end
+
+-- Run Lua blocks from docs/neovim.md as a user's init.lua would (AILOOP_TEST_BLOCKS, a
+-- JSON list, in order), then open the file, paste a snippet and report the marker and
+-- the evaluated status line. When AILOOP_TEST_START is "setup" the blocks do not start
+-- ailoop themselves and setup() is called after them.
+function scenarios.docs_blocks()
+  for i, code in ipairs(vim.fn.json_decode(os.getenv('AILOOP_TEST_BLOCKS'))) do
+    local chunk, err = (loadstring or load)(code, 'docs block ' .. i)
+    if not chunk then error(err, 0) end
+    chunk()
+  end
+  if os.getenv('AILOOP_TEST_START') == 'setup' then
+    require('ailoop').setup({ cmd = vim.fn.json_decode(os.getenv('AILOOP_TEST_CMD')) })
+  end
+  local bufnr = edit_and_wait_attached()
+  local marker = insert_snippet(bufnr)
+  note('marker', marker_view(marker))
+  local ok, line = pcall(vim.api.nvim_eval_statusline, vim.o.statusline, {})
+  note('statusline', ok and line.str or vim.NIL)
+end
+
+-- Only compile the blocks (for versions they are not meant for) and list the names they
+-- look up in require('ailoop') that the module does not have.
+function scenarios.docs_compile()
+  local ailoop = require('ailoop')
+  local missing = {}
+  for i, code in ipairs(vim.fn.json_decode(os.getenv('AILOOP_TEST_BLOCKS'))) do
+    local chunk, err = (loadstring or load)(code, 'docs block ' .. i)
+    if not chunk then error(err, 0) end
+    for _, pattern in ipairs({ "require%(%s*'ailoop'%s*%)%.([%w_]+)", "require'ailoop'%.([%w_]+)" }) do
+      for name in code:gmatch(pattern) do
+        if ailoop[name] == nil then table.insert(missing, name) end
+      end
+    end
+  end
+  note('missing', missing)
 end
 
 local function stop_clients()

@@ -45,6 +45,18 @@ def test_reject_through_code_action_menu(nvim: str, workspace: Workspace) -> Non
     assert not rejected[0].get("reason")
 
 
+def test_accept_through_code_lens(nvim: str, workspace: Workspace) -> None:
+    """run_codelens() on the snippet's first line offers Accept/Reject; Accept records it."""
+    seen = run_scenario(nvim, workspace, "accept_code_lens")
+
+    titles = [lens["title"] for lens in seen["lenses"]]
+    assert titles == ["AI snippet · unknown · 7 lines", "Accept", "Reject"]
+    assert seen["offered"] == ["Accept", "Reject"]
+    assert seen["answer_error"] is None
+    accepted = of_kind(workspace.events(), "accepted")
+    assert [e["snippet"] for e in accepted] == [seen["marker"]["snippet"]]
+
+
 def test_reject_with_a_note_records_the_reason(nvim: str, workspace: Workspace) -> None:
     """reject_with_note() asks through vim.ui.input and sends the answer as the reason."""
     note = "builds a dict by hand; use dict(item.split('=') ...)"

@@ -54,10 +54,49 @@ function M.refresh_codelens(bufnr)
   end
 end
 
---- Run the code lens on the cursor line (vim.lsp.codelens.run, which executes the
---- lens's command through workspace/executeCommand).
-function M.run_codelens()
-  vim.lsp.codelens.run()
+--- Run one of ailoop's code lenses on the cursor line ("Accept" / "Reject"), picked
+--- with vim.ui.select when there are several, through workspace/executeCommand.
+--- ailoop's title-only lens ("AI snippet · tool · N lines") is left out. Lines without
+--- an ailoop lens fall back to vim.lsp.codelens.run() (other servers' lenses).
+---@param on_done fun(err: table|nil)|nil called after the server answered
+function M.run_codelens(on_done)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local line = vim.api.nvim_win_get_cursor(0)[1] - 1
+  local client = M.client(bufnr)
+  local lenses = {}
+  for _, lens in ipairs(client and vim.lsp.codelens.get(bufnr) or {}) do
+    local command = lens.command
+    if lens.range.start.line == line and command and type(command.command) == 'string'
+        and command.command:find('^ailoop%.') then
+      table.insert(lenses, lens)
+    end
+  end
+  if #lenses == 0 then
+    vim.lsp.codelens.run()
+    return
+  end
+  local function run(lens)
+    if not lens then
+      return
+    end
+    local params = { command = lens.command.command, arguments = lens.command.arguments }
+    compat.request(client, 'workspace/executeCommand', params, function(err)
+      if err then
+        vim.notify('ailoop: ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      end
+      if on_done then
+        on_done(err)
+      end
+    end, bufnr)
+  end
+  if #lenses == 1 then
+    run(lenses[1])
+  else
+    vim.ui.select(lenses, {
+      prompt = 'AI snippet:',
+      format_item = function(lens) return lens.command.title end,
+    }, run)
+  end
 end
 
 local function set_keymaps(keymaps, bufnr)
@@ -66,7 +105,7 @@ local function set_keymaps(keymaps, bufnr)
   end
   local actions = {
     code_action = { vim.lsp.buf.code_action, 'code actions (Accept / Reject AI snippet)' },
-    codelens = { M.run_codelens, 'run the code lens on this line' },
+    codelens = { function() M.run_codelens() end, 'run the code lens on this line' },
     accept = { review.accept, 'accept the AI snippet under the cursor' },
     reject = { function() review.reject() end, 'reject the AI snippet under the cursor' },
     reject_with_note = { function() review.reject_with_note() end, 'reject the AI snippet with a note' },
