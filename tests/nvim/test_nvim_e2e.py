@@ -82,10 +82,6 @@ def test_typing_by_hand_makes_no_snippet(nvim: str, workspace: Workspace) -> Non
     assert [e["snippet"] for e in generated] == [seen["marker"]["snippet"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server: ailoop/generated handler gets pygls's Object, not a dict, and drops it",
-)
 def test_wrapped_copilot_accept_reports_the_tool(nvim: str, workspace: Workspace) -> None:
     """copilot_lua_accept() sends ailoop/generated {tool = copilot} before the insertion."""
     seen = run_scenario(nvim, workspace, "copilot_accept")
