@@ -266,6 +266,19 @@ function scenarios.copilot_accept()
   end
 end
 
+-- setup() with a server command that does not exist: one clear message, and opening a
+-- file still works (no client, no error).
+function scenarios.missing_server()
+  local messages = {}
+  vim.notify = function(msg, level) table.insert(messages, { msg = msg, level = level }) end
+  require('ailoop').setup({ cmd = { 'no-such-ailoop-command', 'serve' } })
+  local ok, err = pcall(vim.cmd, 'edit ' .. vim.fn.fnameescape(os.getenv('AILOOP_TEST_FILE')))
+  note('edit_error', not ok and tostring(err) or nil)
+  note('messages', messages)
+  note('attached', require('ailoop').client() ~= nil)
+  note('statusline', require('ailoop').statusline())
+end
+
 -- Run Lua blocks from docs/neovim.md as a user's init.lua would (AILOOP_TEST_BLOCKS, a
 -- JSON list, in order), then open the file, paste a snippet and report the marker and
 -- the evaluated status line. When AILOOP_TEST_START is "setup" the blocks do not start

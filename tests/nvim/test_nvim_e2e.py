@@ -92,3 +92,15 @@ def test_wrapped_copilot_accept_reports_the_tool(nvim: str, workspace: Workspace
         (seen["marker"]["snippet"], "copilot")
     ]
     assert generated[0]["source"] == "client"
+
+
+def test_missing_server_command_gives_one_clear_message(nvim: str, workspace: Workspace) -> None:
+    """setup() with a command that is not installed warns once, naming the fix."""
+    seen = run_scenario(nvim, workspace, "missing_server")
+
+    ours = [m["msg"] for m in seen["messages"] if m["msg"].startswith("ailoop:")]
+    assert len(ours) == 1, seen["messages"]
+    assert "no-such-ailoop-command" in ours[0]
+    assert "'-m', 'ailoop', 'serve'" in ours[0]
+    assert seen["attached"] is False
+    assert seen["statusline"] == ""

@@ -231,6 +231,12 @@ end
 ---@return table opts
 function M.setup(user)
   local config, opts = M.client_config(user)
+  local program = type(opts.cmd) == 'table' and opts.cmd[1] or nil
+  if type(program) ~= 'string' or vim.fn.executable(program) ~= 1 then
+    vim.notify(('ailoop: cannot run %s; install ailoop (so that `ailoop serve` works) or set '
+      .. "cmd = { '/path/to/python', '-m', 'ailoop', 'serve' } in require('ailoop').setup()")
+      :format(vim.inspect(opts.cmd)), vim.log.levels.WARN)
+  end
 
   if compat.has('0.11') and vim.lsp.config and vim.lsp.enable then
     config.filetypes = opts.filetypes
