@@ -1,4 +1,4 @@
-"""Fixtures for the Neovim end-to-end tests: each Neovim version, a workspace."""
+"""Fixtures for the Neovim end-to-end tests: each Neovim version, a project."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def nvim(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Iterator[Workspace]:
+def project(tmp_path: Path) -> Iterator[Workspace]:
     """A git repository with a Python project of one file; fails the test if a server process outlives it."""
     root = tmp_path / "project"
     root.mkdir()

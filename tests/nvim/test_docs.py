@@ -71,7 +71,7 @@ def test_doc_blocks_are_marked_and_the_first_sets_the_runtime_path() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(doc_blocks())))
-def test_doc_block_runs(nvim: str, workspace: Workspace, index: int) -> None:
+def test_doc_block_runs(nvim: str, project: Workspace, index: int) -> None:
     """The block works in this Neovim (or, if meant for another version, compiles here)."""
     version = nvim_version(nvim)
     assert version is not None
@@ -79,20 +79,20 @@ def test_doc_block_runs(nvim: str, workspace: Workspace, index: int) -> None:
     runtime_path = user_code(doc_blocks()[0][1])
     if not applies(versions, version):
         seen = run_scenario(
-            nvim, workspace, "docs_compile", AILOOP_TEST_BLOCKS=json.dumps([user_code(code)])
+            nvim, project, "docs_compile", AILOOP_TEST_BLOCKS=json.dumps([user_code(code)])
         )
         assert seen["missing"] == [], f"block {index} uses functions ailoop lacks"
         return
     blocks = [runtime_path] if index == 0 else [runtime_path, user_code(code)]
     seen = run_scenario(
         nvim,
-        workspace,
+        project,
         "docs_blocks",
         AILOOP_TEST_BLOCKS=json.dumps(blocks),
         runtimepath=False,  # the docs' own runtime-path block puts client-nvim there
         AILOOP_TEST_START="block" if starts_ailoop(code) else "setup",
     )
     assert seen["marker"]["code"] == "ai-snippet"
-    assert Path(seen["attached"]["root_dir"]) == workspace.root
+    assert Path(seen["attached"]["root_dir"]) == project.root
     if "statusline" in code:
         assert "ailoop · 1 pending" in seen["statusline"], seen["statusline"]

@@ -22,9 +22,9 @@ def of_kind(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [e for e in events if e["kind"] == kind]
 
 
-def test_reject_through_code_action_menu(nvim: str, workspace: Workspace) -> None:
+def test_reject_through_code_action_menu(nvim: str, project: Workspace) -> None:
     """A pasted snippet gets marker, code lens and status; Reject from the menu records it."""
-    seen = run_scenario(nvim, workspace, "reject_code_action")
+    seen = run_scenario(nvim, project, "reject_code_action")
 
     marker = seen["marker"]
     assert (marker["source"], marker["code"]) == ("ailoop", "ai-snippet")
@@ -36,7 +36,7 @@ def test_reject_through_code_action_menu(nvim: str, workspace: Workspace) -> Non
     assert any(t.startswith("Reject AI snippet") for t in seen["offered"]), seen["offered"]
     assert seen["statusline_after"] == "ailoop"
 
-    events = workspace.events()
+    events = project.events()
     generated = of_kind(events, "generated")
     rejected = of_kind(events, "rejected")
     assert [e["snippet"] for e in generated] == [marker["snippet"]]
@@ -45,32 +45,32 @@ def test_reject_through_code_action_menu(nvim: str, workspace: Workspace) -> Non
     assert not rejected[0].get("reason")
 
 
-def test_accept_through_code_lens(nvim: str, workspace: Workspace) -> None:
+def test_accept_through_code_lens(nvim: str, project: Workspace) -> None:
     """run_codelens() on the snippet's first line offers Accept/Reject; Accept records it."""
-    seen = run_scenario(nvim, workspace, "accept_code_lens")
+    seen = run_scenario(nvim, project, "accept_code_lens")
 
     titles = [lens["title"] for lens in seen["lenses"]]
     assert titles == ["AI snippet · unknown · 7 lines", "Accept", "Reject"]
     assert seen["offered"] == ["Accept", "Reject"]
     assert seen["answer_error"] is None
-    accepted = of_kind(workspace.events(), "accepted")
+    accepted = of_kind(project.events(), "accepted")
     assert [e["snippet"] for e in accepted] == [seen["marker"]["snippet"]]
 
 
-def test_reject_with_a_note_records_the_reason(nvim: str, workspace: Workspace) -> None:
+def test_reject_with_a_note_records_the_reason(nvim: str, project: Workspace) -> None:
     """reject_with_note() asks through vim.ui.input and sends the answer as the reason."""
     note = "builds a dict by hand; use dict(item.split('=') ...)"
-    seen = run_scenario(nvim, workspace, "reject_with_note", AILOOP_TEST_NOTE=note)
+    seen = run_scenario(nvim, project, "reject_with_note", AILOOP_TEST_NOTE=note)
 
     assert seen["prompt"] == "Reject AI snippet, because: "
     assert seen["answer_error"] is None
-    rejected = of_kind(workspace.events(), "rejected")
+    rejected = of_kind(project.events(), "rejected")
     assert [(e["snippet"], e["reason"]) for e in rejected] == [(seen["marker"]["snippet"], note)]
 
 
-def test_typing_by_hand_makes_no_snippet(nvim: str, workspace: Workspace) -> None:
+def test_typing_by_hand_makes_no_snippet(nvim: str, project: Workspace) -> None:
     """Lines typed a character at a time never become snippets; a later paste does."""
-    seen = run_scenario(nvim, workspace, "typing")
+    seen = run_scenario(nvim, project, "typing")
 
     assert seen["typed_line"].endswith("# typed by hand")
     first = seen["snippet_first_line"]
@@ -78,25 +78,25 @@ def test_typing_by_hand_makes_no_snippet(nvim: str, workspace: Workspace) -> Non
     typed_rows = set(seen["typed_lines"])
     for m in seen["markers"]:
         assert not typed_rows & set(range(m["lnum"], m["end_lnum"] + 1)), m
-    generated = of_kind(workspace.events(), "generated")
+    generated = of_kind(project.events(), "generated")
     assert [e["snippet"] for e in generated] == [seen["marker"]["snippet"]]
 
 
-def test_wrapped_copilot_accept_reports_the_tool(nvim: str, workspace: Workspace) -> None:
+def test_wrapped_copilot_accept_reports_the_tool(nvim: str, project: Workspace) -> None:
     """copilot_lua_accept() sends ailoop/generated {tool = copilot} before the insertion."""
-    seen = run_scenario(nvim, workspace, "copilot_accept")
+    seen = run_scenario(nvim, project, "copilot_accept")
 
     assert seen["accepted"] is True
-    generated = of_kind(workspace.events(), "generated")
+    generated = of_kind(project.events(), "generated")
     assert [(e["snippet"], e["tool"]) for e in generated] == [
         (seen["marker"]["snippet"], "copilot")
     ]
     assert generated[0]["source"] == "client"
 
 
-def test_missing_server_command_gives_one_clear_message(nvim: str, workspace: Workspace) -> None:
+def test_missing_server_command_gives_one_clear_message(nvim: str, project: Workspace) -> None:
     """setup() with a command that is not installed warns once, naming the fix."""
-    seen = run_scenario(nvim, workspace, "missing_server")
+    seen = run_scenario(nvim, project, "missing_server")
 
     ours = [m["msg"] for m in seen["messages"] if m["msg"].startswith("ailoop:")]
     assert len(ours) == 1, seen["messages"]
