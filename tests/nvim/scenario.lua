@@ -136,7 +136,7 @@ function scenarios.reject_code_action()
   note('lenses', lenses_on(bufnr, first))
 
   local offered, chosen = nil, nil
-  vim.ui.select = function(items, opts, on_choice)
+  vim.ui.select = function(items, _, on_choice)
     offered = {}
     for _, item in ipairs(items) do
       local action = item.action or item[2] -- 0.10+: {action, ctx}; 0.7–0.9: {client_id, action}

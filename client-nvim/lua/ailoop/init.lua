@@ -123,7 +123,6 @@ end
 
 --- The handlers ailoop's client uses on top of Neovim's defaults.
 local function handlers(opts)
-  local publish = vim.lsp.handlers['textDocument/publishDiagnostics']
   return {
     ['ailoop/status'] = status.handler,
     -- Neither 0.7 nor 0.11 answers this request: refresh every buffer of the client.
@@ -138,7 +137,7 @@ local function handlers(opts)
     end,
     -- Snippets come and go with the marker diagnostics: refresh the lenses with them.
     ['textDocument/publishDiagnostics'] = function(err, result, ctx, config)
-      publish(err, result, ctx, config)
+      vim.lsp.handlers['textDocument/publishDiagnostics'](err, result, ctx, config)
       if opts.codelens and result and result.uri then
         local bufnr = vim.uri_to_bufnr(result.uri)
         vim.schedule(function() M.refresh_codelens(bufnr) end)
