@@ -183,6 +183,19 @@ function scenarios.accept_code_lens()
   wait_marker_gone(bufnr, marker_view(marker).snippet)
 end
 
+-- Paste a snippet, then undo it with `u`: Neovim sends the removal as its own shape of
+-- change, and the snippet must go (marker removed).
+function scenarios.undo_paste()
+  local bufnr = open_with_ailoop()
+  local before = buffer_text(bufnr)
+  vim.cmd('let &undolevels = &undolevels') -- an undo step of its own for the paste
+  local marker = insert_snippet(bufnr)
+  note('marker', marker_view(marker))
+  vim.cmd('undo')
+  note('undone', buffer_text(bufnr) == before)
+  wait_marker_gone(bufnr, marker_view(marker).snippet)
+end
+
 -- Reject with a note: vim.ui.input (Neovim's prompt, answered here) supplies the reason.
 function scenarios.reject_with_note()
   local bufnr = open_with_ailoop()

@@ -57,6 +57,16 @@ def test_accept_through_code_lens(nvim: str, project: Workspace) -> None:
     assert [e["snippet"] for e in accepted] == [seen["marker"]["snippet"]]
 
 
+def test_undoing_a_paste_reverts_the_snippet(nvim: str, project: Workspace) -> None:
+    """`u` right after a paste removes the marker and records the snippet as reverted."""
+    seen = run_scenario(nvim, project, "undo_paste")
+
+    assert seen["undone"] is True
+    events = project.events()
+    assert [e["snippet"] for e in of_kind(events, "reverted")] == [seen["marker"]["snippet"]]
+    assert not of_kind(events, "accepted") + of_kind(events, "rejected")
+
+
 def test_reject_with_a_note_records_the_reason(nvim: str, project: Workspace) -> None:
     """reject_with_note() asks through vim.ui.input and sends the answer as the reason."""
     note = "builds a dict by hand; use dict(item.split('=') ...)"
