@@ -74,7 +74,7 @@ end
 
 local SNIPPET = {
   'def parse_pairs(text):',
-  '    """Split "a=1,b=2" into a dict."""',
+  '    """Split "a=1,b=2" into a dict — keys like "café" or "☕" too."""',
   '    pairs = {}',
   '    for item in text.split(","):',
   '        key, _, value = item.partition("=")',
