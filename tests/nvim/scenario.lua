@@ -127,13 +127,22 @@ local scenarios = {}
 -- Insert a snippet, see marker + code lens + statusline, reject it through
 -- vim.lsp.buf.code_action() (the user's code-action menu, picked in vim.ui.select).
 function scenarios.reject_code_action()
-  local bufnr = open_with_ailoop()
+  local bufnr, client = open_with_ailoop()
+  -- count the server's workspace/codeLens/refresh requests reaching client-nvim's handler
+  local refreshes = 0
+  local refresh = client.handlers['workspace/codeLens/refresh']
+  client.handlers['workspace/codeLens/refresh'] = function(...)
+    refreshes = refreshes + 1
+    return refresh(...)
+  end
   local marker, first = insert_snippet(bufnr)
   note('marker', marker_view(marker))
   note('snippet_text', table.concat(SNIPPET, '\n') .. '\n')
   note('statusline', require('ailoop').statusline())
   wait_for('a code lens on the snippet line', function() return #lenses_on(bufnr, first) > 0 end)
   note('lenses', lenses_on(bufnr, first))
+  wait_for('workspace/codeLens/refresh from the server', function() return refreshes > 0 end)
+  note('codelens_refreshes', refreshes)
 
   local offered, chosen = nil, nil
   vim.ui.select = function(items, _, on_choice)

@@ -32,6 +32,7 @@ def test_reject_through_code_action_menu(nvim: str, project: Workspace) -> None:
     assert marker["at_cursor"], "snippet_at_cursor() did not find the marker under the cursor"
     assert seen["statusline"] == "ailoop · 1 pending"
     assert seen["lenses"], "no code lens on the snippet's first line"
+    assert seen["codelens_refreshes"] >= 1
     assert any(t.startswith("Accept AI snippet") for t in seen["offered"]), seen["offered"]
     assert any(t.startswith("Reject AI snippet") for t in seen["offered"]), seen["offered"]
     assert seen["statusline_after"] == "ailoop"

@@ -125,7 +125,7 @@ end
 local function handlers(opts)
   return {
     ['ailoop/status'] = status.handler,
-    -- Neither 0.7 nor 0.11 answers this request: refresh every buffer of the client.
+    -- Neither 0.7 nor 0.11 handles this request by itself: refresh every buffer of the client.
     ['workspace/codeLens/refresh'] = function(_, _, ctx)
       if opts.codelens then
         local client = vim.lsp.get_client_by_id(ctx.client_id)
@@ -165,6 +165,11 @@ function M.client_config(user)
     cmd_env = opts.cmd_env,
     init_options = opts.init_options,
     settings = { ailoop = opts.settings or vim.empty_dict() },
+    -- the full default set (0.7 replaces rather than merges), plus what client-nvim adds:
+    -- it answers workspace/codeLens/refresh (see handlers())
+    capabilities = vim.tbl_deep_extend('force', vim.lsp.protocol.make_client_capabilities(), {
+      workspace = { codeLens = { refreshSupport = opts.codelens and true or false } },
+    }),
     handlers = handlers(opts),
     on_attach = function(client, bufnr)
       set_keymaps(opts.keymaps, bufnr)
