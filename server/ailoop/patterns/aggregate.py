@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
+from ailoop.patterns.model import normalize_key
 from ailoop.patterns.stats import (
     OutcomeRow,
     PatternSettings,
@@ -86,3 +87,42 @@ def local_pattern_stats(
     database = (data_dir or default_data_dir()) / DB_NAME
     rows = local_outcome_rows(database, recent_cutoff(now, settings))
     return stats_from_rows(rows, settings, reason_patterns)
+
+
+_REASONS_QUERY = """
+SELECT reason, ts >= ? AS recent, findings, pattern
+FROM events
+WHERE kind = 'rejected' AND reason IS NOT NULL AND trim(reason) != ''
+"""
+
+
+def local_reasons(
+    data_dir: Path | None, cutoff: dt.datetime
+) -> list[tuple[str, bool, tuple[str, ...]]]:
+    """Return ``(reason, recent, pattern keys)`` for every rejection with a free-text reason."""
+    database = (data_dir or default_data_dir()) / DB_NAME
+    if not database.exists():
+        return []
+    try:
+        connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise StoreError(describe_failure(database, exc)) from exc
+    try:
+        out = []
+        for reason, recent, findings, pattern in connection.execute(
+            _REASONS_QUERY, (iso_utc(cutoff),)
+        ):
+            try:
+                keys = [str(f) for f in json.loads(findings)]
+            except (ValueError, TypeError):
+                keys = []
+            if pattern:
+                keys.append(normalize_key(pattern))
+            out.append((str(reason), bool(recent), tuple(keys)))
+        return out
+    except sqlite3.Error as exc:
+        if "no such table" in str(exc):
+            return []
+        raise StoreError(describe_failure(database, exc)) from exc
+    finally:
+        connection.close()
