@@ -87,8 +87,9 @@ def _findings_for(
         supported = (
             strict or bool(pattern and pattern.enforce) or bool(numbers and numbers.supported)
         )
+        detail = "" if match.message == match.title else f". {match.message}"
         if numbers is not None:
-            message = f"{diagnostic_message(numbers, match.title)}. {match.message}"
+            message = f"{diagnostic_message(numbers, match.title)}{detail}"
         else:
             message = f"{match.title}: {match.message} (no rejections recorded yet)"
         findings.append(Finding(path, match, numbers, supported, message))

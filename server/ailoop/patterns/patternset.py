@@ -62,8 +62,10 @@ class Pattern:
 
     @property
     def hint(self) -> str:
-        """A one-line fix hint: ``fix`` when given, else the message."""
-        return self.fix or self.message
+        """A one-line fix hint: ``fix`` when given, else the message (when it adds anything)."""
+        if self.fix:
+            return self.fix
+        return self.message if self.message != self.title else f"do not write {self.title}"
 
 
 class PatternProblems:
