@@ -11,7 +11,7 @@ from typing import Any
 from ailoop.store.events import Event, Kind
 from ailoop.store.local import LocalStore
 
-PATTERNS_TOML = r'''
+PATTERNS_TOML = r"""
 [[pattern]]
 id = "bare-except"
 title = "bare except"
@@ -26,19 +26,17 @@ title = "eval"
 message = "eval runs arbitrary code."
 languages = ["python", "javascript"]
 ast_grep = "eval($$$ARGS)"
-'''
+"""
 
-BARE_EXCEPT_SNIPPET = (
-    "def load(path):\n    try:\n        return open(path).read()\n    except:\n        return None\n"
-)
+BARE_EXCEPT_SNIPPET = "def load(path):\n    try:\n        return open(path).read()\n    except:\n        return None\n"
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.timezone.utc)
 
 
 def ts(moment: dt.datetime) -> str:
     """Format ``moment`` like an event timestamp."""
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
 
 

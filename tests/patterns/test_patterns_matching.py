@@ -59,7 +59,9 @@ def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
     assert "not valid TOML" in problem
 
 
-BROKEN = PATTERNS_TOML + r"""
+BROKEN = (
+    PATTERNS_TOML
+    + r"""
 [[pattern]]
 id = "bad-regex"
 regex = "(unclosed"
@@ -84,6 +86,7 @@ id = "partly-known"
 languages = ["python", "klingon"]
 regex = "todo_later"
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +121,10 @@ def test_the_other_patterns_keep_working(tmp_path: Path) -> None:
     ("entry", "problem"),
     [
         ('title = "no id"\nregex = "x+"', "needs an id"),
-        ('id = "two"\nregex = "x+"\nast_grep = "y"\nlanguages = ["python"]', "more than one matcher"),
+        (
+            'id = "two"\nregex = "x+"\nast_grep = "y"\nlanguages = ["python"]',
+            "more than one matcher",
+        ),
         ('id = "none"', "needs a matcher"),
         ('id = "empty"\nregex = "x*"', "matches the empty string"),
         ('id = "astnolang"\nast_grep = "eval($A)"', "needs at least one known language"),
