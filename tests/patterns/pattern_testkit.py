@@ -28,7 +28,13 @@ languages = ["python", "javascript"]
 ast_grep = "eval($$$ARGS)"
 """
 
-BARE_EXCEPT_SNIPPET = "def load(path):\n    try:\n        return open(path).read()\n    except:\n        return None\n"
+BARE_EXCEPT_SNIPPET = """\
+def load(path):
+    try:
+        return open(path).read()
+    except:
+        return None
+"""
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.timezone.utc)
 

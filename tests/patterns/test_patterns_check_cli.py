@@ -18,7 +18,7 @@ SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "sarif-schema-2.1.0.
 
 
 def reject_bare_except_snippets(workspace: Path, data_dir: Path, count: int = 3) -> None:
-    """Record ``count`` rejected AI snippets with a bare except, findings as the editor sees them."""
+    """Record ``count`` rejected AI snippets with a bare except, findings as an editor sees them."""
     patterns, problems = PatternSet.load(workspace)
     assert problems == []
     events = []
@@ -35,7 +35,7 @@ def reject_bare_except_snippets(workspace: Path, data_dir: Path, count: int = 3)
                 lines=5,
                 text=text,
                 path="app.py",
-            )  # fmt: skip
+            )
         )
         events.append(
             Event(
@@ -47,7 +47,7 @@ def reject_bare_except_snippets(workspace: Path, data_dir: Path, count: int = 3)
                 findings=findings,
                 reason="bare except",
                 path="app.py",
-            )  # fmt: skip
+            )
         )
     events += [outcome(Kind.ACCEPTED, [], tool="copilot", language="python") for _ in range(4)]
     store_events(data_dir, events)
@@ -197,9 +197,17 @@ def test_promote_turns_a_reason_into_a_pattern(
     assert bad.returncode == 2
     assert "invalid regex" in bad.stderr
     result = run_ailoop(
-        "patterns", "promote", "1", "--id", "hardcoded-url", "--regex", r"https?://[^\s\"']+",
-        "--fix", "read URLs from settings", cwd=workspace,
-    )  # fmt: skip
+        "patterns",
+        "promote",
+        "1",
+        "--id",
+        "hardcoded-url",
+        "--regex",
+        r"https?://[^\s\"']+",
+        "--fix",
+        "read URLs from settings",
+        cwd=workspace,
+    )
     assert result.returncode == 0, result.stderr
     assert "3 rejection(s)" in result.stdout
     patterns, problems = PatternSet.load(workspace)

@@ -68,7 +68,7 @@ def test_minimum_support() -> None:
 
 
 def test_lift_keeps_a_noisy_rule_from_warning() -> None:
-    # ruff:E501 is in many snippets and they are accepted more often than the rest
+    # the rule ruff:E501 is in many snippets and they are accepted more often than the rest
     noisy = [outcome(Kind.ACCEPTED, ["ruff:E501"], NOW - DAY) for _ in range(16)]
     noisy += [outcome(Kind.REJECTED, ["ruff:E501"], NOW - DAY) for _ in range(4)]
     plain = [outcome(Kind.ACCEPTED, [], NOW - DAY) for _ in range(5)]

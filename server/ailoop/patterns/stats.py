@@ -269,10 +269,10 @@ def diagnostic_message(stats: PatternStats, title: str) -> str:
     """Return the diagnostic text of a known rejection pattern with its numbers."""
     text = (
         f"known rejection pattern: {display_title(stats.pattern, title)} — rejected "
-        f"{stats.rejected}× ({stats.rejected_recent} in the last {stats.recent_days} days)"  # noqa: RUF001
+        f"{stats.rejected}× ({stats.rejected_recent} in the last {stats.recent_days} days)"
     )
     if stats.accepted:
-        text += f", accepted {stats.accepted}×"  # noqa: RUF001
+        text += f", accepted {stats.accepted}×"
     return text
 
 
