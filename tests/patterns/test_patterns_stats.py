@@ -39,18 +39,24 @@ def test_recent_week_carries_seventy_percent() -> None:
     assert stats["pattern:b"].rejected == 3
 
 
-def test_window_edge_and_custom_weights() -> None:
-    inside = NOW - 7 * DAY + dt.timedelta(seconds=1)
-    outside = NOW - 7 * DAY - dt.timedelta(seconds=1)
+def test_window_is_whole_utc_days_today_included() -> None:
+    # NOW is 2026-11-20 12:00 UTC: the last 7 days are 2026-11-14 .. 2026-11-20
+    first_recent = dt.datetime(2026, 11, 14, 0, 0, tzinfo=dt.timezone.utc)
     events = [
-        outcome(Kind.REJECTED, ["pattern:a"], inside),
-        outcome(Kind.ACCEPTED, ["pattern:a"], outside),
+        outcome(Kind.REJECTED, ["pattern:a"], first_recent),
+        outcome(Kind.ACCEPTED, ["pattern:a"], first_recent - dt.timedelta(milliseconds=1)),
     ]
     stats = compute_pattern_stats(events, DEFAULTS, NOW)["pattern:a"]
-    assert stats.rejected_recent == 1
+    assert (stats.rejected_recent, stats.accepted_recent) == (1, 0)
     assert stats.score == pytest.approx(0.7)
     even = PatternSettings(recent_days=3, recent_weight=1, older_weight=1)
     assert compute_pattern_stats(events, even, NOW)["pattern:a"].score == pytest.approx(0.5)
+
+
+def test_timestamps_with_offsets_count_by_their_utc_day() -> None:
+    # 2026-11-14 00:30 at +01:00 is 2026-11-13 23:30 UTC: older than the window
+    event = outcome(Kind.REJECTED, ["pattern:a"], ts="2026-11-14T00:30:00+01:00")
+    assert compute_pattern_stats([event], DEFAULTS, NOW)["pattern:a"].rejected_recent == 0
 
 
 def test_a_period_without_outcomes_hands_its_weight_over() -> None:
@@ -105,7 +111,7 @@ def test_promoted_reasons_count_for_their_pattern() -> None:
     assert stats["pattern:bare-except"].rejected == 2
 
 
-def test_sql_aggregate_matches_the_event_path(tmp_path: Path) -> None:
+def test_store_summary_matches_the_event_path_and_follows_new_events(tmp_path: Path) -> None:
     now = dt.datetime.now(dt.timezone.utc)
     events = [
         outcome(Kind.REJECTED, ["pattern:a", "ruff:BLE001"], now - DAY, reason="Bare except"),
@@ -113,15 +119,36 @@ def test_sql_aggregate_matches_the_event_path(tmp_path: Path) -> None:
         outcome(Kind.KEPT, ["pattern:a"], now - 2 * DAY),
         outcome(Kind.ACCEPTED, ["ruff:BLE001"], now - 9 * DAY),
         outcome(Kind.REJECTED, [], now - DAY, pattern="pattern:b", reason="bare excepts"),
+        outcome(Kind.REJECTED, ["pattern:c"], now - DAY, reason="bare except!"),
         outcome(Kind.REVERTED, ["pattern:a"], now - DAY),
+        outcome(Kind.REJECTED, ["pattern:a"], ts="2026-01-05T23:30:00-02:00"),
     ]
-    store_events(tmp_path, events)
     promoted = {"bare except": "pattern:c"}
-    from_events = compute_pattern_stats(events, DEFAULTS, now, promoted)
-    from_sql = local_pattern_stats(DEFAULTS, now, tmp_path, promoted)
-    assert from_sql == from_events
-    assert set(from_sql) == {"pattern:a", "pattern:b", "pattern:c", "ruff:BLE001"}
+    store_events(tmp_path, events[:4])
+    assert local_pattern_stats(DEFAULTS, now, tmp_path, promoted) == compute_pattern_stats(
+        events[:4], DEFAULTS, now, promoted
+    )
+    store_events(tmp_path, events[4:])  # the next call adds only these
+    from_store = local_pattern_stats(DEFAULTS, now, tmp_path, promoted)
+    assert from_store == compute_pattern_stats(events, DEFAULTS, now, promoted)
+    assert set(from_store) == {"pattern:a", "pattern:b", "pattern:c", "ruff:BLE001"}
+    assert (
+        from_store["pattern:c"].rejected == 3
+    )  # two promoted reasons, one finding, no double count
     assert local_pattern_stats(DEFAULTS, now, tmp_path / "empty") == {}
+
+
+def test_summary_starts_over_for_a_replaced_store(tmp_path: Path) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    store_events(tmp_path, [outcome(Kind.REJECTED, ["pattern:old"], now) for _ in range(5)])
+    assert local_pattern_stats(DEFAULTS, now, tmp_path)["pattern:old"].rejected == 5
+    for name in ("events.db", "events.db-wal", "events.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    fresh = [outcome(Kind.REJECTED, ["pattern:new"], now) for _ in range(6)]
+    store_events(tmp_path, fresh)
+    assert local_pattern_stats(DEFAULTS, now, tmp_path) == compute_pattern_stats(
+        fresh, DEFAULTS, now
+    )
 
 
 def test_diagnostic_message_and_severity() -> None:

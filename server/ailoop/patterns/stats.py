@@ -9,10 +9,11 @@ The patterns of an outcome are its ``findings`` (rule ids such as ``ruff:BLE001`
 team patterns such as ``pattern:bare-except``), the ``pattern`` the developer picked when
 rejecting, and the team pattern a promoted free-text reason stands for.
 
-Recency: outcomes in the last ``recent_days`` form one period and older outcomes the
-other. A rate is ``recent_weight · rate(recent) + older_weight · rate(older)`` (weights
-normalized; a period without outcomes hands its weight to the other), so by default the
-last 7 days carry 70 % of the influence. ``score`` is a pattern's weighted rejection rate
+Recency: outcomes in the last ``recent_days`` UTC calendar days (today included) form
+one period and older outcomes the other. A rate is
+``recent_weight · rate(recent) + older_weight · rate(older)`` (weights normalized; a
+period without outcomes hands its weight to the other), so by default the last 7 days
+carry 70 % of the influence. ``score`` is a pattern's weighted rejection rate
 and ``lift`` that score over the weighted rejection rate of all AI snippets. A pattern is
 *supported* — worth a warning — when it has at least ``min_support`` rejections and either
 a lift of at least ``min_lift`` or no acceptance at all.
@@ -124,11 +125,16 @@ class OutcomeRow:
     count: int = 1
 
 
-def recent_cutoff(now: dt.datetime, settings: PatternSettings) -> dt.datetime:
-    """Return the instant from which an outcome counts as recent."""
+def recent_cutoff(now: dt.datetime, settings: PatternSettings) -> str:
+    """Return the first UTC day (``YYYY-MM-DD``) whose outcomes count as recent.
+
+    The recent window is the last ``recent_days`` UTC calendar days, today included:
+    whole days, so that day-by-day summaries and raw events give the same numbers.
+    """
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.timezone.utc)
-    return now - dt.timedelta(days=settings.recent_days)
+    today = now.astimezone(dt.timezone.utc).date()
+    return (today - dt.timedelta(days=settings.recent_days - 1)).isoformat()
 
 
 def iso_utc(moment: dt.datetime) -> str:
@@ -143,18 +149,18 @@ def parse_ts(ts: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def _is_recent(ts: str, cutoff_text: str, cutoff: dt.datetime) -> bool:
-    if len(ts) == len(cutoff_text) and ts.endswith("Z"):
-        return ts >= cutoff_text  # same fixed-width UTC format: text order is time order
+def event_day(ts: str) -> str:
+    """Return the UTC day (``YYYY-MM-DD``) of an event timestamp (``""`` when unreadable)."""
+    if len(ts) > 10 and ts[10] == "T" and ts.endswith("Z"):
+        return ts[:10]
     try:
-        return parse_ts(ts) >= cutoff
+        return parse_ts(ts).astimezone(dt.timezone.utc).date().isoformat()
     except ValueError:
-        return False
+        return ""
 
 
-def outcome_rows(events: Iterable[Event], cutoff: dt.datetime) -> list[OutcomeRow]:
-    """Aggregate the outcome events into rows, splitting periods at ``cutoff``."""
-    cutoff_text = iso_utc(cutoff)
+def outcome_rows(events: Iterable[Event], cutoff_day: str) -> list[OutcomeRow]:
+    """Aggregate the outcome events into rows; outcomes on or after ``cutoff_day`` are recent."""
     counts: Counter[tuple[tuple[str, ...], str | None, str | None, bool, bool]] = Counter()
     rejected_kind = Kind.REJECTED
     for event in events:
@@ -168,7 +174,7 @@ def outcome_rows(events: Iterable[Event], cutoff: dt.datetime) -> list[OutcomeRo
                 event.pattern,
                 event.reason if rejected else None,
                 rejected,
-                _is_recent(event.ts, cutoff_text, cutoff),
+                event_day(event.ts) >= cutoff_day,
             )
         ] += 1
     return [OutcomeRow(*key, count=n) for key, n in counts.items()]
@@ -193,22 +199,29 @@ def weighted_rate(
     return sum(w * rate for w, rate in parts) / weight
 
 
-def stats_from_rows(
-    rows: Iterable[OutcomeRow],
-    settings: PatternSettings,
-    reason_patterns: Mapping[str, str] | None = None,
-) -> dict[str, PatternStats]:
-    """Compute per-pattern statistics from aggregated outcome rows.
+#: Outcome counts of one pattern:
+#: [accepted recent, rejected recent, accepted older, rejected older].
+Buckets = list[int]
+
+
+def bucket(rejected: bool, recent: bool) -> int:
+    """Return the index in :data:`Buckets` for an outcome."""
+    return (0 if recent else 2) + (1 if rejected else 0)
+
+
+def accumulate(
+    rows: Iterable[OutcomeRow], reason_patterns: Mapping[str, str] | None = None
+) -> tuple[dict[str, Buckets], Buckets]:
+    """Sum outcome rows into per-pattern buckets and overall buckets.
 
     ``reason_patterns`` maps a normalized free-text reason to the pattern key it was
     promoted to, so earlier rejections with that reason count for the pattern.
     """
-    # per key: [accepted recent, rejected recent, accepted older, rejected older]
-    per_key: dict[str, list[int]] = {}
+    per_key: dict[str, Buckets] = {}
     overall = [0, 0, 0, 0]
     reason_keys: dict[str, str | None] = {}
     for row in rows:
-        slot = (0 if row.recent else 2) + (1 if row.rejected else 0)
+        slot = bucket(row.rejected, row.recent)
         overall[slot] += row.count
         keys = set(row.findings)
         if row.pattern:
@@ -224,6 +237,13 @@ def stats_from_rows(
             if counts is None:
                 counts = per_key[key] = [0, 0, 0, 0]
             counts[slot] += row.count
+    return per_key, overall
+
+
+def stats_from_counts(
+    per_key: Mapping[str, Buckets], overall: Buckets, settings: PatternSettings
+) -> dict[str, PatternStats]:
+    """Turn per-pattern and overall buckets into statistics (score, lift, support)."""
     baseline = weighted_rate(
         overall[1], overall[0] + overall[1], overall[3], overall[2] + overall[3], settings
     )
@@ -247,6 +267,16 @@ def stats_from_rows(
             recent_days=settings.recent_days,
         )
     return result
+
+
+def stats_from_rows(
+    rows: Iterable[OutcomeRow],
+    settings: PatternSettings,
+    reason_patterns: Mapping[str, str] | None = None,
+) -> dict[str, PatternStats]:
+    """Compute per-pattern statistics from aggregated outcome rows."""
+    per_key, overall = accumulate(rows, reason_patterns)
+    return stats_from_counts(per_key, overall, settings)
 
 
 def compute_pattern_stats(

@@ -72,7 +72,8 @@ class Workspace:
         mapping: dict[str, str] = {}
         for pattern in self.patterns.patterns:
             for reason in pattern.reasons:
-                mapping.setdefault(normalize_reason(reason), pattern.key)
+                if key := normalize_reason(reason):
+                    mapping.setdefault(key, pattern.key)
         return mapping
 
     def local_stats(self, now: dt.datetime, data_dir: Path | None) -> dict[str, PatternStats]:
