@@ -91,7 +91,7 @@ def _findings_for(
         if numbers is not None:
             message = f"{diagnostic_message(numbers, match.title)}{detail}"
         else:
-            message = f"{match.title}: {match.message} (no rejections recorded yet)"
+            message = f"{match.title}{detail} (no rejections recorded yet)"
         findings.append(Finding(path, match, numbers, supported, message))
     return findings
 
@@ -199,7 +199,7 @@ def render_text(report: CheckReport) -> str:
     failing = sum(f.supported for f in report.findings)
     lines.append(
         f"{report.files_checked} file(s) checked, {len(report.findings)} pattern match(es), "
-        f"{failing} with support"
+        f"{failing} failing"
     )
     return "\n".join(lines) + "\n"
 
