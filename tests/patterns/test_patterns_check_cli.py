@@ -8,11 +8,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import RunAiloop
 from pattern_testkit import BARE_EXCEPT_SNIPPET, outcome, store_events
 
 from ailoop.patterns import PatternSet
 from ailoop.store.events import Event, Kind
+from conftest import RunAiloop
 
 SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "sarif-schema-2.1.0.json"
 
@@ -247,3 +247,17 @@ def test_stats_tables(workspace: Path, data_dir: Path, run_ailoop: RunAiloop) ->
     assert "By tool" in table.stdout
     assert "By week" in table.stdout
     assert "copilot" in table.stdout
+
+
+def test_pattern_settings_from_pyproject(
+    workspace: Path, data_dir: Path, run_ailoop: RunAiloop
+) -> None:
+    (workspace / "pyproject.toml").write_text(
+        "[tool.ailoop.patterns]\nmin_support = 1\nmin_lift = 'high'\n", encoding="utf-8"
+    )
+    reject_bare_except_snippets(workspace, data_dir, count=1)
+    (workspace / "new.py").write_text(BARE_EXCEPT_SNIPPET, encoding="utf-8")
+    result = run_ailoop("check", "new.py", cwd=workspace)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "rejected 1×" in result.stdout
+    assert "'min_lift' must be a number" in result.stderr

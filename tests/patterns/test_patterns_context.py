@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import RunAiloop
 from pattern_testkit import outcome, store_events
 
 from ailoop.patterns.context import (
@@ -18,6 +17,7 @@ from ailoop.patterns.context import (
     replace_between_markers,
 )
 from ailoop.store.events import Kind
+from conftest import RunAiloop
 
 SECTION = "## Known rejection patterns\n\n- **bare except**\n"
 

@@ -105,7 +105,7 @@ def render_section(entries: Sequence[ContextEntry]) -> str:
         )
         lines.append("")
         for entry in entries:
-            numbers = f"rejected {entry.rejected}× ({entry.rejected_recent} in the last {entry.recent_days} days)"  # noqa: E501
+            numbers = f"rejected {entry.rejected}× ({entry.rejected_recent} in the last {entry.recent_days} days)"
             if entry.accepted:
                 numbers += f", accepted {entry.accepted}×"
             lines.append(f"- **{entry.title}** (`{entry.key}`): {numbers}. Fix: {entry.hint}")
