@@ -26,6 +26,7 @@ from typing import Any
 from ailoop.patterns.languages import AST_GREP_LANGUAGES, canonical_language
 from ailoop.patterns.matchers import AstGrepMatcher, LineIndex, RegexMatcher, is_fatal
 from ailoop.patterns.model import PATTERN_ID, PatternMatch, pattern_key
+from ailoop.patterns.reasons import normalize_reason
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -237,6 +238,15 @@ class PatternSet:
 
     def __len__(self) -> int:
         return len(self.patterns)
+
+    def reason_patterns(self) -> dict[str, str]:
+        """Map each normalized reason a pattern was promoted from to the pattern's key."""
+        mapping: dict[str, str] = {}
+        for pattern in self.patterns:
+            for reason in pattern.reasons:
+                if key := normalize_reason(reason):
+                    mapping.setdefault(key, pattern.key)
+        return mapping
 
     def get(self, pattern_id: str) -> Pattern | None:
         """Return the pattern with this id (or key ``pattern:<id>``), if there is one."""

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from ailoop.patterns.aggregate import local_pattern_stats
 from ailoop.patterns.patternset import PatternSet
-from ailoop.patterns.reasons import normalize_reason
 from ailoop.patterns.stats import PatternSettings, PatternStats
 
 
@@ -47,12 +46,7 @@ class Workspace:
 
     def reason_patterns(self) -> dict[str, str]:
         """Map each normalized reason a pattern was promoted from to the pattern's key."""
-        mapping: dict[str, str] = {}
-        for pattern in self.patterns.patterns:
-            for reason in pattern.reasons:
-                if key := normalize_reason(reason):
-                    mapping.setdefault(key, pattern.key)
-        return mapping
+        return self.patterns.reason_patterns()
 
     def local_stats(self, now: dt.datetime, data_dir: Path | None) -> dict[str, PatternStats]:
         """Compute the pattern statistics from the local store."""
