@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
-from pattern_testkit import outcome, store_events
+from pattern_testkit import outcome, store_events, ts
 
 from ailoop.patterns.context import (
     BEGIN_MARKER,
@@ -142,3 +144,46 @@ def test_context_prints_without_writing(workspace: Path, run_ailoop: RunAiloop) 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "## Known rejection patterns\n\nNo known rejection patterns yet.\n"
     assert not (workspace / "CLAUDE.md").exists()
+
+
+def entries_in(path: Path) -> list[str]:
+    return [
+        line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("- **")
+    ]
+
+
+def test_context_steps_back_after_a_fall_and_reintroduces(
+    workspace: Path, data_dir: Path, run_ailoop: RunAiloop
+) -> None:
+    store_events(
+        data_dir,
+        [outcome(Kind.REJECTED, ["pattern:bare-except"]) for _ in range(3)]
+        + [outcome(Kind.REJECTED, ["pattern:eval-call"]) for _ in range(3)],
+    )
+    assert run_ailoop("context", "--write", cwd=workspace).returncode == 0
+    claude = workspace / "CLAUDE.md"
+    assert len(entries_in(claude)) == 2
+    # pretend the section changed a day ago, when acceptance stood at 90 %
+    state_path = workspace / ".ailoop" / "context-state.json"
+    state = json.loads(state_path.read_text())
+    state.update(
+        changed_at=ts(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)), rate_before=0.9
+    )
+    state_path.write_text(json.dumps(state))
+    # since then, most AI snippets were rejected
+    store_events(data_dir, [outcome(Kind.REJECTED, []) for _ in range(15)])
+    store_events(data_dir, [outcome(Kind.ACCEPTED, []) for _ in range(5)])
+    fell = run_ailoop("context", "--write", "--min-outcomes", "20", cwd=workspace)
+    assert fell.returncode == 0, fell.stderr
+    assert "stepping back to 1 pattern(s)" in fell.stderr
+    assert len(entries_in(claude)) == 1
+    assert json.loads(state_path.read_text())["recovering"] is True
+    waiting = run_ailoop("context", "--write", "--min-outcomes", "20", cwd=workspace)
+    assert "waiting for 20 outcomes" in waiting.stderr
+    assert len(entries_in(claude)) == 1
+    # acceptance holds after the step back: the second pattern comes back
+    store_events(data_dir, [outcome(Kind.ACCEPTED, []) for _ in range(20)])
+    back = run_ailoop("context", "--write", "--min-outcomes", "20", cwd=workspace)
+    assert "reintroducing pattern 2" in back.stderr, back.stderr
+    assert len(entries_in(claude)) == 2
+    assert json.loads(state_path.read_text())["recovering"] is False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from ailoop.store.events import Event, Kind
 
@@ -36,16 +36,16 @@ class AcceptanceCounts:
         total = self.outcomes
         return (self.accepted + self.kept) / total if total else None
 
-    def add(self, kind: Kind) -> None:
-        """Count one outcome of ``kind``."""
+    def add(self, kind: Kind, count: int = 1) -> None:
+        """Count ``count`` outcomes of ``kind``."""
         if kind is Kind.ACCEPTED:
-            self.accepted += 1
+            self.accepted += count
         elif kind is Kind.KEPT:
-            self.kept += 1
+            self.kept += count
         elif kind is Kind.REJECTED:
-            self.rejected += 1
+            self.rejected += count
         elif kind is Kind.REVERTED:
-            self.reverted += 1
+            self.reverted += count
 
     def to_json(self) -> dict[str, object]:
         """Return the counts and the rate as a JSON-ready dict."""
@@ -53,22 +53,61 @@ class AcceptanceCounts:
 
 
 def iso_week(ts: str) -> str:
-    """Return the ISO week (``2026-W47``) of an event timestamp, or ``?`` when unreadable."""
+    """Return the ISO week (``2026-W47``) of an event timestamp or day, ``?`` when unreadable."""
     try:
         moment = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
     except ValueError:
         return "?"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc)
     year, week, _ = moment.isocalendar()
     return f"{year}-W{week:02d}"
 
 
-#: The groupings of ``ailoop stats``: a name and how to read the group from an event.
-GROUPINGS: dict[str, Callable[[Event], str]] = {
-    "tool": lambda e: e.tool or "unknown",
-    "language": lambda e: e.language or "unknown",
-    "user": lambda e: e.user or "unknown",
-    "week": lambda e: iso_week(e.ts),
-}
+@dataclasses.dataclass(frozen=True)
+class OutcomeGroup:
+    """``count`` outcomes of one kind sharing tool, language, user and ISO week.
+
+    The aggregate a database gives with one ``GROUP BY``; the report is built from these,
+    so local and team data go through the same code.
+    """
+
+    tool: str
+    language: str
+    user: str
+    week: str
+    kind: Kind
+    count: int = 1
+
+
+#: The groupings of ``ailoop stats``, by the name of the :class:`OutcomeGroup` field.
+GROUPINGS = ("tool", "language", "user", "week")
+
+
+def outcome_groups(
+    events: Iterable[Event], since: dt.datetime | None = None, repo: str | None = None
+) -> list[OutcomeGroup]:
+    """Aggregate outcome events; ``since`` drops older events, ``repo`` other repositories."""
+    since_text = (
+        since.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if since
+        else None
+    )
+    counts: dict[tuple[str, str, str, str, Kind], int] = {}
+    for event in events:
+        if event.kind not in _OUTCOME_KINDS:
+            continue
+        if (since_text is not None and event.ts < since_text) or (repo and event.repo != repo):
+            continue
+        key = (
+            event.tool or "unknown",
+            event.language or "unknown",
+            event.user or "unknown",
+            iso_week(event.ts),
+            event.kind,
+        )
+        counts[key] = counts.get(key, 0) + 1
+    return [OutcomeGroup(*key, count=n) for key, n in counts.items()]
 
 
 @dataclasses.dataclass
@@ -79,41 +118,30 @@ class AcceptanceReport:
     groups: dict[str, list[AcceptanceCounts]]
 
 
-def acceptance_report(
-    events: Iterable[Event], since: dt.datetime | None = None
-) -> AcceptanceReport:
-    """Count outcomes in one pass; ``since`` drops older events.
+def acceptance_report(groups: Iterable[OutcomeGroup]) -> AcceptanceReport:
+    """Sum outcome groups per tool, language, user and week.
 
     Groups are ordered by outcomes (most first), weeks chronologically.
     """
     overall = AcceptanceCounts("all")
     tables: dict[str, dict[str, AcceptanceCounts]] = {name: {} for name in GROUPINGS}
-    since_text = (
-        since.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        if since
-        else None
-    )
-    for event in events:
-        if event.kind not in _OUTCOME_KINDS:
-            continue
-        if since_text is not None and event.ts < since_text:
-            continue
-        overall.add(event.kind)
-        for name, key_of in GROUPINGS.items():
-            key = key_of(event)
+    for group in groups:
+        overall.add(group.kind, group.count)
+        for name in GROUPINGS:
+            key = getattr(group, name)
             counts = tables[name].get(key)
             if counts is None:
                 counts = tables[name][key] = AcceptanceCounts(key)
-            counts.add(event.kind)
-    groups = {}
+            counts.add(group.kind, group.count)
+    ordered = {}
     for name, table in tables.items():
         rows = list(table.values())
         if name == "week":
             rows.sort(key=lambda c: c.group)
         else:
             rows.sort(key=lambda c: (-c.outcomes, c.group))
-        groups[name] = rows
-    return AcceptanceReport(overall, groups)
+        ordered[name] = rows
+    return AcceptanceReport(overall, ordered)
 
 
 def acceptance_rate(

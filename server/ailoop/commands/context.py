@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render the section; print it or write it and the step-back state."""
-    from ailoop.analytics.acceptance import acceptance_rate
+    from ailoop.analytics.local import local_acceptance_rate
     from ailoop.patterns.context import (
         CONTEXT_FILES,
         STATE_FILE,
@@ -58,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from ailoop.patterns.stats import iso_utc, top_patterns
     from ailoop.patterns.workspace import Workspace
-    from ailoop.store.events import Event
-    from ailoop.store.local import LocalStore, StoreError
+    from ailoop.store.local import StoreError
 
     now = dt.datetime.now(dt.timezone.utc)
     root: Path = args.root.resolve()
@@ -73,17 +72,13 @@ def run(args: argparse.Namespace) -> int:
     window_start = iso_utc(now - dt.timedelta(days=workspace.settings.recent_days))
     try:
         ranked = top_patterns(workspace.local_stats(now, args.data_dir))
-        store = LocalStore.open(args.data_dir)
-        try:
-            events: list[Event] = [
-                e for e in store.events() if not args.repo or e.repo == args.repo
-            ]
-        finally:
-            store.close()
+        rate_since, outcomes_since = local_acceptance_rate(
+            args.data_dir, start=state.changed_at, repo=args.repo
+        )
+        rate_before, _ = local_acceptance_rate(args.data_dir, start=window_start, repo=args.repo)
     except StoreError as exc:
         print(f"ailoop context: {exc}", file=sys.stderr)
         return 1
-    rate_since, outcomes_since = acceptance_rate(events, start=state.changed_at)
     decision = decide_shown(
         state,
         target=min(max(args.limit, 0), len(ranked)),
@@ -107,7 +102,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {'updated' if changed else 'unchanged'}")
     digest = hashlib.sha256(section.encode("utf-8")).hexdigest()
     if digest != state.digest or decision.recovering != state.recovering:
-        rate_before, _ = acceptance_rate(events, start=window_start)
         new_state = ContextState(
             shown=decision.shown,
             digest=digest,

@@ -33,10 +33,11 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the tables."""
     from ailoop.analytics.acceptance import acceptance_report
+    from ailoop.analytics.local import local_outcome_groups
     from ailoop.analytics.tables import percent, render_table
     from ailoop.patterns.stats import top_patterns
     from ailoop.patterns.workspace import Workspace
-    from ailoop.store.local import LocalStore, StoreError
+    from ailoop.store.local import StoreError
 
     now = dt.datetime.now(dt.timezone.utc)
     since = now - dt.timedelta(days=args.since) if args.since else None
@@ -44,14 +45,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in workspace.problems:
         print(f"ailoop stats: {problem}", file=sys.stderr)
     try:
-        store = LocalStore.open(args.data_dir)
-        try:
-            events = store.events()
-            if args.repo:
-                events = (e for e in events if e.repo == args.repo)
-            report = acceptance_report(events, since)
-        finally:
-            store.close()
+        report = acceptance_report(local_outcome_groups(args.data_dir, since, args.repo))
         top = top_patterns(workspace.local_stats(now, args.data_dir), args.top)
     except StoreError as exc:
         print(f"ailoop stats: {exc}", file=sys.stderr)
