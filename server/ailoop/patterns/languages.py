@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import PurePath
+from types import MappingProxyType
 
 #: The languages ast-grep-py parses, by the name ast-grep uses.
 AST_GREP_LANGUAGES = frozenset(
@@ -14,33 +16,35 @@ AST_GREP_LANGUAGES = frozenset(
 )  # fmt: skip
 
 #: Other spellings (LSP language ids, common short names) of those languages.
-LANGUAGE_ALIASES: dict[str, str] = {
-    "py": "python",
-    "python3": "python",
-    "js": "javascript",
-    "javascriptreact": "javascript",
-    "jsx": "javascript",
-    "ts": "typescript",
-    "typescriptreact": "tsx",
-    "golang": "go",
-    "rs": "rust",
-    "c++": "cpp",
-    "cs": "csharp",
-    "c#": "csharp",
-    "rb": "ruby",
-    "sh": "bash",
-    "shell": "bash",
-    "shellscript": "bash",
-    "zsh": "bash",
-    "kt": "kotlin",
-    "yml": "yaml",
-    "terraform": "hcl",
-    "ex": "elixir",
-    "hs": "haskell",
-}
+LANGUAGE_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "py": "python",
+        "python3": "python",
+        "js": "javascript",
+        "javascriptreact": "javascript",
+        "jsx": "javascript",
+        "ts": "typescript",
+        "typescriptreact": "tsx",
+        "golang": "go",
+        "rs": "rust",
+        "c++": "cpp",
+        "cs": "csharp",
+        "c#": "csharp",
+        "rb": "ruby",
+        "sh": "bash",
+        "shell": "bash",
+        "shellscript": "bash",
+        "zsh": "bash",
+        "kt": "kotlin",
+        "yml": "yaml",
+        "terraform": "hcl",
+        "ex": "elixir",
+        "hs": "haskell",
+    }
+)
 
 #: File extensions to language names, for ``ailoop check`` on files.
-EXTENSIONS: dict[str, str] = {
+EXTENSIONS: Mapping[str, str] = MappingProxyType({
     ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
     ".cjs": "javascript", ".jsx": "javascript", ".ts": "typescript", ".mts": "typescript",
     ".cts": "typescript", ".tsx": "tsx", ".go": "go", ".rs": "rust", ".java": "java",
@@ -50,7 +54,7 @@ EXTENSIONS: dict[str, str] = {
     ".scala": "scala", ".html": "html", ".htm": "html", ".css": "css", ".json": "json",
     ".yaml": "yaml", ".yml": "yaml", ".hs": "haskell", ".ex": "elixir", ".exs": "elixir",
     ".nix": "nix", ".sol": "solidity", ".tf": "hcl", ".hcl": "hcl",
-}  # fmt: skip
+})  # fmt: skip
 
 
 def canonical_language(name: str) -> str | None:
