@@ -158,6 +158,17 @@ def test_diff_checks_only_added_lines(
     assert result.returncode == 1, result.stderr
     assert "old.py:9:1: error [pattern:bare-except]" in result.stdout
     assert "old.py:4:1" not in result.stdout
+    # git quotes unusual names ("dir x/n\303\251.py"): the file is still found
+    odd = workspace / "dir x" / "né.py"
+    odd.parent.mkdir()
+    odd.write_text(BARE_EXCEPT_SNIPPET, encoding="utf-8")
+    subprocess.run([*git, "add", "-N", "dir x/né.py"], cwd=workspace, check=True)
+    quoted = subprocess.run(
+        ["git", "diff"], cwd=workspace, capture_output=True, text=True, check=True
+    )
+    assert '"b/dir x/n\\303\\251.py"' in quoted.stdout
+    result = run_ailoop("check", "--diff", "-", cwd=workspace, stdin=quoted.stdout)
+    assert "dir x/né.py:4:1: error [pattern:bare-except]" in result.stdout, result.stderr
 
 
 def test_patterns_lists_numbers_and_reasons(

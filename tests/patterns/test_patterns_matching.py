@@ -160,3 +160,24 @@ def test_ast_grep_prefilter_words() -> None:
     rule = {"pattern": "$X.get($$$ARGS) + 1", "has": {"pattern": "foo"}, "not": {"pattern": "bar"}}
     assert required_words(rule) == {"get", "1", "foo"}
     assert required_words({"any": [{"pattern": "a"}, {"pattern": "b"}]}) == frozenset()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(max_size=200),
+    language=st.sampled_from(["python", "typescriptreact", "go", "", "plaintext", "PYTHON"]),
+)
+def test_matching_never_raises_and_positions_are_inside_the_text(text: str, language: str) -> None:
+    patterns, _ = PatternSet.from_toml(PATTERNS_TOML, "patterns.toml")
+    lines = text.splitlines(keepends=True) or [""]
+    for match in patterns.match(text, language):
+        assert match.start <= match.end
+        assert 0 <= match.start[0] < len(lines)
+        assert 0 <= match.end[1] <= len(lines[min(match.end[0], len(lines) - 1)]) + 1
+
+
+def test_crlf_and_nul_texts(tmp_path: Path) -> None:
+    patterns, _, _ = load(tmp_path, PATTERNS_TOML)
+    text = "try:\r\n    x = eval(y)\r\nexcept:\r\n    pass\x00\r\n"
+    found = [(m.pattern_id, m.start) for m in patterns.match(text, "python")]
+    assert found == [("eval-call", (1, 8)), ("bare-except", (2, 0))]

@@ -122,6 +122,17 @@ def check_paths(
     return report
 
 
+def _diff_path(field: str) -> str:
+    """Return the path of a ``+++`` line: git quotes unusual names C-style."""
+    field = field.rstrip("\n")
+    if field.startswith('"'):
+        end = field.rfind('"')
+        quoted = field[1:end] if end > 0 else field[1:]
+        raw = quoted.encode("latin-1", "backslashreplace").decode("unicode_escape")
+        return raw.encode("latin-1", "replace").decode("utf-8", "replace")
+    return field.split("\t", 1)[0].strip()
+
+
 def added_lines(diff: str) -> dict[str, set[int]]:
     """Return, per new file path of a unified diff, the zero-based lines it adds."""
     added: dict[str, set[int]] = {}
@@ -129,7 +140,7 @@ def added_lines(diff: str) -> dict[str, set[int]]:
     line = 0
     for raw in diff.splitlines():
         if raw.startswith("+++ "):
-            name = raw[4:].split("\t", 1)[0].strip()
+            name = _diff_path(raw[4:])
             if name == "/dev/null":
                 current = None
                 continue
