@@ -181,3 +181,22 @@ def test_crlf_and_nul_texts(tmp_path: Path) -> None:
     text = "try:\r\n    x = eval(y)\r\nexcept:\r\n    pass\x00\r\n"
     found = [(m.pattern_id, m.start) for m in patterns.match(text, "python")]
     assert found == [("eval-call", (1, 8)), ("bare-except", (2, 0))]
+
+
+@pytest.mark.parametrize(
+    ("language", "pattern", "code"),
+    [
+        ("java", "foo($A)", "class A { void m() { foo(1); } }"),
+        ("csharp", "Foo($A)", "class A { void M() { Foo(1); } }"),
+        ("php", "eval($X)", "<?php\neval($x);\n"),
+        ("rust", "$X.unwrap()", "fn main() { let a = x.unwrap(); }"),
+        ("typescript", "$A as any", "const y = x as any;"),
+    ],
+)
+def test_valid_patterns_that_are_no_valid_file_still_load(
+    tmp_path: Path, language: str, pattern: str, code: str
+) -> None:
+    toml = f'[[pattern]]\nid = "p"\nlanguages = ["{language}"]\nast_grep = "{pattern}"\n'
+    patterns, problems, _ = load(tmp_path, toml)
+    assert problems == []
+    assert [m.pattern_id for m in patterns.match(code, language)] == ["p"]

@@ -25,6 +25,11 @@ _PATTERN_WORD = re.compile(r"(?<![$\w])[A-Za-z_][A-Za-z0-9_]*|(?<![$\w])[0-9][A-
 #: The ast-grep rule keys whose sub-rule must match somewhere in the same text.
 _POSITIVE_RELATIONS = ("has", "inside", "follows", "precedes")
 
+#: Languages in which any statement or expression is valid at the top level of a file, so
+#: a pattern that does not parse there is broken. (In Java, C or Rust a valid pattern such
+#: as ``foo($A)`` is no valid file, and ast-grep copes; those are left to ast-grep.)
+_SCRIPT_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "ruby", "lua", "bash"})
+
 #: Character ast-grep substitutes for ``$`` when it parses a pattern.
 _EXPANDO = "µ"
 
@@ -166,6 +171,10 @@ def rust_error_text(exc: BaseException) -> str:
     return "; ".join(causes) or type(exc).__name__
 
 
+def _has_syntax_error(root: Any) -> bool:
+    return bool(root.kind() == "ERROR" or root.find(kind="ERROR") is not None)
+
+
 def is_fatal(exc: BaseException) -> bool:
     """Return True for exceptions that must propagate (interrupts, exit)."""
     return isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit))
@@ -187,9 +196,13 @@ class AstGrepMatcher:
         if not isinstance(rule, Mapping):
             raise ValueError("an ast-grep matcher needs a rule table")
         for language in languages:
-            for pattern in pattern_strings(rule):
-                tree = SgRoot(pattern.replace("$", _EXPANDO), language).root()
-                if tree.kind() == "ERROR" or tree.find(kind="ERROR") is not None:
+            for pattern in pattern_strings(rule) if language in _SCRIPT_LANGUAGES else ():
+                # metavariables are not valid syntax in every language: accept the pattern
+                # when it parses with them written as ast-grep's usual stand-in or as they are
+                if all(
+                    _has_syntax_error(SgRoot(candidate, language).root())
+                    for candidate in (pattern.replace("$", _EXPANDO), pattern)
+                ):
                     raise ValueError(f"ast-grep pattern {pattern!r} does not parse as {language}")
             try:
                 SgRoot("", language).root().find_all(cast("Config", dict(config)))
