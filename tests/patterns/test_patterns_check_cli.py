@@ -272,3 +272,29 @@ def test_pattern_settings_from_pyproject(
     assert result.returncode == 1, result.stdout + result.stderr
     assert "rejected 1×" in result.stdout
     assert "'min_lift' must be a number" in result.stderr
+
+
+def test_promote_with_an_ast_grep_pattern(
+    workspace: Path, data_dir: Path, run_ailoop: RunAiloop
+) -> None:
+    store_events(
+        data_dir, [outcome(Kind.REJECTED, [], reason="Uses pickle.loads") for _ in range(2)]
+    )
+    no_language = run_ailoop(
+        "patterns", "promote", "uses pickle.loads", "--id", "pickle", "--ast-grep",
+        "pickle.loads($$$)", cwd=workspace,
+    )  # fmt: skip
+    assert no_language.returncode == 2
+    assert "needs at least one known language" in no_language.stderr
+    promoted = run_ailoop(
+        "patterns", "promote", "uses pickle.loads", "--id", "pickle", "--ast-grep",
+        "pickle.loads($$$)", "--language", "python", cwd=workspace,
+    )  # fmt: skip
+    assert promoted.returncode == 0, promoted.stderr
+    assert "(2 rejection(s))" in promoted.stdout
+    again = run_ailoop("patterns", "promote", "x", "--id", "pickle", "--regex", "x+", cwd=workspace)
+    assert again.returncode == 2
+    assert "exists already" in again.stderr
+    (workspace / "load.py").write_text("import pickle\nobj = pickle.loads(blob)\n")
+    result = run_ailoop("check", "--strict", "load.py", cwd=workspace)
+    assert "load.py:2:7: error [pattern:pickle]" in result.stdout
