@@ -8,11 +8,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import RunAiloop
 from pattern_testkit import BARE_EXCEPT_SNIPPET, outcome, store_events
 
 from ailoop.patterns import PatternSet
 from ailoop.store.events import Event, Kind
-from conftest import RunAiloop
 
 SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "sarif-schema-2.1.0.json"
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import RunAiloop
 from pattern_testkit import outcome, store_events, ts
 
 from ailoop.patterns.context import (
@@ -19,7 +20,6 @@ from ailoop.patterns.context import (
     replace_between_markers,
 )
 from ailoop.store.events import Kind
-from conftest import RunAiloop
 
 SECTION = "## Known rejection patterns\n\n- **bare except**\n"
 
