@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ailoop.patterns.aggregate import local_pattern_stats
+from ailoop.patterns.model import PatternMatch
 from ailoop.patterns.patternset import PatternSet
 from ailoop.patterns.stats import (
     PatternSettings,
@@ -93,9 +94,13 @@ class PatternFeedback:
 
     def findings(self, text: str, language: str) -> list[PatternFinding]:
         """Return the supported patterns in ``text`` with their numbers (no computing)."""
+        return self.findings_in(self.patterns.match(text, language))
+
+    def findings_in(self, matches: Iterable[PatternMatch]) -> list[PatternFinding]:
+        """Return the matches whose pattern is supported, with their numbers."""
         out = []
         stats = self._stats
-        for match in self.patterns.match(text, language):
+        for match in matches:
             numbers = stats.get(match.key)
             if numbers is None or not numbers.supported:
                 continue
