@@ -1,0 +1,108 @@
+"""``ailoop hook``: the agent hook commands, and installing them into the agents' settings.
+
+``ailoop hook claude-code`` and ``ailoop hook cursor`` read one hook payload on stdin (see
+docs/hooks.md); they always exit 0 except when the team blocks on a pattern found in the
+new code (``[tool.ailoop.hooks] block_on``), which exits 2 with the reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+TOOLS = ("claude-code", "cursor")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``hook`` subcommand and its actions."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "hook",
+        help="record an agent's edits and answer it with findings (Claude Code, Cursor hooks)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="hook_action", metavar="ACTION", required=True)
+    for tool in TOOLS:
+        run_parser = actions.add_parser(tool, help=f"handle one {tool} hook call (input on stdin)")
+        run_parser.add_argument(
+            "--data-dir", type=Path, help="data directory (default: AILOOP_DATA_DIR)"
+        )
+        run_parser.set_defaults(func=run, tool=tool)
+    for action, verb in (("install", "add"), ("uninstall", "remove")):
+        sub = actions.add_parser(action, help=f"{verb} the hook in an agent's settings")
+        sub.add_argument("tool", choices=TOOLS, help="the agent")
+        scope = sub.add_mutually_exclusive_group()
+        scope.add_argument(
+            "--project",
+            action="store_true",
+            help="the project's .claude/settings.json or .cursor/hooks.json (default)",
+        )
+        scope.add_argument(
+            "--user", action="store_true", help="~/.claude/settings.json or ~/.cursor/hooks.json"
+        )
+        sub.add_argument(
+            "--root",
+            type=Path,
+            help="the project root (default: the git repository around the current directory)",
+        )
+        sub.set_defaults(func=install if action == "install" else uninstall)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle one hook call; return 0, or 2 when the team blocks on a finding."""
+    try:
+        raw = sys.stdin.buffer.read()
+    except OSError as exc:
+        print(f"ailoop hook: cannot read the hook input ({exc})", file=sys.stderr)
+        return 0
+    from ailoop.hooks.run import run_hook
+    from ailoop.store.local import default_data_dir
+
+    data_dir: Path = args.data_dir or default_data_dir()
+    outcome = run_hook(args.tool, raw, data_dir)
+    if outcome.stdout:
+        sys.stdout.buffer.write(outcome.stdout.encode("utf-8"))
+        sys.stdout.flush()
+    for line in outcome.stderr:
+        sys.stderr.buffer.write((line + "\n").encode("utf-8"))
+    sys.stderr.flush()
+    return outcome.exit_code
+
+
+def _root(args: argparse.Namespace) -> Path:
+    if args.root is not None:
+        return Path(args.root).resolve()
+    from ailoop.workspace import find_repo_root
+
+    here = Path.cwd()
+    return find_repo_root(here) or here
+
+
+def install(args: argparse.Namespace) -> int:
+    """Install the hook; return 0, or 1 when a settings file cannot be used."""
+    from ailoop.hooks.install import InstallError
+    from ailoop.hooks.install import install as install_hook
+
+    try:
+        path, changed = install_hook(args.tool, user=args.user, root=_root(args))
+    except InstallError as exc:
+        print(f"ailoop hook install: {exc}", file=sys.stderr)
+        return 1
+    print(f"{'installed' if changed else 'already installed'}: {args.tool} hook in {path}")
+    return 0
+
+
+def uninstall(args: argparse.Namespace) -> int:
+    """Remove the hook; return 0, or 1 when a settings file cannot be used."""
+    from ailoop.hooks.install import InstallError
+    from ailoop.hooks.install import uninstall as uninstall_hook
+
+    try:
+        path, changed = uninstall_hook(args.tool, user=args.user, root=_root(args))
+    except InstallError as exc:
+        print(f"ailoop hook uninstall: {exc}", file=sys.stderr)
+        return 1
+    print(f"{'removed' if changed else 'not installed'}: {args.tool} hook in {path}")
+    return 0

@@ -1,0 +1,320 @@
+"""Running one hook call: payload in, events recorded, an answer for the agent out.
+
+:func:`run_hook` never raises and never fails the agent: malformed input, a missing file or
+a store that cannot be written give exit code 0, one line for stderr, and the raw input is
+kept under ``<data dir>/hook-inputs/`` for inspection (the last :data:`KEEP_INPUTS`).
+Events that cannot be written are spilled where the language server imports them at its
+next start. Exit code 2 is used only when a finding's key is listed in
+``[tool.ailoop.hooks] block_on``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ailoop.capture.identity import line_count, snippet_id
+from ailoop.hooks.locate import Inserted, locate, unlocated
+from ailoop.hooks.payload import CLAUDE_CODE, CURSOR, HookCall, PayloadError, TextEdit, parse
+from ailoop.store.events import Event, Kind, Source
+
+if TYPE_CHECKING:
+    from ailoop.hooks.engines import EngineFinding
+    from ailoop.patterns.feedback import PatternFeedback
+
+#: How many raw inputs are kept for inspection.
+KEEP_INPUTS = 50
+#: Seconds to wait for another process's lock on the store before giving up.
+STORE_BUSY_TIMEOUT = 2.0
+#: Files above this size are not diffed; the payload's edits are recorded as they are.
+LARGE_FILE = 5_000_000
+
+#: File extensions to the language ids editors use (what the server records).
+LANGUAGE_IDS: Mapping[str, str] = {
+    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
+    ".cjs": "javascript", ".jsx": "javascriptreact", ".ts": "typescript", ".mts": "typescript",
+    ".cts": "typescript", ".tsx": "typescriptreact", ".go": "go", ".rs": "rust",
+    ".java": "java", ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp",
+    ".hpp": "cpp", ".hh": "cpp", ".cs": "csharp", ".rb": "ruby", ".sh": "shellscript",
+    ".bash": "shellscript", ".zsh": "shellscript", ".kt": "kotlin", ".kts": "kotlin",
+    ".lua": "lua", ".php": "php", ".swift": "swift", ".scala": "scala", ".html": "html",
+    ".htm": "html", ".css": "css", ".scss": "scss", ".json": "json", ".yaml": "yaml",
+    ".yml": "yaml", ".toml": "toml", ".md": "markdown", ".sql": "sql", ".hs": "haskell",
+    ".ex": "elixir", ".exs": "elixir", ".nix": "nix", ".sol": "solidity", ".tf": "terraform",
+    ".hcl": "hcl", ".vue": "vue", ".svelte": "svelte",
+}  # fmt: skip
+
+
+@dataclass
+class HookOutcome:
+    """What the command prints and returns."""
+
+    exit_code: int = 0
+    stdout: str = ""
+    stderr: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+def language_of(path: Path) -> str:
+    """Return the editor language id of ``path`` by its extension (``""`` when unknown)."""
+    return LANGUAGE_IDS.get(path.suffix.lower(), "")
+
+
+def save_input(
+    raw: bytes, tool: str, data_dir: Path, now: dt.datetime | None = None
+) -> Path | None:
+    """Keep ``raw`` as ``hook-inputs/<time>-<tool>.json`` and drop all but the newest ones."""
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    name = f"{moment.strftime('%Y%m%dT%H%M%S.%f')}-{os.getpid()}-{tool}.json"
+    for folder in (data_dir / "hook-inputs", Path(tempfile.gettempdir()) / "ailoop-hook-inputs"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / name
+            target.write_bytes(raw)
+            kept = sorted(folder.glob("*.json"))
+            for old in kept[: max(0, len(kept) - KEEP_INPUTS)]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            continue
+        return target
+    return None
+
+
+def answer(tool: str, event: str, message: str) -> str:
+    """Return the hook output that puts ``message`` in front of the agent (``""`` for none)."""
+    if not message:
+        return ""
+    if tool == CLAUDE_CODE:
+        output: dict[str, Any] = {
+            "hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": message}
+        }
+    elif tool == CURSOR and event == "afterFileEdit":
+        output = {"additional_context": message}
+    else:
+        return ""  # Tab completions have no agent to tell
+    return json.dumps(output, ensure_ascii=False) + "\n"
+
+
+def store_events(events: Sequence[Event], data_dir: Path) -> str | None:
+    """Write ``events``; on failure spill them for the server's next start and say so."""
+    from ailoop.store.local import DB_NAME, LocalStore, StoreError
+
+    try:
+        store = LocalStore(data_dir / DB_NAME, busy_timeout=STORE_BUSY_TIMEOUT)
+        try:
+            store.append(events)
+        finally:
+            store.close()
+    except StoreError as exc:
+        return f"{exc}; {spill(events, data_dir)}"
+    return None
+
+
+def spill(events: Sequence[Event], data_dir: Path) -> str:
+    """Save ``events`` where the language server imports them when it next opens the store."""
+    from ailoop.store.writer import spill_dirs
+
+    lines = "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in events)
+    for folder in spill_dirs(data_dir):
+        target = folder / f"hook-{os.getpid()}-{events[0].id}.jsonl"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target.write_text(lines, encoding="utf-8")
+        except OSError:
+            continue
+        return f"events saved to {target} for the next start"
+    return "the events could not be saved anywhere and are lost"
+
+
+def _read_file(path: Path) -> str:
+    with path.open("rb") as f:
+        data = f.read()
+    return data.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class _Where:
+    root: Path | None
+    repo: str
+    path: str
+    display: str
+
+
+def _where(call: HookCall) -> _Where:
+    from ailoop.workspace import find_repo_root, origin_of
+
+    origin = origin_of(call.file_path.as_uri())
+    root = find_repo_root(call.file_path.parent) or call.workspace
+    display = origin.path if origin.repo else str(call.file_path)
+    return _Where(root, origin.repo, origin.path, display)
+
+
+def run_hook(tool: str, raw: bytes, data_dir: Path) -> HookOutcome:
+    """Handle one hook call of ``tool`` (``claude-code`` or ``cursor``) with input ``raw``."""
+    outcome = HookOutcome()
+    try:
+        _run(tool, raw, data_dir, outcome)
+    except Exception as exc:  # noqa: BLE001 - a hook must never break the agent
+        outcome.exit_code = 0
+        outcome.stdout = ""
+        outcome.stderr.append(f"ailoop hook: internal error ({type(exc).__name__}: {exc})")
+        _keep(raw, tool, data_dir, outcome)
+    return outcome
+
+
+def _keep(raw: bytes, tool: str, data_dir: Path, outcome: HookOutcome) -> None:
+    saved = save_input(raw, tool, data_dir)
+    if saved is not None and outcome.stderr:
+        outcome.stderr[-1] += f"; input saved to {saved}"
+
+
+def _fail(message: str, raw: bytes, tool: str, data_dir: Path, outcome: HookOutcome) -> None:
+    outcome.stderr.append(f"ailoop hook: {message}")
+    _keep(raw, tool, data_dir, outcome)
+
+
+def _run(tool: str, raw: bytes, data_dir: Path, outcome: HookOutcome) -> None:
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"the input is not JSON ({exc})", raw, tool, data_dir, outcome)
+        return
+    try:
+        call = parse(tool, data)
+    except PayloadError as exc:
+        _fail(f"unexpected {tool} hook input: {exc}", raw, tool, data_dir, outcome)
+        return
+    if call is None:
+        return  # another tool or event: not ours to record
+    try:
+        current = _read_file(call.file_path)
+    except OSError as exc:
+        _fail(f"cannot read {call.file_path} ({exc.strerror or exc})", raw, tool, data_dir, outcome)
+        return
+    if "\x00" in current:
+        return  # binary: not code to follow
+    notes: list[str] = []
+    if len(current) > LARGE_FILE:
+        snippets = unlocated(call.edits or (TextEdit("", call.content or ""),))
+    else:
+        snippets, notes = locate(call, current)
+    outcome.stderr += [f"ailoop hook: {call.file_path}: {note}" for note in notes]
+    if not snippets:
+        return
+    where = _where(call)
+    language = language_of(call.file_path)
+    from ailoop.settings import read_workspace_files
+
+    raw_settings, setting_problems = read_workspace_files(where.root)
+    outcome.stderr += [f"ailoop hook: {p}" for p in setting_problems]
+    stored = _record_and_answer(
+        call, current, snippets, where, language, raw_settings, data_dir, outcome
+    )
+    if not stored:
+        _keep(raw, tool, data_dir, outcome)
+
+
+def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _record_and_answer(
+    call: HookCall,
+    current: str,
+    snippets: Sequence[Inserted],
+    where: _Where,
+    language: str,
+    raw_settings: Mapping[str, Any],
+    data_dir: Path,
+    outcome: HookOutcome,
+) -> bool:
+    """Record the snippets' events and put the answer in ``outcome``; False if not stored."""
+    from ailoop.hooks import report
+    from ailoop.hooks.engines import engine_findings
+    from ailoop.patterns.feedback import PatternFeedback
+    from ailoop.workspace import user_identity
+
+    feedback = PatternFeedback(where.root, data_dir)
+    problems = feedback.reload(_table(raw_settings, "patterns"))
+    block_on, block_problems = report.block_keys(_table(raw_settings, "hooks"))
+    outcome.stderr += [f"ailoop hook: {p}" for p in problems + block_problems]
+
+    inserted_lines = frozenset(n for s in snippets for n in s.lines)
+    engine_found, engine_problems = engine_findings(
+        call.file_path,
+        current,
+        language,
+        inserted_lines,
+        _table(raw_settings, "feedback"),
+        where.root,
+    )
+    outcome.stderr += [f"ailoop hook: {p}" for p in engine_problems]
+
+    user = user_identity()
+    events = []
+    for snippet in snippets:
+        keys = set(feedback.keys_in(snippet.text, language))
+        keys.update(f.code for f in engine_found if f.line in snippet.lines)
+        events.append(
+            Event(
+                kind=Kind.GENERATED,
+                snippet=snippet_id(snippet.text),
+                tool=call.tool,
+                source=Source.HOOK,
+                user=user,
+                repo=where.repo,
+                path=where.path,
+                language=language,
+                lines=line_count(snippet.text),
+                findings=tuple(sorted(keys)),
+                text=snippet.text,
+            )
+        )
+    failure = store_events(events, data_dir)
+    if failure is not None:
+        outcome.stderr.append(f"ailoop hook: {failure}")
+    outcome.events = events
+    outcome.stdout = _answer_agent(
+        call, current, language, where, feedback, inserted_lines, engine_found, block_on, outcome
+    )
+    return failure is None
+
+
+def _answer_agent(
+    call: HookCall,
+    current: str,
+    language: str,
+    where: _Where,
+    feedback: PatternFeedback,
+    inserted_lines: frozenset[int],
+    engine_found: Sequence[EngineFinding],
+    block_on: frozenset[str],
+    outcome: HookOutcome,
+) -> str:
+    """Return the hook output for the agent; set exit code 2 when the team blocks."""
+    from ailoop.hooks import report
+    from ailoop.store.local import StoreError
+
+    matches = report.pattern_matches(feedback, current, language, inserted_lines)
+    if matches or engine_found:
+        try:
+            feedback.refresh_stats()
+        except StoreError as exc:
+            outcome.stderr.append(f"ailoop hook: pattern statistics unavailable ({exc})")
+    found = report.pattern_findings(feedback, matches, feedback.stats, block_on)
+    found += report.engine_agent_findings(engine_found, feedback.rule_note)
+    message = report.render(found, where.display)
+    blocked = report.blocking(found, block_on)
+    if blocked:
+        keys = ", ".join(sorted({f.code for f in blocked}))
+        outcome.exit_code = 2
+        outcome.stderr.append(f"{message}\n(blocked by the team's setting hooks.block_on: {keys})")
+        return ""
+    return answer(call.tool, call.event, message)
