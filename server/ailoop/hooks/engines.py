@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,38 +73,107 @@ def parse_ruff_json(output: str, lines: Collection[int]) -> list[EngineFinding]:
     return found
 
 
-def run_ruff(
-    path: Path, text: str, lines: Collection[int], settings: Mapping[str, Any], cwd: Path | None
-) -> tuple[list[EngineFinding], list[str]]:
-    """Run ``ruff check`` on ``text`` (as ``path``); return findings on ``lines`` and problems."""
+class EngineRun:
+    """An engine process started on a text; :meth:`result` waits for its findings."""
+
+    def __init__(self, name: str, command: list[str], text: str, cwd: Path | None) -> None:
+        self.name = name
+        self._text = text.encode("utf-8")
+        self._output: tuple[bytes, bytes, int] | None = None
+        self._problem: str | None = None
+        try:
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=cwd,
+            )
+        except OSError as exc:
+            self._process = None
+            self._problem = f"{name} could not be started ({exc.strerror or exc})"
+            return
+        self._thread = threading.Thread(target=self._communicate, daemon=True)
+        self._thread.start()
+
+    def _communicate(self) -> None:
+        assert self._process is not None
+        try:
+            out, err = self._process.communicate(self._text, timeout=ENGINE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.communicate()
+            self._problem = (
+                f"{self.name} took longer than {ENGINE_TIMEOUT:g} s; its findings are left out"
+            )
+            return
+        except OSError as exc:
+            self._problem = f"{self.name} failed ({exc})"
+            return
+        self._output = (out, err, self._process.returncode)
+
+    def result(self) -> tuple[bytes, str | None]:
+        """Wait for the engine; return its standard output, or the problem it had."""
+        if self._process is not None:
+            self._thread.join()
+        if self._output is None:
+            return b"", self._problem or f"{self.name} gave no output"
+        out, err, code = self._output
+        if code not in (0, 1):
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            return b"", f"{self.name} failed: {lines[-1] if lines else f'exit code {code}'}"
+        return out, None
+
+
+def start_ruff(
+    path: Path, text: str, settings: Mapping[str, Any], cwd: Path | None
+) -> EngineRun | None:
+    """Start ``ruff check`` on ``text`` as if it were ``path`` (None when ruff is missing)."""
     ruff = find_ruff()
     if ruff is None:
-        return [], []  # no ruff installed: nothing to say about it on every edit
+        return None  # no ruff installed: nothing to say about it on every edit
     command = [ruff, "check", "--no-fix", "--quiet", "--output-format", "json"]
     extra = settings.get("extra_select", ())
     if isinstance(extra, list) and extra and all(isinstance(r, str) for r in extra):
         command += ["--extend-select", ",".join(extra)]
     command += ["--stdin-filename", str(path), "-"]
-    try:
-        done = subprocess.run(
-            command,
-            input=text.encode("utf-8"),
-            capture_output=True,
-            cwd=cwd,
-            timeout=ENGINE_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return [], [f"ruff took longer than {ENGINE_TIMEOUT:g} s; its findings are left out"]
-    except OSError as exc:
-        return [], [f"ruff could not be started ({exc})"]
-    if done.returncode not in (0, 1):
-        error = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        return [], [f"ruff failed: {error[-1] if error else f'exit code {done.returncode}'}"]
-    try:
-        return parse_ruff_json(done.stdout.decode("utf-8", "replace"), lines), []
-    except ValueError as exc:
-        return [], [str(exc)]
+    return EngineRun("ruff", command, text, cwd)
+
+
+class PendingFindings:
+    """Engines running on the inserted lines; :meth:`result` collects their findings."""
+
+    def __init__(self, ruff: EngineRun | None, lines: Collection[int]) -> None:
+        self._ruff = ruff
+        self._lines = lines
+
+    def result(self) -> tuple[list[EngineFinding], list[str]]:
+        """Wait for every engine; return the findings on the lines and the problems."""
+        if self._ruff is None:
+            return [], []
+        output, problem = self._ruff.result()
+        if problem is not None:
+            return [], [problem]
+        try:
+            return parse_ruff_json(output.decode("utf-8", "replace"), self._lines), []
+        except ValueError as exc:
+            return [], [str(exc)]
+
+
+def start_engines(
+    path: Path,
+    text: str,
+    language: str,
+    lines: Collection[int],
+    feedback: Mapping[str, Any],
+    cwd: Path | None = None,
+) -> PendingFindings:
+    """Start the engines that apply to ``language`` on ``text``; they run in the background."""
+    ruff_settings = _ruff_table(feedback)
+    run = None
+    if lines and ruff_settings is not None and language in RUFF_LANGUAGES:
+        run = start_ruff(path, text, ruff_settings, cwd)
+    return PendingFindings(run, lines)
 
 
 def engine_findings(
@@ -116,15 +186,7 @@ def engine_findings(
 ) -> tuple[list[EngineFinding], list[str]]:
     """Return the engines' findings on ``lines`` (zero-based) of ``text``, and any problems.
 
-    ``feedback`` is the ``feedback`` settings table. Never raises.
+    ``feedback`` is the ``feedback`` settings table. Never raises. This is the seam for
+    further engines: each takes the file's text and the inserted lines.
     """
-    if not lines:
-        return [], []
-    found: list[EngineFinding] = []
-    problems: list[str] = []
-    ruff = _ruff_table(feedback)
-    if ruff is not None and language in RUFF_LANGUAGES:
-        ruff_found, ruff_problems = run_ruff(path, text, lines, ruff, cwd)
-        found += ruff_found
-        problems += ruff_problems
-    return found, problems
+    return start_engines(path, text, language, lines, feedback, cwd).result()

@@ -5,7 +5,9 @@ Claude Code reads ``.claude/settings.json`` (project) and ``~/.claude/settings.j
 one entry into what is there, leaving every other hook and setting alone; installing twice
 is installing once (an entry of ours is updated in place); uninstalling removes only our
 entries. The command is the absolute path of the Python running ailoop, so the hook works
-whatever ``PATH`` the agent has: ``<python> -m ailoop hook claude-code``.
+whatever ``PATH`` the agent has: ``<python> -m ailoop.hooks claude-code`` (the same as
+``ailoop hook claude-code``, without building the parser of every other subcommand: the
+hook runs on every edit). Entries running either form are recognised as ours.
 
 The merging is pure (:func:`merge_claude_code`, :func:`merge_cursor`, :func:`remove`);
 :func:`install` and :func:`uninstall` read and write the files.
@@ -30,7 +32,10 @@ CLAUDE_MATCHER = "Edit|Write|MultiEdit"
 #: The Cursor events whose edits are recorded.
 CURSOR_EVENTS = ("afterFileEdit", "afterTabFileEdit")
 #: Recognises a command of ours, whichever Python or launcher runs it.
-_OURS = re.compile(r"(?:^|[\s/\\])(?:-m\s+)?ailoop(?:\.exe)?\s+hook\s+(claude-code|cursor)\s*$")
+_OURS = re.compile(
+    r"(?:(?:^|[\s/\\])ailoop(?:\.exe)?\s+hook|\s-m\s+ailoop\s+hook|\s-m\s+ailoop\.hooks)"
+    r"\s+(claude-code|cursor)(?:\s+--data-dir\s+\S+)?\s*$"
+)
 
 
 class InstallError(Exception):
@@ -38,8 +43,8 @@ class InstallError(Exception):
 
 
 def hook_command(tool: str, python: str | None = None) -> str:
-    """Return the shell command a tool's hook runs: ``<python> -m ailoop hook <tool>``."""
-    return f"{shlex.quote(python or sys.executable)} -m ailoop hook {tool}"
+    """Return the shell command a tool's hook runs: ``<python> -m ailoop.hooks <tool>``."""
+    return f"{shlex.quote(python or sys.executable)} -m ailoop.hooks {tool}"
 
 
 def is_ours(command: object, tool: str) -> bool:

@@ -225,6 +225,36 @@ def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+@dataclass(frozen=True)
+class _Edit:
+    """Everything known about one located edit."""
+
+    call: HookCall
+    current: str
+    snippets: Sequence[Inserted]
+    where: _Where
+    language: str
+    settings: Mapping[str, Any]
+
+    @property
+    def lines(self) -> frozenset[int]:
+        return frozenset(n for s in self.snippets for n in s.lines)
+
+
+def _patterns(edit: _Edit, data_dir: Path, outcome: HookOutcome) -> PatternFeedback | None:
+    """Load the team's patterns, or ``None`` when the workspace has no patterns file."""
+    from ailoop.patterns.patternset import PATTERNS_FILE
+
+    if edit.where.root is None or not (edit.where.root / PATTERNS_FILE).is_file():
+        return None
+    from ailoop.patterns.feedback import PatternFeedback
+
+    feedback = PatternFeedback(edit.where.root, data_dir)
+    problems = feedback.reload(_table(edit.settings, "patterns"))
+    outcome.stderr += [f"ailoop hook: {p}" for p in problems]
+    return feedback
+
+
 def _record_and_answer(
     call: HookCall,
     current: str,
@@ -236,31 +266,22 @@ def _record_and_answer(
     outcome: HookOutcome,
 ) -> bool:
     """Record the snippets' events and put the answer in ``outcome``; False if not stored."""
-    from ailoop.hooks import report
-    from ailoop.hooks.engines import engine_findings
-    from ailoop.patterns.feedback import PatternFeedback
+    from ailoop.hooks.engines import start_engines
     from ailoop.workspace import user_identity
 
-    feedback = PatternFeedback(where.root, data_dir)
-    problems = feedback.reload(_table(raw_settings, "patterns"))
-    block_on, block_problems = report.block_keys(_table(raw_settings, "hooks"))
-    outcome.stderr += [f"ailoop hook: {p}" for p in problems + block_problems]
-
-    inserted_lines = frozenset(n for s in snippets for n in s.lines)
-    engine_found, engine_problems = engine_findings(
-        call.file_path,
-        current,
-        language,
-        inserted_lines,
-        _table(raw_settings, "feedback"),
-        where.root,
+    edit = _Edit(call, current, snippets, where, language, raw_settings)
+    # The engines run in the background while the patterns are matched.
+    pending = start_engines(
+        call.file_path, current, language, edit.lines, _table(raw_settings, "feedback"), where.root
     )
+    feedback = _patterns(edit, data_dir, outcome)
+    user = user_identity()
+    engine_found, engine_problems = pending.result()
     outcome.stderr += [f"ailoop hook: {p}" for p in engine_problems]
 
-    user = user_identity()
     events = []
     for snippet in snippets:
-        keys = set(feedback.keys_in(snippet.text, language))
+        keys = set(feedback.keys_in(snippet.text, language)) if feedback else set()
         keys.update(f.code for f in engine_found if f.line in snippet.lines)
         events.append(
             Event(
@@ -281,40 +302,51 @@ def _record_and_answer(
     if failure is not None:
         outcome.stderr.append(f"ailoop hook: {failure}")
     outcome.events = events
-    outcome.stdout = _answer_agent(
-        call, current, language, where, feedback, inserted_lines, engine_found, block_on, outcome
-    )
+    outcome.stdout = _answer_agent(edit, feedback, engine_found, data_dir, outcome)
     return failure is None
 
 
 def _answer_agent(
-    call: HookCall,
-    current: str,
-    language: str,
-    where: _Where,
-    feedback: PatternFeedback,
-    inserted_lines: frozenset[int],
+    edit: _Edit,
+    feedback: PatternFeedback | None,
     engine_found: Sequence[EngineFinding],
-    block_on: frozenset[str],
+    data_dir: Path,
     outcome: HookOutcome,
 ) -> str:
     """Return the hook output for the agent; set exit code 2 when the team blocks."""
     from ailoop.hooks import report
-    from ailoop.store.local import StoreError
 
-    matches = report.pattern_matches(feedback, current, language, inserted_lines)
-    if matches or engine_found:
+    block_on, block_problems = report.block_keys(_table(edit.settings, "hooks"))
+    outcome.stderr += [f"ailoop hook: {p}" for p in block_problems]
+    matches = (
+        report.pattern_matches(feedback, edit.current, edit.language, edit.lines)
+        if feedback
+        else []
+    )
+    if not matches and not engine_found:
+        return ""
+    if feedback is None and edit.where.root is not None:
+        from ailoop.patterns.feedback import PatternFeedback
+
+        feedback = PatternFeedback(edit.where.root, data_dir)  # for the rules' numbers
+        feedback.reload(_table(edit.settings, "patterns"))
+    found: list[report.AgentFinding] = []
+    if feedback is not None:
+        from ailoop.store.local import StoreError
+
         try:
             feedback.refresh_stats()
         except StoreError as exc:
             outcome.stderr.append(f"ailoop hook: pattern statistics unavailable ({exc})")
-    found = report.pattern_findings(feedback, matches, feedback.stats, block_on)
-    found += report.engine_agent_findings(engine_found, feedback.rule_note)
-    message = report.render(found, where.display)
+        found += report.pattern_findings(feedback, matches, feedback.stats, block_on)
+        found += report.engine_agent_findings(engine_found, feedback.rule_note)
+    else:
+        found += report.engine_agent_findings(engine_found, lambda _rule: None)
+    message = report.render(found, edit.where.display)
     blocked = report.blocking(found, block_on)
     if blocked:
         keys = ", ".join(sorted({f.code for f in blocked}))
         outcome.exit_code = 2
         outcome.stderr.append(f"{message}\n(blocked by the team's setting hooks.block_on: {keys})")
         return ""
-    return answer(call.tool, call.event, message)
+    return answer(edit.call.tool, edit.call.event, message)

@@ -1,0 +1,151 @@
+"""Wall time of one agent hook call, process start included.
+
+A 30-line Claude Code ``Edit`` on a 2,000-line Python file, in a temporary git repository
+with a temporary data directory: the command is spawned N times (the file is restored
+before each call) and p50/p90 are printed beside ``python -c pass``, the floor of any
+Python hook, measured in the same run and interleaved with it so machine load hits both.
+Bytecode is cached (in a temporary ``PYTHONPYCACHEPREFIX``) as in an installed package,
+and one warm-up call per variant fills that cache.
+
+    PYTHONPATH=server python bench/hook_bench.py [-n 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SERVER = Path(__file__).resolve().parent.parent / "server"
+
+PATTERNS = (
+    "\n".join(
+        f"""[[pattern]]
+id = "rule-{n}"
+title = "rule {n}"
+languages = ["python"]
+regex = 'forbidden_call_{n}\\('
+"""
+        for n in range(20)
+    )
+    + """
+[[pattern]]
+id = "bare-except"
+title = "bare except"
+languages = ["python"]
+regex = '^\\s*except\\s*:'
+"""
+)
+
+
+def base_file(lines: int = 2000) -> str:
+    out = ["import os", ""]
+    n = 0
+    while len(out) < lines - 4:
+        out += [f"def function_{n}(value):", f"    total = value + {n}", "    return total", ""]
+        n += 1
+    return "\n".join(out) + "\n"
+
+
+def inserted_block() -> str:
+    body = ["def generated(values):", "    results = []"]
+    for n in range(26):
+        body.append(f"    results.append(values[{n}] * {n})")
+    body += ["    return results", ""]
+    return "\n".join(body) + "\n"  # 30 lines
+
+
+def make_repo(root: Path, patterns: bool) -> tuple[Path, str, str, bytes]:
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    if patterns:
+        (root / ".ailoop").mkdir()
+        (root / ".ailoop" / "patterns.toml").write_text(PATTERNS, encoding="utf-8")
+    path = root / "module.py"
+    before = base_file()
+    anchor = "def function_250(value):\n"
+    after = before.replace(anchor, inserted_block() + anchor, 1)
+    payload = {
+        "session_id": "bench",
+        "transcript_path": str(root / "transcript.jsonl"),
+        "cwd": str(root),
+        "permission_mode": "default",
+        "hook_event_name": "PostToolUse",
+        "tool_name": "Edit",
+        "tool_input": {
+            "file_path": str(path),
+            "old_string": anchor,
+            "new_string": inserted_block() + anchor,
+            "replace_all": False,
+        },
+        "tool_response": {"filePath": str(path), "success": True},
+        "tool_use_id": "toolu_bench",
+    }
+    return path, before, after, json.dumps(payload).encode()
+
+
+def timed(command: list[str], stdin: bytes, env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, input=stdin, env=env, cwd=cwd, capture_output=True, check=False)
+    elapsed = (time.perf_counter() - start) * 1000
+    if done.returncode not in (0, 2):
+        raise SystemExit(f"{command} failed: {done.stderr.decode()}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", type=int, default=40, help="calls per variant")
+    args = parser.parse_args()
+    python = sys.executable
+    lean = ["-m", "ailoop.hooks", "claude-code"]
+    full = ["-m", "ailoop", "hook", "claude-code"]
+    variants = [
+        ("-m ailoop.hooks, no patterns, ruff", lean, False, True),
+        ("-m ailoop.hooks, patterns, ruff", lean, True, True),
+        ("-m ailoop.hooks, patterns, no ruff", lean, True, False),
+        ("-m ailoop hook, patterns, ruff", full, True, True),
+    ]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ailoop-hook-bench-") as tmp:
+        floor: list[float] = []
+        env = dict(
+            os.environ,
+            PYTHONPATH=str(SERVER),
+            AILOOP_DATA_DIR=str(Path(tmp) / "data"),
+            PYTHONPYCACHEPREFIX=str(Path(tmp) / "pycache"),
+        )
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for number, (name, module, patterns, ruff) in enumerate(variants):
+            root = Path(tmp) / f"repo{number}"
+            root.mkdir()
+            path, before, after, payload = make_repo(root, patterns)
+            if not ruff:
+                (root / ".ailoop.toml").write_text("[feedback]\nruff = false\n", encoding="utf-8")
+            command = [python, *module]
+            path.write_text(after, encoding="utf-8")
+            timed(command, payload, env, root)  # warm-up: fills the bytecode cache
+            times = []
+            for _ in range(args.n):
+                path.write_text(before, encoding="utf-8")
+                path.write_text(after, encoding="utf-8")
+                times.append(timed(command, payload, env, root))
+                floor.append(timed([python, "-c", "pass"], b"", env, root))
+            rows.append((name, times))
+        rows.insert(0, ("python -c pass (floor)", floor))
+    print(f"hook wall time, 30-line Edit on a 2,000-line file, {args.n} calls per variant")
+    print(f"{'variant':<36} {'p50 ms':>8} {'p90 ms':>8} {'p50 - floor':>12}")
+    floor_p50 = statistics.median(floor)
+    for name, times in rows:
+        p50 = statistics.median(times)
+        p90 = statistics.quantiles(times, n=10)[-1]
+        print(f"{name:<36} {p50:>8.1f} {p90:>8.1f} {p50 - floor_p50:>12.1f}")
+
+
+if __name__ == "__main__":
+    main()
