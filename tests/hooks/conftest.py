@@ -3,63 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hooks"
-
-ORDERS = '"""Orders."""\n\n\ndef total(order):\n    return sum(item.price for item in order.items)\n'
-
-RunHook = Callable[..., subprocess.CompletedProcess[bytes]]
-
-
-def env_for(data_dir: Path, home: Path | None = None) -> dict[str, str]:
-    """The environment of a command under test: our package, our data dir."""
-    env = dict(os.environ)
-    env["AILOOP_DATA_DIR"] = str(data_dir)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SERVER_DIR), env.get("PYTHONPATH")]))
-    if home is not None:
-        env["HOME"] = str(home)
-    return env
-
-
-def load_payload(name: str, root: Path) -> dict[str, Any]:
-    """Read a fixture payload with ``__ROOT__`` standing for the project's root."""
-    text = (FIXTURES / name).read_text(encoding="utf-8")
-    return json.loads(text.replace("__ROOT__", json.dumps(str(root))[1:-1]))
-
-
-def apply_tool(payload: dict[str, Any], root: Path) -> None:
-    """Do to the project's file what the tool did before calling its hook."""
-    tool_input = payload.get("tool_input") or payload
-    path = Path(tool_input["file_path"])
-    if not path.is_absolute():
-        path = root / path
-    tool = payload.get("tool_name")
-    if tool == "Write":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(tool_input["content"], encoding="utf-8")
-        return
-    text = path.read_text(encoding="utf-8")
-    edits = tool_input["edits"] if "edits" in tool_input else [tool_input]
-    for edit in edits:
-        old, new = edit["old_string"], edit["new_string"]
-        if "range" in edit:  # a Tab edit: replace on the given line
-            lines = text.splitlines(keepends=True)
-            number = edit["range"]["start_line_number"] - 1
-            lines[number] = lines[number].replace(old, new, 1)
-            text = "".join(lines)
-        else:
-            assert old in text, f"fixture edit does not apply: {old!r}"
-            text = text.replace(old, new) if edit.get("replace_all") else text.replace(old, new, 1)
-    path.write_text(text, encoding="utf-8")
+from tests.hooks.hook_testkit import ORDERS, RunHook, env_for
 
 
 @pytest.fixture
@@ -112,16 +63,3 @@ def run_hook(data_dir: Path) -> RunHook:
         )
 
     return run
-
-
-def events(data_dir: Path) -> list[dict[str, Any]]:
-    """The stored events, read with ``python -m ailoop events --format jsonl``."""
-    done = subprocess.run(
-        [sys.executable, "-m", "ailoop", "events", "--format", "jsonl"],
-        env=env_for(data_dir),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]

@@ -7,8 +7,7 @@ from pathlib import Path
 from ailoop.capture.detect import Thresholds
 from ailoop.capture.identity import line_count, snippet_id
 from ailoop.capture.track import TrackedDocument
-
-from tests.hooks.conftest import ORDERS, RunHook, apply_tool, events, load_payload
+from tests.hooks.hook_testkit import ORDERS, RunHook, apply_tool, events, load_payload
 
 
 def server_snippets(path: Path, before: str, after: str) -> list[str]:
