@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ailoop.capture.document import split_lines
 from ailoop.hooks.engines import EngineFinding
 from ailoop.patterns.feedback import PatternFeedback
 from ailoop.patterns.model import PatternMatch, normalize_key
@@ -46,7 +47,7 @@ def block_keys(hooks_table: Mapping[str, object]) -> tuple[frozenset[str], list[
 def _window(text: str, lines: Collection[int]) -> tuple[str, int]:
     """Return the part of ``text`` from the first to the last of ``lines``, and its first line."""
     first, last = min(lines), max(lines)
-    all_lines = text.splitlines(keepends=True)
+    all_lines = split_lines(text)
     return "".join(all_lines[first : last + 1]), first
 
 
