@@ -4,7 +4,8 @@ A 30-line Claude Code ``Edit`` on a 2,000-line Python file, in a temporary git r
 with a temporary data directory: the command is spawned N times (the file is restored
 before each call) and p50/p90 are printed beside ``python -c pass``, the floor of any
 Python hook, measured in the same run and interleaved with it so machine load hits both.
-Bytecode is cached (in a temporary ``PYTHONPYCACHEPREFIX``) as in an installed package,
+The CPU column (user + system time of the hook and the ruff it runs) is what the call
+costs whatever else the machine is doing. Bytecode is cached (in a temporary ``PYTHONPYCACHEPREFIX``) as in an installed package,
 and one warm-up call per variant fills that cache.
 
     PYTHONPATH=server python bench/hook_bench.py [-n 40]
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -89,12 +91,22 @@ def make_repo(root: Path, patterns: bool) -> tuple[Path, str, str, bytes]:
     return path, before, after, json.dumps(payload).encode()
 
 
-def timed(command: list[str], stdin: bytes, env: dict[str, str], cwd: Path) -> float:
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def timed(
+    command: list[str], stdin: bytes, env: dict[str, str], cwd: Path, cpu: list[float] | None = None
+) -> float:
+    cpu_before = cpu_of_children()
     start = time.perf_counter()
     done = subprocess.run(command, input=stdin, env=env, cwd=cwd, capture_output=True, check=False)
     elapsed = (time.perf_counter() - start) * 1000
     if done.returncode not in (0, 2):
         raise SystemExit(f"{command} failed: {done.stderr.decode()}")
+    if cpu is not None:
+        cpu.append(cpu_of_children() - cpu_before)  # the hook and ruff, user + system
     return elapsed
 
 
@@ -114,6 +126,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="ailoop-hook-bench-") as tmp:
         floor: list[float] = []
+        floor_cpu: list[float] = []
         env = dict(
             os.environ,
             PYTHONPATH=str(SERVER),
@@ -130,21 +143,26 @@ def main() -> None:
             command = [python, *module]
             path.write_text(after, encoding="utf-8")
             timed(command, payload, env, root)  # warm-up: fills the bytecode cache
-            times = []
+            times: list[float] = []
+            cpu: list[float] = []
             for _ in range(args.n):
                 path.write_text(before, encoding="utf-8")
                 path.write_text(after, encoding="utf-8")
-                times.append(timed(command, payload, env, root))
-                floor.append(timed([python, "-c", "pass"], b"", env, root))
-            rows.append((name, times))
-        rows.insert(0, ("python -c pass (floor)", floor))
+                times.append(timed(command, payload, env, root, cpu))
+                floor.append(timed([python, "-c", "pass"], b"", env, root, floor_cpu))
+            rows.append((name, times, cpu))
+        rows.insert(0, ("python -c pass (floor)", floor, floor_cpu))
     print(f"hook wall time, 30-line Edit on a 2,000-line file, {args.n} calls per variant")
-    print(f"{'variant':<36} {'p50 ms':>8} {'p90 ms':>8} {'p50 - floor':>12}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'variant':<36} {'p50 ms':>8} {'p90 ms':>8} {'p50 - floor':>12} {'cpu p50 ms':>11}")
     floor_p50 = statistics.median(floor)
-    for name, times in rows:
+    for name, times, cpu in rows:
         p50 = statistics.median(times)
         p90 = statistics.quantiles(times, n=10)[-1]
-        print(f"{name:<36} {p50:>8.1f} {p90:>8.1f} {p50 - floor_p50:>12.1f}")
+        print(
+            f"{name:<36} {p50:>8.1f} {p90:>8.1f} {p50 - floor_p50:>12.1f} "
+            f"{statistics.median(cpu):>11.1f}"
+        )
 
 
 if __name__ == "__main__":

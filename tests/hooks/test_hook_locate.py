@@ -108,3 +108,10 @@ def test_payload_fields() -> None:
     assert tab is not None
     assert tab.edits == (TextEdit("", "x", line=2),)
     assert parse_cursor({"hook_event_name": "stop"}) is None
+
+
+def test_the_hook_looks_for_the_patterns_file_where_the_patterns_live() -> None:
+    from ailoop.hooks import run
+    from ailoop.patterns.patternset import PATTERNS_FILE
+
+    assert run.PATTERNS_FILE == PATTERNS_FILE

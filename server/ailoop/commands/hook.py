@@ -52,23 +52,9 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle one hook call; return 0, or 2 when the team blocks on a finding."""
-    try:
-        raw = sys.stdin.buffer.read()
-    except OSError as exc:
-        print(f"ailoop hook: cannot read the hook input ({exc})", file=sys.stderr)
-        return 0
-    from ailoop.hooks.run import run_hook
-    from ailoop.store.local import default_data_dir
+    from ailoop.hooks.run import main
 
-    data_dir: Path = args.data_dir or default_data_dir()
-    outcome = run_hook(args.tool, raw, data_dir)
-    if outcome.stdout:
-        sys.stdout.buffer.write(outcome.stdout.encode("utf-8"))
-        sys.stdout.flush()
-    for line in outcome.stderr:
-        sys.stderr.buffer.write((line + "\n").encode("utf-8"))
-    sys.stderr.flush()
-    return outcome.exit_code
+    return main(args.tool, args.data_dir)
 
 
 def _root(args: argparse.Namespace) -> Path:

@@ -1,25 +1,34 @@
-"""``python -m ailoop.hooks claude-code|cursor``: the hook command without the full CLI.
+"""``python -m ailoop.hooks claude-code|cursor [--data-dir DIR]``: the hook, started lean.
 
-Agents run the hook on every edit, so this entry point skips building the parser of every
-``ailoop`` subcommand; it does what ``ailoop hook claude-code|cursor`` does.
+Agents run the hook on every edit, so this entry point skips the ``ailoop`` command line
+(the parsers of every subcommand, and argparse itself); it does exactly what
+``ailoop hook claude-code|cursor`` does.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from ailoop.commands.hook import TOOLS, run
+from ailoop.hooks.payload import TOOLS
+
+USAGE = "usage: python -m ailoop.hooks {claude-code,cursor} [--data-dir DIR]"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse ``TOOL [--data-dir DIR]`` and handle one hook call."""
-    parser = argparse.ArgumentParser(prog="python -m ailoop.hooks", description=__doc__)
-    parser.add_argument("tool", choices=TOOLS)
-    parser.add_argument("--data-dir", type=Path, help="data directory (default: AILOOP_DATA_DIR)")
-    args = parser.parse_args(argv)
-    return run(argparse.Namespace(tool=args.tool, data_dir=args.data_dir))
+def main(argv: list[str]) -> int:
+    """Check the arguments and handle one hook call; 2 on a usage error."""
+    data_dir = None
+    if len(argv) == 3 and argv[1] == "--data-dir":
+        data_dir = Path(argv[2])
+    elif len(argv) != 1:
+        sys.stderr.write(USAGE + "\n")
+        return 2
+    if argv[0] not in TOOLS:
+        sys.stderr.write(f"{USAGE}\npython -m ailoop.hooks: unknown tool {argv[0]!r}\n")
+        return 2
+    from ailoop.hooks.run import main as run_main
+
+    return run_main(argv[0], data_dir)
 
 
 raise SystemExit(main(sys.argv[1:]))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,10 @@ KEEP_INPUTS = 50
 STORE_BUSY_TIMEOUT = 2.0
 #: Files above this size are not diffed; the payload's edits are recorded as they are.
 LARGE_FILE = 5_000_000
+
+#: ``ailoop.patterns.patternset.PATTERNS_FILE``, spelled out so that a workspace without
+#: patterns does not pay for importing the pattern machinery.
+PATTERNS_FILE = Path(".ailoop") / "patterns.toml"
 
 #: File extensions to the language ids editors use (what the server records).
 LANGUAGE_IDS: Mapping[str, str] = {
@@ -71,6 +74,8 @@ def save_input(
 ) -> Path | None:
     """Keep ``raw`` as ``hook-inputs/<time>-<tool>.json`` and drop all but the newest ones."""
     moment = now or dt.datetime.now(dt.timezone.utc)
+    import tempfile
+
     name = f"{moment.strftime('%Y%m%dT%H%M%S.%f')}-{os.getpid()}-{tool}.json"
     for folder in (data_dir / "hook-inputs", Path(tempfile.gettempdir()) / "ailoop-hook-inputs"):
         try:
@@ -153,6 +158,29 @@ def _where(call: HookCall) -> _Where:
     root = find_repo_root(call.file_path.parent) or call.workspace
     display = origin.path if origin.repo else str(call.file_path)
     return _Where(root, origin.repo, origin.path, display)
+
+
+def main(tool: str, data_dir: Path | None = None) -> int:
+    """Read the payload on stdin, handle it, print the answer; return the exit code."""
+    import sys
+
+    try:
+        raw = sys.stdin.buffer.read()
+    except OSError as exc:
+        sys.stderr.write(f"ailoop hook: cannot read the hook input ({exc})\n")
+        return 0
+    if data_dir is None:
+        from ailoop.store.local import default_data_dir
+
+        data_dir = default_data_dir()
+    outcome = run_hook(tool, raw, data_dir)
+    if outcome.stdout:
+        sys.stdout.buffer.write(outcome.stdout.encode("utf-8"))
+        sys.stdout.flush()
+    for line in outcome.stderr:
+        sys.stderr.buffer.write((line + "\n").encode("utf-8"))
+    sys.stderr.flush()
+    return outcome.exit_code
 
 
 def run_hook(tool: str, raw: bytes, data_dir: Path) -> HookOutcome:
@@ -243,8 +271,6 @@ class _Edit:
 
 def _patterns(edit: _Edit, data_dir: Path, outcome: HookOutcome) -> PatternFeedback | None:
     """Load the team's patterns, or ``None`` when the workspace has no patterns file."""
-    from ailoop.patterns.patternset import PATTERNS_FILE
-
     if edit.where.root is None or not (edit.where.root / PATTERNS_FILE).is_file():
         return None
     from ailoop.patterns.feedback import PatternFeedback
