@@ -11,6 +11,7 @@ from pathlib import Path
 from ailoop.hooks.run import KEEP_INPUTS, save_input
 from ailoop.store.events import Event
 from ailoop.store.local import LocalStore
+from ailoop.store.writer import EventWriter
 from tests.hooks.hook_testkit import RunHook, apply_tool, events, load_payload
 
 
@@ -84,6 +85,23 @@ def test_unwritable_store_spills_the_events_for_the_server(
     [event] = [Event.from_json(json.loads(line)) for line in spilled.read_text().splitlines()]
     assert (event.tool, event.source.value, event.path) == ("claude-code", "hook", "shop/orders.py")
     assert len(saved_inputs(data_dir)) == 1
+
+
+async def test_the_server_imports_what_the_hook_spilled(
+    project: Path, data_dir: Path, run_hook: RunHook
+) -> None:
+    (data_dir / "events.db").mkdir()
+    payload = load_payload("claude-code-edit-full-response.json", project)
+    apply_tool(payload, project)
+    assert run_hook("claude-code", payload, project).returncode == 0
+    (data_dir / "events.db").rmdir()  # the store is usable again
+    problems: list[str] = []
+    writer = EventWriter(data_dir, problems.append)
+    assert await writer.write([])  # the server opens the store: spills are imported
+    await writer.close()
+    assert problems == []
+    assert [e["source"] for e in events(data_dir) if e["path"] == "shop/orders.py"] == ["hook"]
+    assert not list((data_dir / "spill").glob("*.jsonl"))
 
 
 def test_locked_store_does_not_hold_the_agent(
