@@ -24,6 +24,9 @@ from ailoop.workspace import origin_of, user_identity
 MODIFIED_IDLE = 2.0
 #: Seconds an ``ailoop/generated`` announcement waits for its insertion.
 EXPECTATION_TTL = 10.0
+#: Seconds to wait for an agent hook's record of a snippet that arrived by a reload.
+HOOK_GRACE = 2.0
+HOOK_POLL = 0.2
 #: Documents above this size are followed but not diffed on whole-document replacement.
 LARGE_DOCUMENT = 5_000_000
 
