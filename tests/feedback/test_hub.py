@@ -30,9 +30,7 @@ HubFactory = Callable[..., EngineHub]
 
 
 @pytest.fixture
-async def make_hub(
-    workspace: Path, recorder: Recorder
-) -> AsyncIterator[HubFactory]:
+async def make_hub(workspace: Path, recorder: Recorder) -> AsyncIterator[HubFactory]:
     hubs: list[EngineHub] = []
 
     def make(settings: FeedbackSettings | None = None) -> EngineHub:
@@ -165,9 +163,7 @@ async def test_missing_engine_gives_one_message_and_others_work(
     make_hub: HubFactory, recorder: Recorder, workspace: Path
 ) -> None:
     require_engine("ty")
-    hub = make_hub(
-        FeedbackSettings(ruff_command=(str(workspace / "no-such-ruff"), "server"))
-    )
+    hub = make_hub(FeedbackSettings(ruff_command=(str(workspace / "no-such-ruff"), "server")))
     await hub.start()
     uri = (workspace / "app.py").as_uri()
     hub.open(uri, "python", 1, SNIPPET)
@@ -184,8 +180,16 @@ def ruff_command_engine(name: str, output: str) -> dict[str, object]:
     if output == "sarif":
         return {
             "name": name,
-            "command": [ruff, "check", "--isolated", "--output-format", "sarif",
-                        "--stdin-filename", "{path}", "-"],
+            "command": [
+                ruff,
+                "check",
+                "--isolated",
+                "--output-format",
+                "sarif",
+                "--stdin-filename",
+                "{path}",
+                "-",
+            ],
             "languages": ["python"],
             "output": "sarif",
         }
