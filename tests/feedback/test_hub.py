@@ -284,3 +284,22 @@ async def test_start_returns_before_engines_are_ready(
     uri = (workspace / "app.py").as_uri()
     hub.open(uri, "python", 1, "import os\n")
     assert (await recorder.wait_report(by("ruff", 1))).codes == {"ruff:F401"}
+
+
+async def test_edits_are_debounced_but_immediate_ones_are_checked_at_once(
+    make_hub: HubFactory, recorder: Recorder, workspace: Path
+) -> None:
+    require_engine("ruff")
+    hub = make_hub(FeedbackSettings(ty=False, debounce_ms=60_000))
+    await hub.start()
+    first = (workspace / "first.py").as_uri()
+    second = (workspace / "second.py").as_uri()
+    hub.open(first, "python", 1, "x = 1\n")
+    await recorder.wait_report(by("ruff", 1))
+    hub.change(first, 2, "import os\n")  # typing: waits for a pause of 60 s
+    hub.open(second, "python", 1, "import sys\n")
+    await recorder.wait_report(lambda report: report.uri == second)
+    hub.change(first, 3, "import json\n", immediate=True)  # an AI insertion: checked now
+    report = await recorder.wait_report(lambda report: report.uri == first and report.version == 3)
+    assert report.codes == {"ruff:F401"}
+    assert [r.version for r in recorder.reports if r.uri == first] == [1, 3]

@@ -98,7 +98,7 @@ class EngineHub:
         ]
         self._documents: dict[str, Document] = {}
         self._debounce: dict[str, asyncio.TimerHandle] = {}
-        self._last_check: dict[str, float] = {}
+        self._last_change: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -128,8 +128,13 @@ class EngineHub:
             self._guard(slot, slot.engine.open, document)
         self._schedule(uri, immediate=True)
 
-    def change(self, uri: str, version: int, text: str) -> None:
-        """Take a document's new text: forward it and check it (debounced)."""
+    def change(self, uri: str, version: int, text: str, immediate: bool = False) -> None:
+        """Take a document's new text: forward it and check it.
+
+        The check runs at once when the document was quiet for the debounce time before
+        this edit, or when ``immediate`` is true (e.g. the edit inserted an AI snippet);
+        otherwise it waits until edits pause for the debounce time.
+        """
         previous = self._documents.get(uri)
         if previous is None:
             return
@@ -137,7 +142,7 @@ class EngineHub:
         self._documents[uri] = document
         for slot in self._ready_slots(document):
             self._guard(slot, slot.engine.change, document)
-        self._schedule(uri)
+        self._schedule(uri, immediate)
 
     def close(self, uri: str) -> None:
         """Forget a closed document; late results for it are dropped."""
@@ -145,7 +150,7 @@ class EngineHub:
         handle = self._debounce.pop(uri, None)
         if handle is not None:
             handle.cancel()
-        self._last_check.pop(uri, None)
+        self._last_change.pop(uri, None)
         if document is None:
             return
         for slot in self._ready_slots(document):
@@ -264,7 +269,7 @@ class EngineHub:
         ]
 
     def _schedule(self, uri: str, immediate: bool = False) -> None:
-        """Check now if the document was quiet for the debounce time, else after it."""
+        """Check now if the document was quiet for the debounce time, else when edits pause."""
         if self._loop is None or self._stopping:
             return
         debounce = self.settings.debounce_ms / 1000
@@ -272,7 +277,8 @@ class EngineHub:
         pending = self._debounce.pop(uri, None)
         if pending is not None:
             pending.cancel()
-        last = self._last_check.get(uri)
+        last = self._last_change.get(uri)
+        self._last_change[uri] = now
         if immediate or (pending is None and (last is None or now - last >= debounce)):
             self._check_document(uri)
         else:
@@ -283,7 +289,6 @@ class EngineHub:
         document = self._documents.get(uri)
         if document is None or self._loop is None:
             return
-        self._last_check[uri] = self._loop.time()
         for slot in self._ready_slots(document):
             self._start_check(slot, uri)
 
