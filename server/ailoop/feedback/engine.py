@@ -40,9 +40,12 @@ class Engine(abc.ABC):
     to :meth:`check`.
     """
 
-    def __init__(self, name: str, languages: frozenset[str]) -> None:
+    def __init__(self, name: str, languages: frozenset[str], priority: int = 0) -> None:
         self.name = name
         self.languages = languages
+        #: Checks of lower priority start first; a higher one starts when they answered
+        #: (or after a short cap), so a fast engine does not share the CPU with a slow one.
+        self.priority = priority
 
     def accepts(self, language_id: str) -> bool:
         """Whether this engine checks documents of ``language_id``."""

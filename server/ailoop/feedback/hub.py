@@ -33,6 +33,10 @@ ProblemCallback = Callable[[str], None]
 
 _T = TypeVar("_T")
 
+#: The longest a higher-priority check waits for the lower ones (a hung lint engine must
+#: not hold up the type checker).
+_PRIORITY_WAIT_CAP = 0.1
+
 EngineState = Literal["starting", "ready", "waiting", "stopped"]
 
 
@@ -285,12 +289,38 @@ class EngineHub:
             self._debounce[uri] = self._loop.call_later(debounce, self._check_document, uri)
 
     def _check_document(self, uri: str) -> None:
+        """Check with every ready engine, the lowest priority first (see Engine.priority)."""
         self._debounce.pop(uri, None)
         document = self._documents.get(uri)
         if document is None or self._loop is None:
             return
-        for slot in self._ready_slots(document):
-            self._start_check(slot, uri)
+        slots = self._ready_slots(document)
+        if not slots:
+            return
+        first = min(slot.engine.priority for slot in slots)
+        for slot in slots:
+            if slot.engine.priority == first:
+                self._start_check(slot, uri)
+        earlier = [slot.running[uri] for slot in slots if uri in slot.running]
+        later = [slot for slot in slots if slot.engine.priority != first]
+        if later:
+            self._spawn(self._check_later(uri, document.version, earlier, later))
+
+    async def _check_later(
+        self,
+        uri: str,
+        version: int,
+        earlier: list[asyncio.Task[None]],
+        later: list[_EngineSlot],
+    ) -> None:
+        if earlier:
+            await asyncio.wait(earlier, timeout=_PRIORITY_WAIT_CAP)
+        current = self._documents.get(uri)
+        if current is None or current.version != version:
+            return  # a newer edit scheduled its own checks
+        for slot in sorted(later, key=lambda slot: slot.engine.priority):
+            if slot.state == "ready":
+                self._start_check(slot, uri)
 
     def _start_check(self, slot: _EngineSlot, uri: str) -> None:
         """Check ``uri`` with one engine; one check per engine and document at a time."""

@@ -24,7 +24,12 @@ PYTHON_LANGUAGES = frozenset({"python"})
 
 
 class LanguageServerEngine(Engine):
-    """An engine that keeps a child language server running and holding the buffers."""
+    """An engine that keeps a child language server running and holding the buffers.
+
+    Edits are sent to the child when a check needs them, only the latest text (full-text
+    sync): while someone types, the child is not woken for every keystroke, and a slow
+    engine does not take CPU from a faster one that is answering.
+    """
 
     def __init__(
         self,
@@ -37,8 +42,9 @@ class LanguageServerEngine(Engine):
         configuration: Callable[[str | None], Any] | None = None,
         extra_prefixes: Sequence[str] = (),
         install_hint: str = "",
+        priority: int = 0,
     ) -> None:
-        super().__init__(name, languages)
+        super().__init__(name, languages, priority)
         self._command = command
         self._root = root
         self._start_timeout = start_timeout
@@ -47,6 +53,7 @@ class LanguageServerEngine(Engine):
         self._extra_prefixes = tuple(extra_prefixes)
         self._install_hint = install_hint
         self._child: ChildServer | None = None
+        self._unsent: dict[str, Document] = {}
 
     @property
     def exited(self) -> asyncio.Future[int | None] | None:
@@ -86,18 +93,19 @@ class LanguageServerEngine(Engine):
 
     def open(self, document: Document) -> None:
         """Send the document to the child."""
+        self._unsent.pop(document.uri, None)
         if self._child is not None and self._child.running:
             self._child.did_open(
                 document.uri, document.language_id, document.version, document.text
             )
 
     def change(self, document: Document) -> None:
-        """Send the new text to the child."""
-        if self._child is not None and self._child.running:
-            self._child.did_change(document.uri, document.version, document.text)
+        """Keep the new text until the next check sends it."""
+        self._unsent[document.uri] = document
 
     def close(self, uri: str) -> None:
         """Tell the child the document is closed."""
+        self._unsent.pop(uri, None)
         if self._child is not None and self._child.running:
             self._child.did_close(uri)
 
@@ -106,8 +114,12 @@ class LanguageServerEngine(Engine):
         child = self._child
         if child is None or not child.running:
             raise EngineError(f"{self.name} is not running")
+        latest = self._unsent.pop(document.uri, None)
+        if latest is not None:
+            child.did_change(latest.uri, latest.version, latest.text)
+        version = latest.version if latest is not None else document.version
         try:
-            diagnostics = await child.diagnostics(document.uri, document.version, timeout)
+            diagnostics = await child.diagnostics(document.uri, version, timeout)
         except (RequestTimeout, asyncio.TimeoutError):
             raise EngineHung(f"{self.name} did not answer within {timeout:g} s") from None
         except ResponseError as error:
@@ -128,6 +140,7 @@ class LanguageServerEngine(Engine):
     async def stop(self) -> None:
         """Shut the child down (killing it if it does not exit in time)."""
         child, self._child = self._child, None
+        self._unsent.clear()
         if child is not None:
             await child.stop()
 
@@ -193,4 +206,5 @@ def make_ty_engine(settings: FeedbackSettings, root: Path | None) -> LanguageSer
         initialization_options={},
         configuration=lambda _section: None,
         install_hint=" (install it with `pip install ty` or set feedback.ty.command)",
+        priority=1,  # type checks take longer: let the lint answer first
     )
