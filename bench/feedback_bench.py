@@ -25,7 +25,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from feedback.lsp_timing import (  # noqa: E402 - after the path set-up above
+from ailoop.feedback import FeedbackSettings, Finding
+from ailoop.feedback.locate import find_executable
+from feedback.lsp_timing import (
     HubSubject,
     LspServerSubject,
     Measurement,
@@ -35,9 +37,6 @@ from feedback.lsp_timing import (  # noqa: E402 - after the path set-up above
     summarize,
 )
 
-from ailoop.feedback import FeedbackSettings, Finding  # noqa: E402
-from ailoop.feedback.locate import find_executable  # noqa: E402
-
 MARKER = "fetch_with_backoff"
 
 SNIPPET = f'''
@@ -45,6 +44,7 @@ SNIPPET = f'''
 def load_remote_config(url, retries=3):
     """Fetch the remote configuration, retrying on failure."""
     import json, hashlib
+    last_error = None
     for attempt in range(retries):
         try:
             response = {MARKER}(url, timeout=10)
@@ -54,6 +54,7 @@ def load_remote_config(url, retries=3):
             pass
     fallback: int = "no config"
     eval("print('giving up')")
+    digest = hashlib.md5(url.encode()).hexdigest()
     return fallback
 
 '''
@@ -117,26 +118,45 @@ async def main() -> None:
         root = Path(directory)
         workload = make_workload(root, source)
         subjects: list[Subject] = [
-            LspServerSubject("ruff server alone", [str(ruff), "server"], root,
-                             {"ruff": has_code("F821")}),
-            LspServerSubject("ty server alone", [str(ty), "server"], root,
-                             {"ty": has_code("unresolved-reference")}),
-            HubSubject(root, FeedbackSettings(), {
-                "ruff": has_finding("F821"), "ty": has_finding("unresolved-reference"),
-            }),
+            LspServerSubject(
+                "ruff server alone", [str(ruff), "server"], root, {"ruff": has_code("F821")}
+            ),
+            LspServerSubject(
+                "ty server alone",
+                [str(ty), "server"],
+                root,
+                {"ty": has_code("unresolved-reference")},
+            ),
+            HubSubject(
+                root,
+                FeedbackSettings(),
+                {
+                    "ruff": has_finding("F821"),
+                    "ty": has_finding("unresolved-reference"),
+                },
+            ),
         ]
         results = await run_interleaved(subjects, workload, args.rounds, args.warmup)
     lines = len(workload.base_text.splitlines())
-    print(f"file: {source} ({lines} lines), snippet: {len(SNIPPET.strip().splitlines())} lines, "
-          f"{args.rounds} insertions (+{args.warmup} warm-up), python {sys.version.split()[0]}")
+    print(
+        f"file: {source} ({lines} lines), snippet: {len(SNIPPET.strip().splitlines())} lines, "
+        f"{args.rounds} insertions (+{args.warmup} warm-up), python {sys.version.split()[0]}"
+    )
     print()
-    print(f"{'subject':<24}{'findings':<10}{'p50 ms':>9}{'p90 ms':>9}{'ready ms':>10}{'RSS MiB':>9}")
+    print("ready: spawn -> initialize result for a server; start -> every engine's first")
+    print("findings for the EngineHub (it starts ruff and ty). RSS: the process tree.")
+    print()
+    print(
+        f"{'subject':<24}{'findings':<10}{'p50 ms':>9}{'p90 ms':>9}{'ready ms':>10}{'RSS MiB':>9}"
+    )
     by_name = {m.name: m for m in results}
     for measurement in results:
         for label in measurement.samples:
             p50, p90 = row(measurement, label)
-            print(f"{measurement.name:<24}{label:<10}{p50:>9.2f}{p90:>9.2f}"
-                  f"{measurement.ready_s * 1000:>10.0f}{measurement.rss_kib / 1024:>9.1f}")
+            print(
+                f"{measurement.name:<24}{label:<10}{p50:>9.2f}{p90:>9.2f}"
+                f"{measurement.ready_s * 1000:>10.0f}{measurement.rss_kib / 1024:>9.1f}"
+            )
     hub = by_name["ailoop EngineHub"]
     print()
     print(f"{'ratio (p50)':<34}{'value':>8}{'target':>9}")

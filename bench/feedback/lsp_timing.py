@@ -192,8 +192,8 @@ class LspServerSubject:
         await self._wait(
             workload.uri,
             mark,
-            lambda diagnostics: not any(
-                workload.marker in str(item.get("message", "")) for item in diagnostics
+            lambda diagnostics: (
+                not any(workload.marker in str(item.get("message", "")) for item in diagnostics)
             ),
         )
         return times
@@ -281,7 +281,7 @@ class HubSubject:
         self._version = 1
         self._hub.open(workload.uri, "python", self._version, workload.base_text)
         for engine in self.probes:
-            await self._wait(0, lambda _v, name, _f, engine=engine: name == engine)
+            await self._wait(0, None, engine)
         return time.perf_counter() - started
 
     async def round(self, workload: Workload) -> dict[str, float]:
@@ -294,22 +294,14 @@ class HubSubject:
         self._hub.change(workload.uri, inserted, workload.inserted_text, immediate=True)
         times = {}
         for engine, probe in self.probes.items():
-            arrived = await self._wait(
-                mark,
-                lambda version, name, findings, engine=engine, probe=probe: (
-                    version == inserted and name == engine and probe(findings)
-                ),
-            )
+            arrived = await self._wait(mark, inserted, engine, probe)
             times[engine] = arrived - sent
         mark = len(self._reports)
         self._version += 1
         removed = self._version
         self._hub.change(workload.uri, removed, workload.base_text, immediate=True)
         for engine in self.probes:
-            await self._wait(
-                mark,
-                lambda version, name, _f, engine=engine: version == removed and name == engine,
-            )
+            await self._wait(mark, removed, engine)
         return times
 
     def rss_kib(self) -> int:
@@ -336,14 +328,26 @@ class HubSubject:
         self._reports.append((time.perf_counter(), version, engine, findings))
         self._arrived.set()
 
-    async def _wait(self, start: int, predicate: Callable[[int, str, list[Finding]], bool]) -> float:
+    async def _wait(
+        self,
+        start: int,
+        version: int | None,
+        engine: str,
+        probe: Callable[[list[Finding]], bool] | None = None,
+    ) -> float:
+        """Wait for a report of ``engine`` (at ``version``) whose findings pass ``probe``."""
+
         async def wait() -> float:
             index = start
             while True:
                 while index < len(self._reports):
-                    arrived, version, engine, findings = self._reports[index]
+                    arrived, reported, name, findings = self._reports[index]
                     index += 1
-                    if predicate(version, engine, findings):
+                    if (
+                        name == engine
+                        and version in (None, reported)
+                        and (probe is None or probe(findings))
+                    ):
                         return arrived
                 self._arrived.clear()
                 await self._arrived.wait()
@@ -375,12 +379,12 @@ async def run_interleaved(
         measurements.append(Measurement(subject.name, ready, 0, {}))
     try:
         for index in range(warmup + rounds):
-            for subject, measurement in zip(subjects, measurements):
+            for subject, measurement in zip(subjects, measurements, strict=True):
                 times = await subject.round(workload)
                 if index >= warmup:
                     for label, seconds in times.items():
                         measurement.samples.setdefault(label, []).append(seconds)
-        for subject, measurement in zip(subjects, measurements):
+        for subject, measurement in zip(subjects, measurements, strict=True):
             measurement.rss_kib = subject.rss_kib()
     finally:
         for subject in subjects:
