@@ -303,3 +303,66 @@ async def test_edits_are_debounced_but_immediate_ones_are_checked_at_once(
     report = await recorder.wait_report(lambda report: report.uri == first and report.version == 3)
     assert report.codes == {"ruff:F401"}
     assert [r.version for r in recorder.reports if r.uri == first] == [1, 3]
+
+
+async def test_command_engine_with_a_temporary_file(
+    make_hub: HubFactory, recorder: Recorder, workspace: Path
+) -> None:
+    ruff = str(require_engine("ruff"))
+    settings, problems = parse_feedback_settings(
+        {
+            "ruff": False,
+            "ty": False,
+            "engines": [
+                {
+                    "name": "filecheck",
+                    "command": [
+                        ruff,
+                        "check",
+                        "--isolated",
+                        "--output-format",
+                        "concise",
+                        "{file}",
+                    ],
+                    "languages": ["python"],
+                    "stdin": False,
+                    "pattern": r":(?P<line>\d+):(?P<col>\d+): (?P<rule>[A-Z]+\d+) (?P<message>.*)$",
+                }
+            ],
+        }
+    )
+    assert problems == []
+    hub = make_hub(settings)
+    await hub.start()
+    uri = (workspace / "app.py").as_uri()
+    hub.open(uri, "python", 1, "import os\n")  # unsaved: the file on disk does not exist
+    report = await recorder.wait_report(by("filecheck", 1))
+    assert report.codes == {"filecheck:F401"}
+
+
+async def test_command_engine_with_unreadable_output_gives_one_message(
+    make_hub: HubFactory, recorder: Recorder, workspace: Path
+) -> None:
+    require_engine("ruff")
+    settings, problems = parse_feedback_settings(
+        {
+            "ty": False,
+            "engines": [
+                {
+                    "name": "garbled",
+                    "command": [sys.executable, "-c", "print('this is not SARIF')"],
+                    "languages": ["python"],
+                    "output": "sarif",
+                }
+            ],
+        }
+    )
+    assert problems == []
+    hub = make_hub(settings)
+    await hub.start()
+    uri = (workspace / "app.py").as_uri()
+    hub.open(uri, "python", 1, "import os\n")
+    problem = await recorder.wait_problem(lambda text: text.startswith("garbled engine:"))
+    assert "output is not JSON" in problem
+    assert (await recorder.wait_report(by("ruff", 1))).codes == {"ruff:F401"}
+    assert len(recorder.problems) == 1

@@ -126,6 +126,8 @@ class EngineHub:
 
     def open(self, uri: str, language_id: str, version: int, text: str) -> None:
         """Track an opened document: send it to its engines and check it now."""
+        if uri in self._documents:
+            self.close(uri)  # opened again (e.g. with another language id): start afresh
         document = Document(uri, language_id, version, text)
         self._documents[uri] = document
         for slot in self._ready_slots(document):
