@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import os
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -212,8 +213,10 @@ class ChildServer:
     def kill(self) -> None:
         """Kill the process at once (for a hung child)."""
         if self._process is not None and self._process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self._process.kill()
+            # os.kill, not Popen.kill: the latter polls first and may reap the process
+            # before asyncio's child watcher does, which then loses the exit code.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self._process.pid, signal.SIGKILL if os.name != "nt" else signal.SIGTERM)
 
     def _notify(self, method: str, params: Any) -> None:
         if self._connection is None:

@@ -88,11 +88,9 @@ class CommandEngine(Engine):
                 self.name, self.settings.pattern, output, document.text, self.settings.severity
             )
         except OutputError as error:
-            raise EngineError(f"{self.name}: {error}{self._stderr_note(stderr)}") from None
+            raise EngineError(f"{error}{self._stderr_note(stderr)}") from None
         if not findings and returncode != 0 and not output.strip() and stderr.strip():
-            raise EngineError(
-                f"{self.name} exited with code {returncode}{self._stderr_note(stderr)}"
-            )
+            raise EngineError(f"exited with code {returncode}{self._stderr_note(stderr)}")
         return findings
 
     @staticmethod
@@ -123,7 +121,7 @@ class CommandEngine(Engine):
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
-            raise EngineHung(f"{self.name} did not finish within {timeout:g} s") from None
+            raise EngineHung(f"did not finish within {timeout:g} s") from None
         except BaseException:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()

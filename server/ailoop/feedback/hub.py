@@ -247,9 +247,10 @@ class EngineHub:
         )
         if not slot.reported:
             slot.reported = True
+            again = "restarting it" if slot.engine.exited is not None else "trying it again"
             self._problem(
                 f"{slot.engine.name} engine: {reason}. The other engines keep working; "
-                f"restarting it in {_format_delay(delay)}."
+                f"{again} in {_format_delay(delay)}."
             )
         slot.engine.kill()
         self._launch(slot, delay)

@@ -23,6 +23,12 @@ _OUTDATED_CODES = frozenset(
 PYTHON_LANGUAGES = frozenset({"python"})
 
 
+def _error_lines(stderr: str) -> list[str]:
+    """Return the lines of a child's stderr that report an error or a panic."""
+    words = ("error", "panic", "fatal", "traceback", "exception")
+    return [line for line in stderr.splitlines() if any(w in line.lower() for w in words)]
+
+
 class LanguageServerEngine(Engine):
     """An engine that keeps a child language server running and holding the buffers.
 
@@ -83,13 +89,11 @@ class LanguageServerEngine(Engine):
             raise EngineError(f"cannot run {argv[0]}: {error.strerror or error}") from None
         except RequestTimeout:
             child.kill()
-            raise EngineError(
-                f"{self.name} did not finish starting within {self._start_timeout:g} s"
-            ) from None
+            raise EngineError(f"did not finish starting within {self._start_timeout:g} s") from None
         except (ConnectionClosed, ResponseError) as error:
             child.kill()
-            detail = child.stderr_tail().splitlines()[-1:] or [str(error)]
-            raise EngineError(f"{self.name} failed to start: {detail[0]}") from None
+            detail = [*_error_lines(child.stderr_tail()), str(error)]
+            raise EngineError(f"failed to start: {detail[0]}") from None
 
     def open(self, document: Document) -> None:
         """Send the document to the child."""
@@ -113,7 +117,7 @@ class LanguageServerEngine(Engine):
         """Ask the child for the document's diagnostics."""
         child = self._child
         if child is None or not child.running:
-            raise EngineError(f"{self.name} is not running")
+            raise EngineError("not running")
         latest = self._unsent.pop(document.uri, None)
         if latest is not None:
             child.did_change(latest.uri, latest.version, latest.text)
@@ -121,20 +125,20 @@ class LanguageServerEngine(Engine):
         try:
             diagnostics = await child.diagnostics(document.uri, version, timeout)
         except (RequestTimeout, asyncio.TimeoutError):
-            raise EngineHung(f"{self.name} did not answer within {timeout:g} s") from None
+            raise EngineHung(f"no answer within {timeout:g} s") from None
         except ResponseError as error:
             if error.code in _OUTDATED_CODES:
                 raise CheckOutdated(str(error)) from None
-            raise EngineError(f"{self.name}: {error}") from None
+            raise EngineError(str(error)) from None
         except ConnectionClosed:
-            raise EngineError(f"{self.name} exited during a check") from None
+            raise EngineError("exited during a check") from None
         return findings_from_diagnostics(self.name, diagnostics, self._extra_prefixes)
 
     def crash_detail(self) -> str:
-        """Return the last line the child wrote to stderr, for a crash message."""
+        """Return the last error line the child wrote to stderr, for a crash message."""
         if self._child is None:
             return ""
-        lines = self._child.stderr_tail().splitlines()
+        lines = _error_lines(self._child.stderr_tail())
         return lines[-1] if lines else ""
 
     async def stop(self) -> None:
