@@ -366,3 +366,23 @@ async def test_command_engine_with_unreadable_output_gives_one_message(
     assert "output is not JSON" in problem
     assert (await recorder.wait_report(by("ruff", 1))).codes == {"ruff:F401"}
     assert len(recorder.problems) == 1
+
+
+async def test_hung_lint_engine_does_not_hold_up_the_type_checker(
+    make_hub: HubFactory, recorder: Recorder, workspace: Path
+) -> None:
+    require_engine("ty")
+    settings = FeedbackSettings(
+        ruff_command=tuple(silent_server_command()), request_timeout_ms=3000
+    )
+    hub = make_hub(settings)
+    await hub.start()
+    uri = (workspace / "app.py").as_uri()
+    hub.open(uri, "python", 1, "x = 1\n")
+    await recorder.wait_report(by("ty", 1))  # both engines are running now
+    hub.change(uri, 2, SNIPPET, immediate=True)  # type checks wait for lint checks first ...
+    report = await recorder.wait_report(by("ty", 2))
+    assert "ty:unresolved-reference" in report.codes
+    assert recorder.problems == []  # ... but not for a lint engine that does not answer
+    problem = await recorder.wait_problem(lambda text: text.startswith("ruff engine:"))
+    assert "no answer within 3 s" in problem

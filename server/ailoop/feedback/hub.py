@@ -113,8 +113,11 @@ class EngineHub:
         return {slot.engine.name: slot.engine for slot in self._slots}
 
     def engine_state(self, name: str) -> EngineState:
-        """Return the lifecycle state of the engine ``name``."""
-        return next(slot.state for slot in self._slots if slot.engine.name == name)
+        """Return the lifecycle state of the engine ``name`` (KeyError if there is none)."""
+        for slot in self._slots:
+            if slot.engine.name == name:
+                return slot.state
+        raise KeyError(name)
 
     async def start(self) -> None:
         """Start every engine in the background and return at once."""
@@ -206,9 +209,12 @@ class EngineHub:
             slot.state = "starting"
         try:
             await slot.engine.start()
-        except EngineError as error:
+        except Exception as error:  # noqa: BLE001 - any start failure is the engine's failure
             if generation == slot.generation and not self._stopping:
-                self._fail(slot, str(error))
+                reason = (
+                    str(error) if isinstance(error, EngineError) else f"failed to start: {error!r}"
+                )
+                self._fail(slot, reason)
             return
         if generation != slot.generation or self._stopping:
             return
@@ -259,7 +265,7 @@ class EngineHub:
         """Forward a document event; a broken pipe means the engine died."""
         try:
             forward(argument)
-        except (ConnectionError, RuntimeError, EngineError, OSError):
+        except Exception:  # noqa: BLE001 - a broken engine must not break the caller
             if isinstance(slot.engine, CommandEngine):
                 return
             exited = slot.engine.exited
@@ -345,11 +351,12 @@ class EngineHub:
         except EngineHung as error:
             if generation == slot.generation and slot.state == "ready":
                 self._fail(slot, str(error))
-        except EngineError as error:
+        except Exception as error:  # noqa: BLE001 - an engine's failure must not escape the hub
             if generation == slot.generation and slot.state == "ready":
                 exited = slot.engine.exited
                 if exited is None or not exited.done():
-                    self._fail(slot, str(error))
+                    reason = str(error) if isinstance(error, EngineError) else f"failed: {error!r}"
+                    self._fail(slot, reason)
         else:
             slot.failures = 0
             slot.reported = False

@@ -119,10 +119,10 @@ class LanguageServerEngine(Engine):
         if child is None or not child.running:
             raise EngineError("not running")
         latest = self._unsent.pop(document.uri, None)
-        if latest is not None:
-            child.did_change(latest.uri, latest.version, latest.text)
         version = latest.version if latest is not None else document.version
         try:
+            if latest is not None:
+                child.did_change(latest.uri, latest.version, latest.text)
             diagnostics = await child.diagnostics(document.uri, version, timeout)
         except (RequestTimeout, asyncio.TimeoutError):
             raise EngineHung(f"no answer within {timeout:g} s") from None
@@ -130,7 +130,7 @@ class LanguageServerEngine(Engine):
             if error.code in _OUTDATED_CODES:
                 raise CheckOutdated(str(error)) from None
             raise EngineError(str(error)) from None
-        except ConnectionClosed:
+        except (ConnectionClosed, ConnectionError):
             raise EngineError("exited during a check") from None
         return findings_from_diagnostics(self.name, diagnostics, self._extra_prefixes)
 
