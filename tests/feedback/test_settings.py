@@ -128,3 +128,19 @@ def test_not_a_table_never_raises() -> None:
     assert problems == [
         "feedback: expected a table, got ['not', 'a', 'table'] (using the defaults)"
     ]
+
+
+def test_top_level_engines_and_feedback_engines_share_one_namespace() -> None:
+    settings, problems = parse_feedback_settings(
+        {"engines": [_engine(name="inner")]}, engines=[_engine(name="outer"), _engine(name="inner")]
+    )
+    assert [command.name for command in settings.commands] == ["outer", "inner"]
+    assert problems == [
+        "feedback.engines[0] (inner): the name 'inner' is already used (engine skipped)"
+    ]
+
+
+def test_top_level_engines_problems_name_their_place() -> None:
+    settings, problems = parse_feedback_settings({}, engines=[_engine(output="xml")])
+    assert settings.commands == ()
+    assert problems[0].startswith("engines[0] (lint).output: expected 'sarif' or 'regex'")

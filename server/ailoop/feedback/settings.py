@@ -12,7 +12,7 @@ Read from the ``feedback`` table of ailoop's configuration, e.g. in ``pyproject.
     [tool.ailoop.feedback.ty]
     enabled = true
 
-    [[tool.ailoop.feedback.engines]]
+    [[tool.ailoop.engines]]           # or [[tool.ailoop.feedback.engines]]
     name = "shellcheck"
     command = ["shellcheck", "--format=gcc", "-"]
     languages = ["shellscript"]
@@ -308,10 +308,15 @@ def _parse_command_engine(
     )
 
 
-def parse_feedback_settings(raw: Mapping[str, Any]) -> tuple[FeedbackSettings, list[str]]:
+def parse_feedback_settings(
+    raw: Mapping[str, Any], engines: Sequence[Any] = ()
+) -> tuple[FeedbackSettings, list[str]]:
     """Read the ``feedback`` settings table; return the settings and one message per problem.
 
-    Never raises: bad values fall back to their defaults, bad command engines are skipped.
+    Command engines come from ``engines`` (the top-level ``[[tool.ailoop.engines]]`` list)
+    and from ``raw["engines"]`` (``[[tool.ailoop.feedback.engines]]``); names must be
+    unique across both. Never raises: bad values fall back to their defaults, bad command
+    engines are skipped.
     """
     problems: list[str] = []
     if not isinstance(raw, Mapping):
@@ -345,19 +350,17 @@ def parse_feedback_settings(raw: Mapping[str, Any]) -> tuple[FeedbackSettings, l
             settings = replace(
                 settings, ty=ty.boolean("enabled", True), ty_command=ty.strings("command", ())
             )
+    taken = set(BUILTIN_ENGINES)
+    commands: list[CommandEngineSettings] = []
+    sources: list[tuple[str, Any]] = [("engines", engines)]
     if top.has("engines"):
-        engines = top.values["engines"]
-        if isinstance(engines, Sequence) and not isinstance(engines, str):
-            taken = set(BUILTIN_ENGINES)
-            parsed = [
-                _parse_command_engine(f"feedback.engines[{index}]", entry, taken, problems)
-                for index, entry in enumerate(engines)
-            ]
-            settings = replace(
-                settings, commands=tuple(engine for engine in parsed if engine is not None)
-            )
-        else:
-            problems.append(
-                f"feedback.engines: expected a list of tables, got {engines!r} (ignored)"
-            )
-    return settings, problems
+        sources.append(("feedback.engines", top.values["engines"]))
+    for where, entries in sources:
+        if not isinstance(entries, Sequence) or isinstance(entries, str):
+            problems.append(f"{where}: expected a list of tables, got {entries!r} (ignored)")
+            continue
+        for index, entry in enumerate(entries):
+            engine = _parse_command_engine(f"{where}[{index}]", entry, taken, problems)
+            if engine is not None:
+                commands.append(engine)
+    return replace(settings, commands=tuple(commands)), problems
