@@ -386,3 +386,30 @@ async def test_hung_lint_engine_does_not_hold_up_the_type_checker(
     assert recorder.problems == []  # ... but not for a lint engine that does not answer
     problem = await recorder.wait_problem(lambda text: text.startswith("ruff engine:"))
     assert "no answer within 3 s" in problem
+
+
+# "undefined_name" starts at character 14, after "é" (2 UTF-8 bytes) and an emoji (4 UTF-8
+# bytes, 2 UTF-16 units)
+@pytest.mark.parametrize(("encoding", "column"), [("utf-16", 15), ("utf-8", 18), ("utf-32", 14)])
+async def test_findings_use_the_editors_position_encoding(
+    workspace: Path, recorder: Recorder, encoding: str, column: int
+) -> None:
+    require_engine("ruff")
+    require_engine("ty")
+    hub = EngineHub(
+        workspace,
+        FeedbackSettings(),
+        recorder.on_findings,
+        recorder.on_problem,
+        position_encoding=encoding,
+    )
+    await hub.start()
+    try:
+        uri = (workspace / "app.py").as_uri()
+        hub.open(uri, "python", 1, 'x = "é😀"; y = undefined_name\n')
+        for engine, rule in (("ruff", "F821"), ("ty", "unresolved-reference")):
+            report = await recorder.wait_report(by(engine, 1))
+            (finding,) = [f for f in report.findings if f.rule == rule]
+            assert finding.start == (0, column)
+    finally:
+        await hub.stop()

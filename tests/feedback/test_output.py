@@ -6,21 +6,43 @@ import json
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ailoop.feedback.findings import Finding, finding_from_diagnostic
-from ailoop.feedback.output import (
-    OutputError,
-    parse_regex_output,
-    parse_sarif_output,
-    utf16_column,
-)
+from ailoop.feedback.output import OutputError, parse_regex_output, parse_sarif_output
+from ailoop.feedback.positions import column_of, convert_column, index_of
 
 TEXT = "x = 1\ns = '😀'; y = undefined\n"
 
 
-def test_utf16_column_counts_astral_characters_twice() -> None:
-    assert utf16_column("s = '😀'; y", 5) == 5
-    assert utf16_column("s = '😀'; y", 6) == 7
+def test_columns_in_each_encoding() -> None:
+    line = "é😀x"
+    assert [column_of(line, 2, encoding) for encoding in ("utf-8", "utf-16", "utf-32")] == [
+        6,
+        3,
+        2,
+    ]
+    assert index_of(line, 3, "utf-16") == 2
+    assert index_of(line, 1, "utf-8") == 1  # inside "é": the character after it
+    assert index_of(line, 99, "utf-8") == 3
+    assert convert_column(line, 6, "utf-8", "utf-16") == 3
+
+
+@given(st.text(max_size=30), st.integers(min_value=0, max_value=40))
+def test_conversion_round_trips_at_character_boundaries(line: str, index: int) -> None:
+    index = min(index, len(line))
+    for source in ("utf-8", "utf-16", "utf-32"):
+        column = column_of(line, index, source)
+        assert index_of(line, column, source) == index
+        for target in ("utf-8", "utf-16", "utf-32"):
+            assert convert_column(line, column, source, target) == column_of(line, index, target)
+
+
+def test_regex_output_in_utf8_units() -> None:
+    pattern = re.compile(r"(?P<line>\d+):(?P<col>\d+): (?P<message>.*)")
+    (finding,) = parse_regex_output("lint", pattern, "2:14: m", TEXT, encoding="utf-8")
+    assert (finding.start, finding.end) == ((1, 16), (1, 17))
 
 
 def test_regex_output_with_all_groups() -> None:
@@ -83,6 +105,8 @@ def test_sarif_code_point_columns_are_converted() -> None:
     )
     (finding,) = parse_sarif_output("tool", output, TEXT)
     assert (finding.start, finding.end) == ((1, 5), (1, 7))
+    (in_utf8,) = parse_sarif_output("tool", output, TEXT, encoding="utf-8")
+    assert (in_utf8.start, in_utf8.end) == ((1, 5), (1, 9))
 
 
 @pytest.mark.parametrize("output", ["not json", "[]", '{"runs": 3}'])

@@ -25,10 +25,14 @@ from ailoop.feedback.jsonrpc import ConnectionClosed, JsonRpcConnection, MethodN
 _STDERR_TAIL_LINES = 20
 
 
-#: The client capabilities announced to children: UTF-16 positions (as LSP and the editor
-#: use), full-text sync, pull and push diagnostics, configuration requests.
-def client_capabilities(pull_diagnostics: bool) -> dict[str, Any]:
-    """Return the ``ClientCapabilities`` ailoop announces to a child language server."""
+def client_capabilities(
+    pull_diagnostics: bool, position_encoding: str = "utf-16"
+) -> dict[str, Any]:
+    """Return the ``ClientCapabilities`` ailoop announces to a child language server.
+
+    One position encoding (the editor's), full-text sync, push diagnostics with versions,
+    pull diagnostics if wanted, configuration requests.
+    """
     text_document: dict[str, Any] = {
         "synchronization": {"dynamicRegistration": False, "didSave": False},
         "publishDiagnostics": {"versionSupport": True, "relatedInformation": False},
@@ -39,7 +43,7 @@ def client_capabilities(pull_diagnostics: bool) -> dict[str, Any]:
             "relatedDocumentSupport": False,
         }
     return {
-        "general": {"positionEncodings": ["utf-16"]},
+        "general": {"positionEncodings": [position_encoding]},
         "textDocument": text_document,
         "workspace": {"configuration": True, "workspaceFolders": True},
         "window": {"workDoneProgress": False},
@@ -60,6 +64,7 @@ class ChildServer:
         configuration: Callable[[str | None], Any] | None = None,
         pull_diagnostics: bool = True,
         env: Mapping[str, str] | None = None,
+        position_encoding: str = "utf-16",
     ) -> None:
         self.argv = list(argv)
         self.root = root
@@ -75,6 +80,8 @@ class ChildServer:
         self._published: dict[str, tuple[int | None, list[dict[str, Any]]]] = {}
         self._push_waiters: dict[str, list[tuple[int, asyncio.Future[list[dict[str, Any]]]]]] = {}
         self.server_capabilities: dict[str, Any] = {}
+        #: The encoding asked for; :attr:`position_encoding` is the one the child chose.
+        self.wanted_encoding = position_encoding
         self.exited: asyncio.Future[int | None] | None = None
 
     @property
@@ -91,6 +98,12 @@ class ChildServer:
             and self._connection is not None
             and not self._connection.is_closed
         )
+
+    @property
+    def position_encoding(self) -> str:
+        """The position encoding the child uses (UTF-16 when it does not say)."""
+        encoding = self.server_capabilities.get("positionEncoding")
+        return encoding if isinstance(encoding, str) else "utf-16"
 
     @property
     def supports_pull(self) -> bool:
@@ -138,7 +151,7 @@ class ChildServer:
             "processId": os.getpid(),
             "clientInfo": {"name": "ailoop"},
             "rootUri": root_uri,
-            "capabilities": client_capabilities(self.pull_diagnostics),
+            "capabilities": client_capabilities(self.pull_diagnostics, self.wanted_encoding),
             "initializationOptions": self.initialization_options,
             "workspaceFolders": (
                 [{"uri": root_uri, "name": self.root.name or "root"}]

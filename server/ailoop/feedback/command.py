@@ -47,10 +47,13 @@ class CommandEngine(Engine):
     is not in the configured format.
     """
 
-    def __init__(self, settings: CommandEngineSettings, root: Path | None) -> None:
+    def __init__(
+        self, settings: CommandEngineSettings, root: Path | None, position_encoding: str = "utf-16"
+    ) -> None:
         super().__init__(settings.name, settings.languages)
         self.settings = settings
         self._root = root
+        self._position_encoding = position_encoding
 
     async def start(self) -> None:
         """Nothing runs between checks; nothing to start."""
@@ -82,10 +85,15 @@ class CommandEngine(Engine):
             if self.settings.output == "sarif":
                 if not output.strip() and returncode == 0:
                     return []
-                return parse_sarif_output(self.name, output, document.text)
+                return parse_sarif_output(self.name, output, document.text, self._position_encoding)
             assert self.settings.pattern is not None
             findings = parse_regex_output(
-                self.name, self.settings.pattern, output, document.text, self.settings.severity
+                self.name,
+                self.settings.pattern,
+                output,
+                document.text,
+                self.settings.severity,
+                self._position_encoding,
             )
         except OutputError as error:
             raise EngineError(f"{error}{self._stderr_note(stderr)}") from None

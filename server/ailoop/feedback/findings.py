@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from ailoop.feedback.positions import convert_column
 
 #: LSP ``DiagnosticSeverity`` values.
 ERROR, WARNING, INFORMATION, HINT = 1, 2, 3, 4
@@ -15,7 +17,11 @@ _TAG_UNNECESSARY = 1
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem an engine reported, with an LSP range (UTF-16 columns, 0-based)."""
+    """One problem an engine reported, with an LSP range (0-based).
+
+    Columns are in the hub's position encoding: UTF-16 code units unless the hub was
+    created with another (the one the editor negotiated).
+    """
 
     engine: str
     rule: str
@@ -91,3 +97,20 @@ def findings_from_diagnostics(
         if finding is not None:
             findings.append(finding)
     return findings
+
+
+def reencode(findings: list[Finding], text: str, source: str, target: str) -> list[Finding]:
+    """Convert the findings' columns from ``source`` to ``target`` encoding units."""
+    if source == target:
+        return findings
+    lines = text.splitlines()
+
+    def convert(position: tuple[int, int]) -> tuple[int, int]:
+        line, column = position
+        line_text = lines[line] if line < len(lines) else ""
+        return (line, convert_column(line_text, column, source, target))
+
+    return [
+        replace(finding, start=convert(finding.start), end=convert(finding.end))
+        for finding in findings
+    ]

@@ -23,6 +23,7 @@ from ailoop.feedback.command import CommandEngine
 from ailoop.feedback.engine import CheckOutdated, Document, Engine, EngineError, EngineHung
 from ailoop.feedback.findings import Finding
 from ailoop.feedback.language_servers import make_ruff_engine, make_ty_engine
+from ailoop.feedback.positions import ENCODINGS
 from ailoop.feedback.settings import FeedbackSettings
 
 #: Called with ``(uri, version, engine, findings)``: every finding of that engine for the
@@ -40,14 +41,16 @@ _PRIORITY_WAIT_CAP = 0.1
 EngineState = Literal["starting", "ready", "waiting", "stopped"]
 
 
-def build_engines(settings: FeedbackSettings, root: Path | None) -> list[Engine]:
+def build_engines(
+    settings: FeedbackSettings, root: Path | None, position_encoding: str = "utf-16"
+) -> list[Engine]:
     """Return the engines ``settings`` turn on, in reporting order."""
     engines: list[Engine] = []
     if settings.ruff:
-        engines.append(make_ruff_engine(settings, root))
+        engines.append(make_ruff_engine(settings, root, position_encoding))
     if settings.ty:
-        engines.append(make_ty_engine(settings, root))
-    engines.extend(CommandEngine(command, root) for command in settings.commands)
+        engines.append(make_ty_engine(settings, root, position_encoding))
+    engines.extend(CommandEngine(command, root, position_encoding) for command in settings.commands)
     return engines
 
 
@@ -86,19 +89,26 @@ class EngineHub:
         on_findings: FindingsCallback,
         on_problem: ProblemCallback,
         engines: list[Engine] | None = None,
+        position_encoding: str = "utf-16",
     ) -> None:
         """Prepare the hub; nothing runs until :meth:`start`.
 
-        ``engines`` replaces the engines built from ``settings`` (for embedding other
-        engines); by default ruff, ty and the configured command engines are used.
+        ``position_encoding`` is the one negotiated with the editor (``utf-16``, ``utf-8``
+        or ``utf-32``): findings' columns are given in it. ``engines`` replaces the engines
+        built from ``settings`` (for embedding other engines); by default ruff, ty and the
+        configured command engines are used.
         """
+        if position_encoding not in ENCODINGS:
+            raise ValueError(f"unknown position encoding {position_encoding!r}")
         self.root = root
         self.settings = settings
         self._on_findings = on_findings
         self._on_problem = on_problem
         self._slots = [
             _EngineSlot(engine)
-            for engine in (engines if engines is not None else build_engines(settings, root))
+            for engine in (
+                engines if engines is not None else build_engines(settings, root, position_encoding)
+            )
         ]
         self._documents: dict[str, Document] = {}
         self._debounce: dict[str, asyncio.TimerHandle] = {}

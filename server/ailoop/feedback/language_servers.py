@@ -9,7 +9,7 @@ from typing import Any
 
 from ailoop.feedback.child import ChildServer
 from ailoop.feedback.engine import CheckOutdated, Document, Engine, EngineError, EngineHung
-from ailoop.feedback.findings import Finding, findings_from_diagnostics
+from ailoop.feedback.findings import Finding, findings_from_diagnostics, reencode
 from ailoop.feedback.jsonrpc import ConnectionClosed, RequestTimeout, ResponseError
 from ailoop.feedback.locate import find_executable
 from ailoop.feedback.settings import FeedbackSettings
@@ -49,8 +49,10 @@ class LanguageServerEngine(Engine):
         extra_prefixes: Sequence[str] = (),
         install_hint: str = "",
         priority: int = 0,
+        position_encoding: str = "utf-16",
     ) -> None:
         super().__init__(name, languages, priority)
+        self._position_encoding = position_encoding
         self._command = command
         self._root = root
         self._start_timeout = start_timeout
@@ -81,6 +83,7 @@ class LanguageServerEngine(Engine):
             self._root,
             initialization_options=self._initialization_options,
             configuration=self._configuration,
+            position_encoding=self._position_encoding,
         )
         self._child = child
         try:
@@ -132,7 +135,11 @@ class LanguageServerEngine(Engine):
             raise EngineError(str(error)) from None
         except (ConnectionClosed, ConnectionError):
             raise EngineError("exited during a check") from None
-        return findings_from_diagnostics(self.name, diagnostics, self._extra_prefixes)
+        findings = findings_from_diagnostics(self.name, diagnostics, self._extra_prefixes)
+        if child.position_encoding != self._position_encoding:  # the child would not switch
+            text = latest.text if latest is not None else document.text
+            findings = reencode(findings, text, child.position_encoding, self._position_encoding)
+        return findings
 
     def crash_detail(self) -> str:
         """Return the last error line the child wrote to stderr, for a crash message."""
@@ -183,7 +190,9 @@ def ruff_initialization_options(settings: FeedbackSettings) -> dict[str, Any]:
     }
 
 
-def make_ruff_engine(settings: FeedbackSettings, root: Path | None) -> LanguageServerEngine:
+def make_ruff_engine(
+    settings: FeedbackSettings, root: Path | None, position_encoding: str = "utf-16"
+) -> LanguageServerEngine:
     """Build the ruff engine: ``ruff server``, the workspace's config plus the extra rules."""
     options = ruff_initialization_options(settings)
     return LanguageServerEngine(
@@ -196,10 +205,13 @@ def make_ruff_engine(settings: FeedbackSettings, root: Path | None) -> LanguageS
         configuration=lambda _section: options["settings"],
         extra_prefixes=settings.ruff_extra_select,
         install_hint=" (install it with `pip install ruff` or set feedback.ruff.command)",
+        position_encoding=position_encoding,
     )
 
 
-def make_ty_engine(settings: FeedbackSettings, root: Path | None) -> LanguageServerEngine:
+def make_ty_engine(
+    settings: FeedbackSettings, root: Path | None, position_encoding: str = "utf-16"
+) -> LanguageServerEngine:
     """Build the ty engine: ``ty server``, which reads the workspace's ``[tool.ty]`` config."""
     return LanguageServerEngine(
         "ty",
@@ -211,4 +223,5 @@ def make_ty_engine(settings: FeedbackSettings, root: Path | None) -> LanguageSer
         configuration=lambda _section: None,
         install_hint=" (install it with `pip install ty` or set feedback.ty.command)",
         priority=1,  # type checks take longer: let the lint answer first
+        position_encoding=position_encoding,
     )

@@ -1,8 +1,9 @@
 """Parsing a command engine's output (SARIF or lines matched by a regex) into findings.
 
 Pure functions: output text and the document text in, findings out. Tools count lines and
-columns from 1; LSP counts from 0 and measures columns in UTF-16 code units, so columns
-are converted with the document's text.
+columns from 1 (columns in characters, or UTF-16 units in SARIF); LSP counts from 0 and
+measures columns in the negotiated encoding (UTF-16 unless the editor chose otherwise), so
+columns are converted with the document's text.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ailoop.feedback.findings import Finding
+from ailoop.feedback.positions import column_of, convert_column, index_of
 from ailoop.feedback.settings import severity_from_name
 
 #: SARIF ``level`` -> LSP severity.
@@ -21,12 +23,6 @@ _SARIF_LEVELS = {"error": 1, "warning": 2, "note": 3, "none": 4}
 
 class OutputError(ValueError):
     """The command's output is not in the format its settings say."""
-
-
-def utf16_column(line_text: str, character: int) -> int:
-    """Return the UTF-16 offset of the ``character``-th code point of ``line_text``."""
-    prefix = line_text[: max(character, 0)]
-    return len(prefix) + sum(1 for char in prefix if ord(char) > 0xFFFF)
 
 
 def _line_text(lines: Sequence[str], line: int) -> str:
@@ -43,25 +39,31 @@ def _range_from_one_based(
     column: int | None,
     end_line: int | None,
     end_column: int | None,
-    utf16_columns: bool,
+    source: str,
+    target: str,
 ) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Convert 1-based tool positions to a 0-based LSP range; a missing column means the line."""
+    """Convert 1-based tool positions to a 0-based LSP range; a missing column means the line.
+
+    ``source`` is the unit of the tool's columns (``"utf-32"`` for characters), ``target``
+    the unit of the finding's.
+    """
     start_line = _clamp_line(lines, line - 1)
     text = _line_text(lines, start_line)
     if column is None:
         start_char = 0
         if end_line is None and end_column is None:
-            return (start_line, 0), (start_line, utf16_column(text, len(text)))
+            return (start_line, 0), (start_line, column_of(text, len(text), target))
     else:
-        start_char = column - 1 if utf16_columns else utf16_column(text, column - 1)
+        start_char = convert_column(text, column - 1, source, target)
     stop_line = _clamp_line(lines, end_line - 1) if end_line is not None else start_line
     stop_text = _line_text(lines, stop_line)
     if end_column is not None:
-        stop_char = end_column - 1 if utf16_columns else utf16_column(stop_text, end_column - 1)
+        stop_char = convert_column(stop_text, end_column - 1, source, target)
     elif end_line is not None:
-        stop_char = utf16_column(stop_text, len(stop_text))
-    else:
-        stop_char = start_char + 1  # a point: mark one character
+        stop_char = column_of(stop_text, len(stop_text), target)
+    else:  # a point: mark the character there
+        index = index_of(text, start_char, target)
+        stop_char = column_of(text, index + 1, target) if index < len(text) else start_char + 1
     start = (start_line, max(start_char, 0))
     end = (stop_line, max(stop_char, 0))
     return start, max(start, end)
@@ -77,13 +79,19 @@ def _optional_int(value: str | None) -> int | None:
 
 
 def parse_regex_output(
-    engine: str, pattern: re.Pattern[str], output: str, text: str, default_severity: int = 2
+    engine: str,
+    pattern: re.Pattern[str],
+    output: str,
+    text: str,
+    default_severity: int = 2,
+    encoding: str = "utf-16",
 ) -> list[Finding]:
     """Match ``pattern`` against every output line; each match is one finding.
 
     Groups: ``line`` and ``message`` (required); ``col``/``column``, ``end_line``,
     ``end_col``/``end_column`` (1-based, columns in characters); ``rule``/``code``;
     ``severity`` (a word such as error, warning, note). Lines that do not match are ignored.
+    Finding positions are in ``encoding`` units.
     """
     lines = text.splitlines()
     findings = []
@@ -100,7 +108,7 @@ def parse_regex_output(
         end_line = _optional_int(groups.get("end_line"))
         end_column = _optional_int(groups.get("end_col") or groups.get("end_column"))
         start, end = _range_from_one_based(
-            lines, line, column, end_line, end_column, utf16_columns=False
+            lines, line, column, end_line, end_column, "utf-32", encoding
         )
         severity_word = groups.get("severity")
         severity = severity_from_name(severity_word) if severity_word else None
@@ -127,10 +135,13 @@ def _int_field(region: Mapping[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def parse_sarif_output(engine: str, output: str, text: str) -> list[Finding]:
+def parse_sarif_output(
+    engine: str, output: str, text: str, encoding: str = "utf-16"
+) -> list[Finding]:
     """Read a SARIF 2.1 log; every result with a region becomes a finding.
 
-    Columns are UTF-16 code units unless the run declares ``columnKind: unicodeCodePoints``.
+    Columns are UTF-16 code units unless the run declares ``columnKind: unicodeCodePoints``;
+    finding positions are in ``encoding`` units.
     Results without a location mark the first line. Raises :class:`OutputError` when the
     output is not a SARIF log.
     """
@@ -144,7 +155,7 @@ def parse_sarif_output(engine: str, output: str, text: str) -> list[Finding]:
     findings = []
     for run in log["runs"]:
         run = _dict(run)
-        utf16 = run.get("columnKind") != "unicodeCodePoints"
+        source = "utf-32" if run.get("columnKind") == "unicodeCodePoints" else "utf-16"
         results = run.get("results")
         for result in results if isinstance(results, list) else []:
             result = _dict(result)
@@ -164,7 +175,8 @@ def parse_sarif_output(engine: str, output: str, text: str) -> list[Finding]:
                 _int_field(region, "startColumn"),
                 _int_field(region, "endLine"),
                 _int_field(region, "endColumn"),
-                utf16_columns=utf16,
+                source,
+                encoding,
             )
             findings.append(
                 Finding(
