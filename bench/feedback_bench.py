@@ -7,7 +7,9 @@ the middle. Each round inserts the snippet with one `didChange` and times the fi
 then removes it again; subjects are interleaved round by round.
 
 Printed: p50/p90 of didChange -> findings per engine, time to ready, resident memory,
-and the ratios against the engines alone (target: within 1.5x).
+and the ratios against the engines alone (target: within 1.5x). Then start-up: spawn ->
+`initialize` result of `ailoop serve` beside a bare pygls server (target: within 1.2x),
+`ruff server` and `ty server`, each started --starts times, interleaved.
 
     PYTHONPATH=server python bench/feedback_bench.py [--rounds 30]
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
 import shutil
 import sys
 import tempfile
@@ -25,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import ailoop
 from ailoop.feedback import FeedbackSettings, Finding
 from ailoop.feedback.locate import find_executable
 from feedback.lsp_timing import (
@@ -33,11 +37,15 @@ from feedback.lsp_timing import (
     Measurement,
     Subject,
     Workload,
+    measure_startup,
     run_interleaved,
     summarize,
 )
 
 MARKER = "fetch_with_backoff"
+BARE_PYGLS_SERVER = Path(__file__).resolve().parent / "feedback" / "bare_pygls_server.py"
+#: Where ``ailoop`` is imported from, for the servers the benchmark starts.
+PACKAGE_ROOT = str(Path(ailoop.__file__).resolve().parent.parent)
 
 SNIPPET = f'''
 
@@ -105,10 +113,60 @@ def row(measurement: Measurement, label: str) -> tuple[float, float]:
     return p50 * 1000, p90 * 1000
 
 
+async def compare_startup(
+    root: Path, workload: Workload, starts: int, ruff: str, ty: str
+) -> list[Measurement]:
+    """Start-up of each server, interleaved one start at a time."""
+    env = {
+        "AILOOP_DATA_DIR": str(root / "ailoop-data"),  # not the user's own event store
+        "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")])),
+    }
+    commands = {
+        "bare pygls server": [sys.executable, str(BARE_PYGLS_SERVER)],
+        "ailoop serve": [sys.executable, "-m", "ailoop", "serve"],
+        "ruff server": [ruff, "server"],
+        "ty server": [ty, "server"],
+    }
+    per_start = [
+        [
+            await measure_startup(name, argv, root, workload, 1, env=env)
+            for name, argv in commands.items()
+        ]
+        for _ in range(starts)
+    ]
+    merged = []
+    for index, name in enumerate(commands):
+        samples = [run[index].samples["ready"][0] for run in per_start]
+        merged.append(
+            Measurement(
+                name, summarize(samples)[0], per_start[-1][index].rss_kib, {"ready": samples}
+            )
+        )
+    return merged
+
+
+def print_startup(startups: list[Measurement], starts: int) -> None:
+    """Print the start-up table and ailoop's ratio to the bare pygls server."""
+    print()
+    print(f"start-up: spawn -> initialize result, {starts} starts each (RSS after didOpen)")
+    print(f"{'server':<24}{'p50 ms':>9}{'p90 ms':>9}{'RSS MiB':>9}")
+    for measurement in startups:
+        p50, p90 = summarize(measurement.samples["ready"])
+        print(
+            f"{measurement.name:<24}{p50 * 1000:>9.0f}{p90 * 1000:>9.0f}"
+            f"{measurement.rss_kib / 1024:>9.1f}"
+        )
+    by_name = {m.name: m for m in startups}
+    ratio = by_name["ailoop serve"].ready_s / by_name["bare pygls server"].ready_s
+    verdict = "ok" if ratio <= 1.2 else "MISSED"
+    print(f"{'ailoop serve / bare pygls':<34}{ratio:>8.2f}{'<= 1.2':>9}  {verdict}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="measured insertions (>= 30)")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--starts", type=int, default=10, help="start-ups per server")
     args = parser.parse_args()
     ruff, ty = find_executable("ruff", None), find_executable("ty", None)
     if ruff is None or ty is None:
@@ -137,6 +195,7 @@ async def main() -> None:
             ),
         ]
         results = await run_interleaved(subjects, workload, args.rounds, args.warmup)
+        startups = await compare_startup(root, workload, args.starts, str(ruff), str(ty))
     lines = len(workload.base_text.splitlines())
     print(
         f"file: {source} ({lines} lines), snippet: {len(SNIPPET.strip().splitlines())} lines, "
@@ -164,6 +223,7 @@ async def main() -> None:
         ratio = row(hub, label)[0] / row(by_name[alone], label)[0]
         verdict = "ok" if ratio <= 1.5 else "MISSED"
         print(f"{'EngineHub ' + label + ' / ' + alone:<34}{ratio:>8.2f}{'<= 1.5':>9}  {verdict}")
+    print_startup(startups, args.starts)
 
 
 if __name__ == "__main__":

@@ -390,3 +390,29 @@ async def run_interleaved(
         for subject in subjects:
             await subject.stop()
     return measurements
+
+
+async def measure_startup(
+    name: str,
+    argv: Sequence[str],
+    root: Path,
+    workload: Workload,
+    runs: int,
+    env: Mapping[str, str] | None = None,
+) -> Measurement:
+    """Spawn ``argv`` ``runs`` times; samples are spawn -> ``initialize`` result.
+
+    The memory is the process tree's resident size after the last start (and its
+    ``didOpen`` of the workload's document).
+    """
+    samples: list[float] = []
+    rss = 0
+    for index in range(runs):
+        subject = LspServerSubject(name, argv, root, {}, env=env)
+        try:
+            samples.append(await subject.start(workload))
+            if index == runs - 1:
+                rss = subject.rss_kib()
+        finally:
+            await subject.stop()
+    return Measurement(name, statistics.median(samples), rss, {"ready": samples})

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ailoop.feedback.findings import Finding, finding_from_diagnostic
+from ailoop.feedback.findings import Finding, finding_from_diagnostic, reencode
 from ailoop.feedback.output import OutputError, parse_regex_output, parse_sarif_output
 from ailoop.feedback.positions import column_of, convert_column, index_of
 
@@ -137,3 +137,10 @@ def test_codeless_unused_hints_are_dropped_and_malformed_diagnostics_skipped() -
     plain = finding_from_diagnostic("ty", {"range": position, "message": "m", "severity": 9})
     assert plain is not None
     assert (plain.rule, plain.severity) == ("unnamed", 2)
+
+
+def test_reencode_converts_findings_from_a_child_that_kept_its_encoding() -> None:
+    findings = [Finding("ty", "r", "m", 1, (1, 14), (1, 23))]  # UTF-16 columns on line 2
+    (converted,) = reencode(findings, TEXT, "utf-16", "utf-8")
+    assert (converted.start, converted.end) == ((1, 16), (1, 25))
+    assert reencode(findings, TEXT, "utf-16", "utf-16") is findings
