@@ -15,8 +15,8 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A workspace with its own ruff configuration (pyflakes and pycodestyle only)."""
+def project(tmp_path: Path) -> Path:
+    """A project with its own ruff configuration (pyflakes and pycodestyle only)."""
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "sample"\nversion = "0"\n\n'
         '[tool.ruff.lint]\nselect = ["F", "E"]\nignore = ["F841"]\n',

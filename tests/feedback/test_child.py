@@ -12,13 +12,13 @@ from .support import require_engine
 
 
 @pytest.mark.parametrize("pull", [True, False])
-async def test_diagnostics_for_the_version_sent(workspace: Path, pull: bool) -> None:
+async def test_diagnostics_for_the_version_sent(project: Path, pull: bool) -> None:
     ruff = require_engine("ruff")
-    child = ChildServer([str(ruff), "server"], workspace, pull_diagnostics=pull)
+    child = ChildServer([str(ruff), "server"], project, pull_diagnostics=pull)
     await child.start(timeout=20)
     try:
         assert child.supports_pull is pull
-        uri = (workspace / "a.py").as_uri()
+        uri = (project / "a.py").as_uri()
         child.did_open(uri, "python", 1, "x = 1\n")
         assert await child.diagnostics(uri, 1, timeout=10) == []
         child.did_change(uri, 2, "import os\n")

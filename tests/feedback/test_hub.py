@@ -30,12 +30,12 @@ HubFactory = Callable[..., EngineHub]
 
 
 @pytest.fixture
-async def make_hub(workspace: Path, recorder: Recorder) -> AsyncIterator[HubFactory]:
+async def make_hub(project: Path, recorder: Recorder) -> AsyncIterator[HubFactory]:
     hubs: list[EngineHub] = []
 
     def make(settings: FeedbackSettings | None = None) -> EngineHub:
         hub = EngineHub(
-            workspace,
+            project,
             settings or FeedbackSettings(),
             recorder.on_findings,
             recorder.on_problem,
@@ -53,16 +53,16 @@ def by(engine: str, version: int | None = None) -> Callable[[Report], bool]:
 
 
 async def test_ruff_reports_unused_import_with_workspace_config_and_extra_rules(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ruff")
     hub = make_hub(FeedbackSettings(ty=False, ruff_extra_select=("BLE",)))
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, SNIPPET)
     report = await recorder.wait_report(by("ruff", 1))
     assert {"ruff:F401", "ruff:F821", "ruff:BLE001"} <= report.codes
-    # the workspace selects only F and E: rules outside them stay quiet
+    # the project selects only F and E: rules outside them stay quiet
     assert not any(code.startswith("ruff:SIM") for code in report.codes)
     f401 = next(finding for finding in report.findings if finding.rule == "F401")
     assert f401.start == (0, 7)
@@ -72,12 +72,12 @@ async def test_ruff_reports_unused_import_with_workspace_config_and_extra_rules(
 
 
 async def test_ty_reports_call_to_undefined_name(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ty")
     hub = make_hub(FeedbackSettings(ruff=False))
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, SNIPPET)
     report = await recorder.wait_report(by("ty", 1))
     unresolved = [f for f in report.findings if f.rule == "unresolved-reference"]
@@ -87,13 +87,13 @@ async def test_ty_reports_call_to_undefined_name(
 
 
 async def test_outdated_versions_are_never_reported(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ruff")
     require_engine("ty")
     hub = make_hub(FeedbackSettings(debounce_ms=0))
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, "x = 1\n")
     await recorder.wait_report(by("ruff", 1))
     await recorder.wait_report(by("ty", 1))
@@ -111,12 +111,12 @@ async def test_outdated_versions_are_never_reported(
 
 
 async def test_killed_engine_is_restarted_and_findings_resume(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ruff")
     hub = make_hub(FeedbackSettings(ty=False, restart_backoff_ms=50))
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, SNIPPET)
     await recorder.wait_report(by("ruff", 1))
     engine = hub.engines["ruff"]
@@ -138,7 +138,7 @@ async def test_killed_engine_is_restarted_and_findings_resume(
 
 
 async def test_hung_engine_does_not_block_the_other(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ruff")
     settings = FeedbackSettings(
@@ -146,7 +146,7 @@ async def test_hung_engine_does_not_block_the_other(
     )
     hub = make_hub(settings)
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, SNIPPET)
     report = await recorder.wait_report(by("ruff", 1))
     assert "ruff:F401" in report.codes
@@ -160,12 +160,12 @@ async def test_hung_engine_does_not_block_the_other(
 
 
 async def test_missing_engine_gives_one_message_and_others_work(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ty")
-    hub = make_hub(FeedbackSettings(ruff_command=(str(workspace / "no-such-ruff"), "server")))
+    hub = make_hub(FeedbackSettings(ruff_command=(str(project / "no-such-ruff"), "server")))
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, SNIPPET)
     problem = await recorder.wait_problem(lambda text: text.startswith("ruff engine:"))
     assert "cannot run" in problem
@@ -206,7 +206,7 @@ def ruff_command_engine(name: str, output: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("output", ["sarif", "regex"])
 async def test_command_engine_reports_findings(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path, output: str
+    make_hub: HubFactory, recorder: Recorder, project: Path, output: str
 ) -> None:
     settings, problems = parse_feedback_settings(
         {"ruff": False, "ty": False, "engines": [ruff_command_engine("checker", output)]}
@@ -214,7 +214,7 @@ async def test_command_engine_reports_findings(
     assert problems == []
     hub = make_hub(settings)
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, "x = 1\nimport os\n")
     report = await recorder.wait_report(by("checker", 1))
     f401 = [finding for finding in report.findings if finding.rule == "F401"]
@@ -225,7 +225,7 @@ async def test_command_engine_reports_findings(
 
 
 async def test_hanging_command_engine_times_out_without_blocking_ruff(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ruff")
     settings, problems = parse_feedback_settings(
@@ -246,7 +246,7 @@ async def test_hanging_command_engine_times_out_without_blocking_ruff(
     assert problems == []
     hub = make_hub(settings)
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, SNIPPET)
     await recorder.wait_report(by("ruff", 1))
     assert recorder.problems == []
@@ -257,13 +257,13 @@ async def test_hanging_command_engine_times_out_without_blocking_ruff(
 
 
 async def test_closed_document_gets_no_late_findings(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ruff")
     hub = make_hub(FeedbackSettings(ty=False))
     await hub.start()
-    closed = (workspace / "closed.py").as_uri()
-    kept = (workspace / "kept.py").as_uri()
+    closed = (project / "closed.py").as_uri()
+    kept = (project / "kept.py").as_uri()
     hub.open(kept, "python", 1, "x = 1\n")
     await recorder.wait_report(by("ruff", 1))
     hub.open(closed, "python", 1, SNIPPET)
@@ -274,26 +274,26 @@ async def test_closed_document_gets_no_late_findings(
 
 
 async def test_start_returns_before_engines_are_ready(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ruff")
     hub = make_hub(FeedbackSettings(ty=False))
     await hub.start()
     assert hub.engine_state("ruff") == "starting"
     # a document opened before the engine is ready is sent once it is
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, "import os\n")
     assert (await recorder.wait_report(by("ruff", 1))).codes == {"ruff:F401"}
 
 
 async def test_edits_are_debounced_but_immediate_ones_are_checked_at_once(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ruff")
     hub = make_hub(FeedbackSettings(ty=False, debounce_ms=60_000))
     await hub.start()
-    first = (workspace / "first.py").as_uri()
-    second = (workspace / "second.py").as_uri()
+    first = (project / "first.py").as_uri()
+    second = (project / "second.py").as_uri()
     hub.open(first, "python", 1, "x = 1\n")
     await recorder.wait_report(by("ruff", 1))
     hub.change(first, 2, "import os\n")  # typing: waits for a pause of 60 s
@@ -306,7 +306,7 @@ async def test_edits_are_debounced_but_immediate_ones_are_checked_at_once(
 
 
 async def test_command_engine_with_a_temporary_file(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     ruff = str(require_engine("ruff"))
     settings, problems = parse_feedback_settings(
@@ -334,14 +334,14 @@ async def test_command_engine_with_a_temporary_file(
     assert problems == []
     hub = make_hub(settings)
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, "import os\n")  # unsaved: the file on disk does not exist
     report = await recorder.wait_report(by("filecheck", 1))
     assert report.codes == {"filecheck:F401"}
 
 
 async def test_command_engine_with_unreadable_output_gives_one_message(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ruff")
     settings, problems = parse_feedback_settings(
@@ -360,7 +360,7 @@ async def test_command_engine_with_unreadable_output_gives_one_message(
     assert problems == []
     hub = make_hub(settings)
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, "import os\n")
     problem = await recorder.wait_problem(lambda text: text.startswith("garbled engine:"))
     assert "output is not JSON" in problem
@@ -369,7 +369,7 @@ async def test_command_engine_with_unreadable_output_gives_one_message(
 
 
 async def test_hung_lint_engine_does_not_hold_up_the_type_checker(
-    make_hub: HubFactory, recorder: Recorder, workspace: Path
+    make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ty")
     settings = FeedbackSettings(
@@ -377,7 +377,7 @@ async def test_hung_lint_engine_does_not_hold_up_the_type_checker(
     )
     hub = make_hub(settings)
     await hub.start()
-    uri = (workspace / "app.py").as_uri()
+    uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, "x = 1\n")
     await recorder.wait_report(by("ty", 1))  # both engines are running now
     hub.change(uri, 2, SNIPPET, immediate=True)  # type checks wait for lint checks first ...
@@ -392,12 +392,12 @@ async def test_hung_lint_engine_does_not_hold_up_the_type_checker(
 # bytes, 2 UTF-16 units)
 @pytest.mark.parametrize(("encoding", "column"), [("utf-16", 15), ("utf-8", 18), ("utf-32", 14)])
 async def test_findings_use_the_editors_position_encoding(
-    workspace: Path, recorder: Recorder, encoding: str, column: int
+    project: Path, recorder: Recorder, encoding: str, column: int
 ) -> None:
     require_engine("ruff")
     require_engine("ty")
     hub = EngineHub(
-        workspace,
+        project,
         FeedbackSettings(),
         recorder.on_findings,
         recorder.on_problem,
@@ -405,7 +405,7 @@ async def test_findings_use_the_editors_position_encoding(
     )
     await hub.start()
     try:
-        uri = (workspace / "app.py").as_uri()
+        uri = (project / "app.py").as_uri()
         hub.open(uri, "python", 1, 'x = "é😀"; y = undefined_name\n')
         for engine, rule in (("ruff", "F821"), ("ty", "unresolved-reference")):
             report = await recorder.wait_report(by(engine, 1))
