@@ -28,9 +28,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import ailoop
-from ailoop.feedback import FeedbackSettings, Finding
-from ailoop.feedback.locate import find_executable
 from feedback.lsp_timing import (
     HubSubject,
     LspServerSubject,
@@ -41,6 +38,10 @@ from feedback.lsp_timing import (
     run_interleaved,
     summarize,
 )
+
+import ailoop
+from ailoop.feedback import FeedbackSettings, Finding
+from ailoop.feedback.locate import find_executable
 
 MARKER = "fetch_with_backoff"
 BARE_PYGLS_SERVER = Path(__file__).resolve().parent / "feedback" / "bare_pygls_server.py"
