@@ -413,3 +413,23 @@ async def test_findings_use_the_editors_position_encoding(
             assert finding.start == (0, column)
     finally:
         await hub.stop()
+
+
+async def test_reconfigure_restarts_engines_and_rechecks_open_documents(
+    make_hub: HubFactory, recorder: Recorder, project: Path
+) -> None:
+    require_engine("ruff")
+    hub = make_hub(FeedbackSettings(ty=False))
+    await hub.start()
+    uri = (project / "app.py").as_uri()
+    hub.open(uri, "python", 1, SNIPPET)
+    before = await recorder.wait_report(by("ruff", 1))
+    assert "ruff:BLE001" not in before.codes
+    assert hub.latest_findings(uri)["ruff"] == (1, before.findings)
+    mark = len(recorder.reports)
+    await hub.reconfigure(FeedbackSettings(ty=False, ruff_extra_select=("BLE",)))
+    after = await recorder.wait_report(by("ruff", 1), after=mark)
+    assert "ruff:BLE001" in after.codes
+    assert hub.latest_findings(uri)["ruff"] == (1, after.findings)
+    hub.close(uri)
+    assert hub.latest_findings(uri) == {}

@@ -100,6 +100,7 @@ class EngineHub:
         """
         if position_encoding not in ENCODINGS:
             raise ValueError(f"unknown position encoding {position_encoding!r}")
+        self._position_encoding = position_encoding
         self.root = root
         self.settings = settings
         self._on_findings = on_findings
@@ -111,6 +112,7 @@ class EngineHub:
             )
         ]
         self._documents: dict[str, Document] = {}
+        self._latest: dict[str, dict[str, tuple[int, list[Finding]]]] = {}
         self._debounce: dict[str, asyncio.TimerHandle] = {}
         self._last_change: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -128,6 +130,26 @@ class EngineHub:
             if slot.engine.name == name:
                 return slot.state
         raise KeyError(name)
+
+    def latest_findings(self, uri: str) -> dict[str, tuple[int, list[Finding]]]:
+        """Return the last findings reported for ``uri``: ``{engine: (version, findings)}``.
+
+        Only results for the version that was current when they arrived are kept; an
+        engine whose findings are older than the document's version has not caught up
+        with the latest edit yet.
+        """
+        return dict(self._latest.get(uri, {}))
+
+    async def reconfigure(self, settings: FeedbackSettings) -> None:
+        """Replace the settings: restart the engines with them and re-check open documents."""
+        await self.stop()
+        self.settings = settings
+        self._slots = [
+            _EngineSlot(engine)
+            for engine in build_engines(settings, self.root, self._position_encoding)
+        ]
+        self._latest.clear()
+        await self.start()
 
     async def start(self) -> None:
         """Start every engine in the background and return at once."""
@@ -166,6 +188,7 @@ class EngineHub:
     def close(self, uri: str) -> None:
         """Forget a closed document; late results for it are dropped."""
         document = self._documents.pop(uri, None)
+        self._latest.pop(uri, None)
         handle = self._debounce.pop(uri, None)
         if handle is not None:
             handle.cancel()
@@ -383,6 +406,7 @@ class EngineHub:
                 self._start_check(slot, document.uri)
 
     def _report(self, uri: str, version: int, engine: str, findings: list[Finding]) -> None:
+        self._latest.setdefault(uri, {})[engine] = (version, findings)
         try:
             self._on_findings(uri, version, engine, findings)
         except Exception as error:  # noqa: BLE001 - a caller's bug must not stop the engines
