@@ -67,7 +67,7 @@ class ChildServer:
         position_encoding: str = "utf-16",
     ) -> None:
         self.argv = list(argv)
-        self.root = root
+        self.root = root.absolute() if root is not None else None
         self.initialization_options = dict(initialization_options or {})
         self._configuration = configuration
         self.pull_diagnostics = pull_diagnostics
