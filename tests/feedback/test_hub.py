@@ -163,7 +163,13 @@ async def test_missing_engine_gives_one_message_and_others_work(
     make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ty")
-    hub = make_hub(FeedbackSettings(ruff_command=(str(project / "no-such-ruff"), "server")))
+    hub = make_hub(
+        FeedbackSettings(
+            ruff_command=(str(project / "no-such-ruff"), "server"),
+            restart_backoff_ms=1,
+            restart_backoff_max_ms=2,
+        )
+    )
     await hub.start()
     uri = (project / "app.py").as_uri()
     hub.open(uri, "python", 1, SNIPPET)
@@ -172,7 +178,10 @@ async def test_missing_engine_gives_one_message_and_others_work(
     assert "no-such-ruff" in problem
     report = await recorder.wait_report(by("ty", 1))
     assert "ty:unresolved-reference" in report.codes
-    assert len(recorder.problems) == 1
+    hub.change(uri, 2, "import json\n", immediate=True)
+    await recorder.wait_report(by("ty", 2))
+    assert hub.engine_failures("ruff") > 1  # it was retried meanwhile ...
+    assert len(recorder.problems) == 1  # ... without a message per retry
 
 
 def ruff_command_engine(name: str, output: str) -> dict[str, object]:

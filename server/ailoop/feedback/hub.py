@@ -131,6 +131,13 @@ class EngineHub:
                 return slot.state
         raise KeyError(name)
 
+    def engine_failures(self, name: str) -> int:
+        """Return how many times in a row the engine ``name`` failed (0 once it works)."""
+        for slot in self._slots:
+            if slot.engine.name == name:
+                return slot.failures
+        raise KeyError(name)
+
     def latest_findings(self, uri: str) -> dict[str, tuple[int, list[Finding]]]:
         """Return the last findings reported for ``uri``: ``{engine: (version, findings)}``.
 
