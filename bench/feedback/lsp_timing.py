@@ -1,0 +1,418 @@
+"""Timing edit-time feedback: any LSP server over stdio, or an in-process EngineHub.
+
+A *subject* is something that can be started, given one snippet insertion per round, and
+asked how long each kind of finding took. Subjects are run round by round, interleaved, so
+that load on a shared machine affects them alike.
+
+- :class:`LspServerSubject` drives any language server command with one minimal client
+  (push diagnostics only, UTF-16 positions). It times ``didChange`` -> the first
+  ``publishDiagnostics`` whose diagnostics satisfy a probe (a predicate per label, e.g.
+  "contains ruff's F821 in the snippet"). It also measures spawn -> ``initialize`` result
+  and the resident memory of the server's process tree.
+- :class:`HubSubject` drives :class:`ailoop.feedback.EngineHub` directly: ``change`` ->
+  ``on_findings`` per engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ailoop.feedback import EngineHub, FeedbackSettings, Finding
+from ailoop.feedback.jsonrpc import JsonRpcConnection, MethodNotFound
+
+#: A predicate over one ``publishDiagnostics`` list (decoded JSON diagnostics).
+DiagnosticsProbe = Callable[[list[dict[str, Any]]], bool]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A document and the snippet inserted into it, every round at the same place."""
+
+    uri: str
+    base_text: str
+    inserted_text: str
+    #: A name that appears in the snippet's findings' messages and nowhere else.
+    marker: str
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    """Return the ``fraction`` percentile of ``samples`` (nearest rank)."""
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summarize(samples: Sequence[float]) -> tuple[float, float]:
+    """Return (p50, p90) in the samples' unit."""
+    return statistics.median(samples), percentile(samples, 0.9)
+
+
+def process_tree_rss_kib(pid: int) -> int:
+    """Sum ``VmRSS`` over ``pid`` and its descendants (Linux ``/proc``); 0 elsewhere."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return 0
+    children: dict[int, list[int]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        stack.extend(children.get(current, []))
+        with contextlib.suppress(OSError):
+            for line in (proc / str(current) / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total
+
+
+class Subject(Protocol):
+    """Something whose feedback latency is measured."""
+
+    name: str
+
+    async def start(self, workload: Workload) -> float:
+        """Start and open the document; return the seconds until the subject was ready."""
+        ...
+
+    async def round(self, workload: Workload) -> dict[str, float]:
+        """Insert the snippet, time each label's findings, remove it; return seconds by label."""
+        ...
+
+    def rss_kib(self) -> int:
+        """Resident memory of the subject's processes."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop the subject."""
+        ...
+
+
+class LspServerSubject:
+    """Any language server started with ``argv``, driven by a minimal push-only client."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        root: Path,
+        probes: Mapping[str, DiagnosticsProbe],
+        initialization_options: Mapping[str, Any] | None = None,
+        timeout: float = 30.0,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.root = root
+        self.probes = dict(probes)
+        self.initialization_options = dict(initialization_options or {})
+        self.timeout = timeout
+        self.env = dict(env) if env is not None else None
+        self._process: asyncio.subprocess.Process | None = None
+        self._connection: JsonRpcConnection | None = None
+        self._published: list[tuple[float, str, list[dict[str, Any]]]] = []
+        self._arrived = asyncio.Event()
+        self._version = 0
+
+    async def start(self, workload: Workload) -> float:
+        """Spawn the server, run ``initialize``; open the document and wait until it settles."""
+        started = time.perf_counter()
+        self._process = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            cwd=str(self.root),
+            env={**os.environ, **self.env} if self.env is not None else None,
+        )
+        assert self._process.stdout is not None
+        assert self._process.stdin is not None
+        self._connection = JsonRpcConnection(
+            self._process.stdout, self._process.stdin, self._on_notification, self._on_request
+        )
+        self._connection.start()
+        await self._connection.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": self.root.as_uri(),
+                "workspaceFolders": [{"uri": self.root.as_uri(), "name": self.root.name}],
+                "capabilities": {
+                    "general": {"positionEncodings": ["utf-16"]},
+                    "textDocument": {"publishDiagnostics": {"versionSupport": True}},
+                    "workspace": {"configuration": True},
+                },
+                "initializationOptions": self.initialization_options,
+            },
+            timeout=self.timeout,
+        )
+        ready = time.perf_counter() - started
+        self._connection.notify("initialized", {})
+        self._version = 1
+        self._connection.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": workload.uri,
+                    "languageId": "python",
+                    "version": self._version,
+                    "text": workload.base_text,
+                }
+            },
+        )
+        return ready
+
+    async def round(self, workload: Workload) -> dict[str, float]:
+        """Insert, time every probe, then remove the snippet and wait until it is gone."""
+        assert self._connection is not None
+        mark = len(self._published)
+        self._version += 1
+        sent = time.perf_counter()
+        self._change(workload.uri, workload.inserted_text)
+        times = {}
+        for label, probe in self.probes.items():
+            arrived, _ = await self._wait(workload.uri, mark, probe)
+            times[label] = arrived - sent
+        mark = len(self._published)
+        self._version += 1
+        self._change(workload.uri, workload.base_text)
+        await self._wait(
+            workload.uri,
+            mark,
+            lambda diagnostics: (
+                not any(workload.marker in str(item.get("message", "")) for item in diagnostics)
+            ),
+        )
+        return times
+
+    def rss_kib(self) -> int:
+        """Resident memory of the server and its children."""
+        return process_tree_rss_kib(self._process.pid) if self._process is not None else 0
+
+    async def stop(self) -> None:
+        """Shut the server down (kill it if it does not exit)."""
+        if self._process is None or self._connection is None:
+            return
+        with contextlib.suppress(Exception):
+            await self._connection.request("shutdown", None, timeout=2)
+            self._connection.notify("exit")
+        try:
+            await asyncio.wait_for(self._process.wait(), 2)
+        except asyncio.TimeoutError:
+            self._process.kill()
+            await self._process.wait()
+        self._connection.close()
+
+    def _change(self, uri: str, text: str) -> None:
+        assert self._connection is not None
+        self._connection.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": self._version},
+                "contentChanges": [{"text": text}],
+            },
+        )
+
+    async def _wait(
+        self, uri: str, start: int, probe: DiagnosticsProbe
+    ) -> tuple[float, list[dict[str, Any]]]:
+        async def wait() -> tuple[float, list[dict[str, Any]]]:
+            index = start
+            while True:
+                while index < len(self._published):
+                    arrived, published_uri, diagnostics = self._published[index]
+                    index += 1
+                    if published_uri == uri and probe(diagnostics):
+                        return arrived, diagnostics
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        return await asyncio.wait_for(wait(), self.timeout)
+
+    def _on_notification(self, method: str, params: Any) -> None:
+        if method == "textDocument/publishDiagnostics" and isinstance(params, dict):
+            self._published.append(
+                (time.perf_counter(), str(params.get("uri")), list(params.get("diagnostics", [])))
+            )
+            self._arrived.set()
+
+    async def _on_request(self, method: str, params: Any) -> Any:
+        if method == "workspace/configuration":
+            return [None for _ in (params or {}).get("items", [])]
+        if method in {"client/registerCapability", "window/workDoneProgress/create"}:
+            return None
+        raise MethodNotFound(method)
+
+
+@dataclass
+class HubSubject:
+    """ailoop's EngineHub in this process: ``change`` -> ``on_findings`` per engine."""
+
+    root: Path
+    settings: FeedbackSettings
+    #: Which findings count, per engine label (``"ruff"``, ``"ty"``).
+    probes: Mapping[str, Callable[[list[Finding]], bool]]
+    name: str = "ailoop EngineHub"
+    timeout: float = 30.0
+    _hub: EngineHub | None = None
+    _reports: list[tuple[float, int, str, list[Finding]]] = field(default_factory=list)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _problems: list[str] = field(default_factory=list)
+    _version: int = 0
+
+    async def start(self, workload: Workload) -> float:
+        """Start the hub and open the document; ready means every engine reported it."""
+        started = time.perf_counter()
+        self._hub = EngineHub(self.root, self.settings, self._on_findings, self._problems.append)
+        await self._hub.start()
+        self._version = 1
+        self._hub.open(workload.uri, "python", self._version, workload.base_text)
+        for engine in self.probes:
+            await self._wait(0, None, engine)
+        return time.perf_counter() - started
+
+    async def round(self, workload: Workload) -> dict[str, float]:
+        """Insert (an immediate check, as for an AI insertion), time each engine, remove."""
+        assert self._hub is not None
+        mark = len(self._reports)
+        self._version += 1
+        inserted = self._version
+        sent = time.perf_counter()
+        self._hub.change(workload.uri, inserted, workload.inserted_text, immediate=True)
+        times = {}
+        for engine, probe in self.probes.items():
+            arrived = await self._wait(mark, inserted, engine, probe)
+            times[engine] = arrived - sent
+        mark = len(self._reports)
+        self._version += 1
+        removed = self._version
+        self._hub.change(workload.uri, removed, workload.base_text, immediate=True)
+        for engine in self.probes:
+            await self._wait(mark, removed, engine)
+        return times
+
+    def rss_kib(self) -> int:
+        """Resident memory of the engines' child processes (not of this Python process)."""
+        total = 0
+        if self._hub is not None:
+            for engine in self._hub.engines.values():
+                pid = getattr(engine, "pid", None)
+                if isinstance(pid, int):
+                    total += process_tree_rss_kib(pid)
+        return total
+
+    async def stop(self) -> None:
+        """Stop the hub and its engines."""
+        if self._hub is not None:
+            await self._hub.stop()
+
+    @property
+    def problems(self) -> list[str]:
+        """Messages the hub reported (an engine missing or failing)."""
+        return self._problems
+
+    def _on_findings(self, uri: str, version: int, engine: str, findings: list[Finding]) -> None:
+        self._reports.append((time.perf_counter(), version, engine, findings))
+        self._arrived.set()
+
+    async def _wait(
+        self,
+        start: int,
+        version: int | None,
+        engine: str,
+        probe: Callable[[list[Finding]], bool] | None = None,
+    ) -> float:
+        """Wait for a report of ``engine`` (at ``version``) whose findings pass ``probe``."""
+
+        async def wait() -> float:
+            index = start
+            while True:
+                while index < len(self._reports):
+                    arrived, reported, name, findings = self._reports[index]
+                    index += 1
+                    if (
+                        name == engine
+                        and version in (None, reported)
+                        and (probe is None or probe(findings))
+                    ):
+                        return arrived
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        return await asyncio.wait_for(wait(), self.timeout)
+
+
+@dataclass
+class Measurement:
+    """What one subject produced over all rounds."""
+
+    name: str
+    ready_s: float
+    rss_kib: int
+    samples: dict[str, list[float]]
+
+
+async def run_interleaved(
+    subjects: Sequence[Subject], workload: Workload, rounds: int, warmup: int = 3
+) -> list[Measurement]:
+    """Start every subject, then run ``rounds`` insertions on each in turn (after a warm-up).
+
+    Subjects start one after the other (so each start-up is measured unloaded) and stay
+    running; each round visits every subject once.
+    """
+    measurements = []
+    for subject in subjects:
+        ready = await subject.start(workload)
+        measurements.append(Measurement(subject.name, ready, 0, {}))
+    try:
+        for index in range(warmup + rounds):
+            for subject, measurement in zip(subjects, measurements, strict=True):
+                times = await subject.round(workload)
+                if index >= warmup:
+                    for label, seconds in times.items():
+                        measurement.samples.setdefault(label, []).append(seconds)
+        for subject, measurement in zip(subjects, measurements, strict=True):
+            measurement.rss_kib = subject.rss_kib()
+    finally:
+        for subject in subjects:
+            await subject.stop()
+    return measurements
+
+
+async def measure_startup(
+    name: str,
+    argv: Sequence[str],
+    root: Path,
+    workload: Workload,
+    runs: int,
+    env: Mapping[str, str] | None = None,
+) -> Measurement:
+    """Spawn ``argv`` ``runs`` times; samples are spawn -> ``initialize`` result.
+
+    The memory is the process tree's resident size after the last start (and its
+    ``didOpen`` of the workload's document).
+    """
+    samples: list[float] = []
+    rss = 0
+    for index in range(runs):
+        subject = LspServerSubject(name, argv, root, {}, env=env)
+        try:
+            samples.append(await subject.start(workload))
+            if index == runs - 1:
+                rss = subject.rss_kib()
+        finally:
+            await subject.stop()
+    return Measurement(name, statistics.median(samples), rss, {"ready": samples})

@@ -1,0 +1,231 @@
+"""Edit-time feedback latency: ailoop's EngineHub beside `ruff server` and `ty server` alone.
+
+The workload: `_pytest/python.py` from the installed pytest (MIT license; ~1,900 lines of a
+well-known project), copied into a temporary workspace at run time, and a 15-line
+AI-style snippet with lint and type problems inserted before a top-level function near
+the middle. Each round inserts the snippet with one `didChange` and times the findings,
+then removes it again; subjects are interleaved round by round.
+
+Printed: p50/p90 of didChange -> findings per engine, time to ready, resident memory,
+and the ratios against the engines alone (target: within 1.5x). Then start-up: spawn ->
+`initialize` result of `ailoop serve` beside a bare pygls server (target: within 1.2x),
+`ruff server` and `ty server`, each started --starts times, interleaved.
+
+    PYTHONPATH=server python bench/feedback_bench.py [--rounds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from feedback.lsp_timing import (
+    HubSubject,
+    LspServerSubject,
+    Measurement,
+    Subject,
+    Workload,
+    measure_startup,
+    run_interleaved,
+    summarize,
+)
+
+import ailoop
+from ailoop.feedback import FeedbackSettings, Finding
+from ailoop.feedback.locate import find_executable
+
+MARKER = "fetch_with_backoff"
+BARE_PYGLS_SERVER = Path(__file__).resolve().parent / "feedback" / "bare_pygls_server.py"
+#: Where ``ailoop`` is imported from, for the servers the benchmark starts.
+PACKAGE_ROOT = str(Path(ailoop.__file__).resolve().parent.parent)
+
+SNIPPET = f'''
+
+def load_remote_config(url, retries=3):
+    """Fetch the remote configuration, retrying on failure."""
+    import json, hashlib
+    last_error = None
+    for attempt in range(retries):
+        try:
+            response = {MARKER}(url, timeout=10)
+            payload = json.loads(response)
+            return payload["config"]
+        except:
+            pass
+    fallback: int = "no config"
+    eval("print('giving up')")
+    digest = hashlib.md5(url.encode()).hexdigest()
+    return fallback
+
+'''
+
+
+def source_file() -> Path:
+    """The benchmark file: `_pytest/python.py` of the installed pytest."""
+    spec = importlib.util.find_spec("_pytest.python")
+    if spec is None or spec.origin is None:
+        raise SystemExit("pytest is not installed: pip install pytest")
+    return Path(spec.origin)
+
+
+def make_workload(root: Path, source: Path) -> Workload:
+    """Copy the source into ``root`` and build the insertion near its middle."""
+    target = root / source.name
+    shutil.copyfile(source, target)
+    (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
+    base = target.read_text(encoding="utf-8")
+    lines = base.splitlines(keepends=True)
+    middle = len(lines) // 2
+    tops = [i for i, line in enumerate(lines) if line.startswith(("def ", "class "))]
+    at = min(tops, key=lambda i: abs(i - middle))
+    while at > 0 and lines[at - 1].startswith("@"):
+        at -= 1
+    inserted = "".join(lines[:at]) + SNIPPET.lstrip("\n") + "\n" + "".join(lines[at:])
+    return Workload(target.as_uri(), base, inserted, MARKER)
+
+
+def has_code(*codes: str) -> Any:
+    """A probe: some pushed diagnostic carries one of ``codes`` and mentions the marker."""
+    return lambda diagnostics: any(
+        str(item.get("code")) in codes and MARKER in str(item.get("message", ""))
+        for item in diagnostics
+    )
+
+
+def has_finding(rule: str) -> Any:
+    """A probe on hub findings: the rule fires on the snippet's undefined name."""
+    return lambda findings: any(
+        f.rule == rule and MARKER in f.message for f in findings if isinstance(f, Finding)
+    )
+
+
+def row(measurement: Measurement, label: str) -> tuple[float, float]:
+    """(p50, p90) in milliseconds for one label."""
+    p50, p90 = summarize(measurement.samples[label])
+    return p50 * 1000, p90 * 1000
+
+
+async def compare_startup(
+    root: Path, workload: Workload, starts: int, ruff: str, ty: str
+) -> list[Measurement]:
+    """Start-up of each server, interleaved one start at a time."""
+    env = {
+        "AILOOP_DATA_DIR": str(root / "ailoop-data"),  # not the user's own event store
+        "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")])),
+    }
+    commands = {
+        "bare pygls server": [sys.executable, str(BARE_PYGLS_SERVER)],
+        "ailoop serve": [sys.executable, "-m", "ailoop", "serve"],
+        "ruff server": [ruff, "server"],
+        "ty server": [ty, "server"],
+    }
+    per_start = [
+        [
+            await measure_startup(name, argv, root, workload, 1, env=env)
+            for name, argv in commands.items()
+        ]
+        for _ in range(starts)
+    ]
+    merged = []
+    for index, name in enumerate(commands):
+        samples = [run[index].samples["ready"][0] for run in per_start]
+        merged.append(
+            Measurement(
+                name, summarize(samples)[0], per_start[-1][index].rss_kib, {"ready": samples}
+            )
+        )
+    return merged
+
+
+def print_startup(startups: list[Measurement], starts: int) -> None:
+    """Print the start-up table and ailoop's ratio to the bare pygls server."""
+    print()
+    print(f"start-up: spawn -> initialize result, {starts} starts each (RSS after didOpen)")
+    print(f"{'server':<24}{'p50 ms':>9}{'p90 ms':>9}{'RSS MiB':>9}")
+    for measurement in startups:
+        p50, p90 = summarize(measurement.samples["ready"])
+        print(
+            f"{measurement.name:<24}{p50 * 1000:>9.0f}{p90 * 1000:>9.0f}"
+            f"{measurement.rss_kib / 1024:>9.1f}"
+        )
+    by_name = {m.name: m for m in startups}
+    ratio = by_name["ailoop serve"].ready_s / by_name["bare pygls server"].ready_s
+    verdict = "ok" if ratio <= 1.2 else "MISSED"
+    print(f"{'ailoop serve / bare pygls':<34}{ratio:>8.2f}{'<= 1.2':>9}  {verdict}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30, help="measured insertions (>= 30)")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--starts", type=int, default=10, help="start-ups per server")
+    args = parser.parse_args()
+    ruff, ty = find_executable("ruff", None), find_executable("ty", None)
+    if ruff is None or ty is None:
+        raise SystemExit("ruff and ty must be installed (pip install ruff ty)")
+    source = source_file()
+    with tempfile.TemporaryDirectory(prefix="ailoop-bench-") as directory:
+        root = Path(directory)
+        workload = make_workload(root, source)
+        subjects: list[Subject] = [
+            LspServerSubject(
+                "ruff server alone", [str(ruff), "server"], root, {"ruff": has_code("F821")}
+            ),
+            LspServerSubject(
+                "ty server alone",
+                [str(ty), "server"],
+                root,
+                {"ty": has_code("unresolved-reference")},
+            ),
+            HubSubject(
+                root,
+                FeedbackSettings(),
+                {
+                    "ruff": has_finding("F821"),
+                    "ty": has_finding("unresolved-reference"),
+                },
+            ),
+        ]
+        results = await run_interleaved(subjects, workload, args.rounds, args.warmup)
+        startups = await compare_startup(root, workload, args.starts, str(ruff), str(ty))
+    lines = len(workload.base_text.splitlines())
+    print(
+        f"file: {source} ({lines} lines), snippet: {len(SNIPPET.strip().splitlines())} lines, "
+        f"{args.rounds} insertions (+{args.warmup} warm-up), python {sys.version.split()[0]}"
+    )
+    print()
+    print("ready: spawn -> initialize result for a server; start -> every engine's first")
+    print("findings for the EngineHub (it starts ruff and ty). RSS: the process tree.")
+    print()
+    print(
+        f"{'subject':<24}{'findings':<10}{'p50 ms':>9}{'p90 ms':>9}{'ready ms':>10}{'RSS MiB':>9}"
+    )
+    by_name = {m.name: m for m in results}
+    for measurement in results:
+        for label in measurement.samples:
+            p50, p90 = row(measurement, label)
+            print(
+                f"{measurement.name:<24}{label:<10}{p50:>9.2f}{p90:>9.2f}"
+                f"{measurement.ready_s * 1000:>10.0f}{measurement.rss_kib / 1024:>9.1f}"
+            )
+    hub = by_name["ailoop EngineHub"]
+    print()
+    print(f"{'ratio (p50)':<34}{'value':>8}{'target':>9}")
+    for label, alone in (("ruff", "ruff server alone"), ("ty", "ty server alone")):
+        ratio = row(hub, label)[0] / row(by_name[alone], label)[0]
+        verdict = "ok" if ratio <= 1.5 else "MISSED"
+        print(f"{'EngineHub ' + label + ' / ' + alone:<34}{ratio:>8.2f}{'<= 1.5':>9}  {verdict}")
+    print_startup(startups, args.starts)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,85 @@
+"""The interface every feedback engine offers the :class:`~ailoop.feedback.hub.EngineHub`."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from dataclasses import dataclass
+
+from ailoop.feedback.findings import Finding
+
+
+@dataclass(frozen=True)
+class Document:
+    """One version of an open document's text."""
+
+    uri: str
+    language_id: str
+    version: int
+    text: str
+
+
+class EngineError(Exception):
+    """An engine could not start or check: the message says why, for the user."""
+
+
+class EngineHung(EngineError):
+    """An engine did not answer in time; the hub kills and restarts it."""
+
+
+class CheckOutdated(Exception):
+    """The engine dropped the check because the document changed meanwhile."""
+
+
+class Engine(abc.ABC):
+    """A source of findings for some languages.
+
+    Persistent engines (child language servers) hold the documents: the hub forwards
+    :meth:`open`/:meth:`change`/:meth:`close` while the engine runs and opens every
+    document again after a restart. Command engines ignore those and read the text given
+    to :meth:`check`.
+    """
+
+    def __init__(self, name: str, languages: frozenset[str], priority: int = 0) -> None:
+        self.name = name
+        self.languages = languages
+        #: Checks of lower priority start first; a higher one starts when they answered
+        #: (or after a short cap), so a fast engine does not share the CPU with a slow one.
+        self.priority = priority
+
+    def accepts(self, language_id: str) -> bool:
+        """Whether this engine checks documents of ``language_id``."""
+        return language_id in self.languages
+
+    @property
+    def exited(self) -> asyncio.Future[int | None] | None:
+        """Completes when a persistent engine's process exits; ``None`` for command engines."""
+        return None
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Get ready to check; raise :class:`EngineError` with a clear reason if impossible."""
+
+    def open(self, document: Document) -> None:  # noqa: B027 - optional hook
+        """Take a document that was opened (or is re-opened after a restart)."""
+
+    def change(self, document: Document) -> None:  # noqa: B027 - optional hook
+        """Take the new text of a document."""
+
+    def close(self, uri: str) -> None:  # noqa: B027 - optional hook
+        """Forget a closed document."""
+
+    @abc.abstractmethod
+    async def check(self, document: Document, timeout: float) -> list[Finding]:
+        """Return every finding in ``document`` (already sent with :meth:`open`/:meth:`change`).
+
+        Raises :class:`EngineHung` on timeout, :class:`CheckOutdated` when the engine
+        cancelled the check because of a newer edit, :class:`EngineError` otherwise.
+        """
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop for good (the hub may start a fresh instance later)."""
+
+    def kill(self) -> None:  # noqa: B027 - optional hook
+        """Kill a hung engine's process at once."""

@@ -1,0 +1,116 @@
+"""What an engine found in a document, and the conversion from LSP diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ailoop.feedback.positions import convert_column
+
+#: LSP ``DiagnosticSeverity`` values.
+ERROR, WARNING, INFORMATION, HINT = 1, 2, 3, 4
+
+#: LSP ``DiagnosticTag.Unnecessary``: editors fade such code (unused names), not a finding.
+_TAG_UNNECESSARY = 1
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem an engine reported, with an LSP range (0-based).
+
+    Columns are in the hub's position encoding: UTF-16 code units unless the hub was
+    created with another (the one the editor negotiated).
+    """
+
+    engine: str
+    rule: str
+    message: str
+    severity: int
+    start: tuple[int, int]
+    end: tuple[int, int]
+    #: True when the rule is one of the extra rules ailoop enables for AI code only (not
+    #: selected by the workspace's own configuration as far as ailoop can tell).
+    extra: bool = False
+
+    @property
+    def code(self) -> str:
+        """The diagnostic code ailoop publishes: ``<engine>:<rule>``."""
+        return f"{self.engine}:{self.rule}"
+
+
+def _position(value: Any) -> tuple[int, int] | None:
+    if not isinstance(value, Mapping):
+        return None
+    line, character = value.get("line"), value.get("character")
+    if isinstance(line, int) and isinstance(character, int) and line >= 0 and character >= 0:
+        return (line, character)
+    return None
+
+
+def finding_from_diagnostic(
+    engine: str, diagnostic: Mapping[str, Any], extra_prefixes: Collection[str] = ()
+) -> Finding | None:
+    """Turn one LSP ``Diagnostic`` (as decoded JSON) into a :class:`Finding`.
+
+    Returns ``None`` for malformed diagnostics and for code-less hints that only mark code
+    as unused for fading (they carry no rule a team could accept or reject).
+    ``extra_prefixes`` are rule selectors (``"BLE"``, ``"S110"``) whose findings are
+    marked :attr:`Finding.extra`.
+    """
+    range_ = diagnostic.get("range")
+    if not isinstance(range_, Mapping):
+        return None
+    start, end = _position(range_.get("start")), _position(range_.get("end"))
+    message = diagnostic.get("message")
+    if start is None or end is None or not isinstance(message, str):
+        return None
+    severity = diagnostic.get("severity")
+    if not isinstance(severity, int) or not ERROR <= severity <= HINT:
+        severity = WARNING
+    code = diagnostic.get("code")
+    if isinstance(code, (str, int)) and not isinstance(code, bool) and str(code):
+        rule = str(code)
+    else:
+        tags = diagnostic.get("tags")
+        if severity == HINT and isinstance(tags, list) and _TAG_UNNECESSARY in tags:
+            return None
+        rule = "unnamed"
+    return Finding(
+        engine=engine,
+        rule=rule,
+        message=message,
+        severity=severity,
+        start=start,
+        end=end,
+        extra=any(prefix == "ALL" or rule.startswith(prefix) for prefix in extra_prefixes),
+    )
+
+
+def findings_from_diagnostics(
+    engine: str, diagnostics: Collection[Mapping[str, Any]], extra_prefixes: Collection[str] = ()
+) -> list[Finding]:
+    """Convert LSP diagnostics, skipping the ones :func:`finding_from_diagnostic` drops."""
+    findings = []
+    for diagnostic in diagnostics:
+        finding = finding_from_diagnostic(engine, diagnostic, extra_prefixes)
+        if finding is not None:
+            findings.append(finding)
+    return findings
+
+
+def reencode(findings: list[Finding], text: str, source: str, target: str) -> list[Finding]:
+    """Convert the findings' columns from ``source`` to ``target`` encoding units."""
+    if source == target:
+        return findings
+    lines = text.splitlines()
+
+    def convert(position: tuple[int, int]) -> tuple[int, int]:
+        line, column = position
+        line_text = lines[line] if line < len(lines) else ""
+        return (line, convert_column(line_text, column, source, target))
+
+    return [
+        replace(finding, start=convert(finding.start), end=convert(finding.end))
+        for finding in findings
+    ]

@@ -1,0 +1,227 @@
+"""Engines backed by a persistent child language server: ruff (lint) and ty (types)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ailoop.feedback.child import ChildServer
+from ailoop.feedback.engine import CheckOutdated, Document, Engine, EngineError, EngineHung
+from ailoop.feedback.findings import Finding, findings_from_diagnostics, reencode
+from ailoop.feedback.jsonrpc import ConnectionClosed, RequestTimeout, ResponseError
+from ailoop.feedback.locate import find_executable
+from ailoop.feedback.settings import FeedbackSettings
+
+#: LSP error codes meaning "this answer would be stale", not a failure.
+_OUTDATED_CODES = frozenset(
+    {-32800, -32801, -32802}
+)  # RequestCancelled, ContentModified, ServerCancelled
+
+#: Language ids the Python engines check.
+PYTHON_LANGUAGES = frozenset({"python"})
+
+
+def _error_lines(stderr: str) -> list[str]:
+    """Return the lines of a child's stderr that report an error or a panic."""
+    words = ("error", "panic", "fatal", "traceback", "exception")
+    return [line for line in stderr.splitlines() if any(w in line.lower() for w in words)]
+
+
+class LanguageServerEngine(Engine):
+    """An engine that keeps a child language server running and holding the buffers.
+
+    Edits are sent to the child when a check needs them, only the latest text (full-text
+    sync): while someone types, the child is not woken for every keystroke, and a slow
+    engine does not take CPU from a faster one that is answering.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        languages: frozenset[str],
+        command: Callable[[], Sequence[str] | None],
+        root: Path | None,
+        start_timeout: float,
+        initialization_options: Mapping[str, Any] | None = None,
+        configuration: Callable[[str | None], Any] | None = None,
+        extra_prefixes: Sequence[str] = (),
+        install_hint: str = "",
+        priority: int = 0,
+        position_encoding: str = "utf-16",
+    ) -> None:
+        super().__init__(name, languages, priority)
+        self._position_encoding = position_encoding
+        self._command = command
+        self._root = root
+        self._start_timeout = start_timeout
+        self._initialization_options = dict(initialization_options or {})
+        self._configuration = configuration
+        self._extra_prefixes = tuple(extra_prefixes)
+        self._install_hint = install_hint
+        self._child: ChildServer | None = None
+        self._unsent: dict[str, Document] = {}
+
+    @property
+    def exited(self) -> asyncio.Future[int | None] | None:
+        """Completes when the current child process exits."""
+        return self._child.exited if self._child is not None else None
+
+    @property
+    def pid(self) -> int | None:
+        """The current child's process id (tests kill it to simulate a crash)."""
+        return self._child.pid if self._child is not None else None
+
+    async def start(self) -> None:
+        """Start a fresh child and complete its handshake."""
+        argv = self._command()
+        if not argv:
+            raise EngineError(f"{self.name} executable not found{self._install_hint}")
+        child = ChildServer(
+            argv,
+            self._root,
+            initialization_options=self._initialization_options,
+            configuration=self._configuration,
+            position_encoding=self._position_encoding,
+        )
+        self._child = child
+        try:
+            await child.start(self._start_timeout)
+        except OSError as error:
+            raise EngineError(f"cannot run {argv[0]}: {error.strerror or error}") from None
+        except RequestTimeout:
+            child.kill()
+            raise EngineError(f"did not finish starting within {self._start_timeout:g} s") from None
+        except (ConnectionClosed, ResponseError) as error:
+            child.kill()
+            detail = [*_error_lines(child.stderr_tail()), str(error)]
+            raise EngineError(f"failed to start: {detail[0]}") from None
+
+    def open(self, document: Document) -> None:
+        """Send the document to the child."""
+        self._unsent.pop(document.uri, None)
+        if self._child is not None and self._child.running:
+            self._child.did_open(
+                document.uri, document.language_id, document.version, document.text
+            )
+
+    def change(self, document: Document) -> None:
+        """Keep the new text until the next check sends it."""
+        self._unsent[document.uri] = document
+
+    def close(self, uri: str) -> None:
+        """Tell the child the document is closed."""
+        self._unsent.pop(uri, None)
+        if self._child is not None and self._child.running:
+            self._child.did_close(uri)
+
+    async def check(self, document: Document, timeout: float) -> list[Finding]:
+        """Ask the child for the document's diagnostics."""
+        child = self._child
+        if child is None or not child.running:
+            raise EngineError("not running")
+        latest = self._unsent.pop(document.uri, None)
+        version = latest.version if latest is not None else document.version
+        try:
+            if latest is not None:
+                child.did_change(latest.uri, latest.version, latest.text)
+            diagnostics = await child.diagnostics(document.uri, version, timeout)
+        except (RequestTimeout, asyncio.TimeoutError):
+            raise EngineHung(f"no answer within {timeout:g} s") from None
+        except ResponseError as error:
+            if error.code in _OUTDATED_CODES:
+                raise CheckOutdated(str(error)) from None
+            raise EngineError(str(error)) from None
+        except (ConnectionClosed, ConnectionError):
+            raise EngineError("exited during a check") from None
+        findings = findings_from_diagnostics(self.name, diagnostics, self._extra_prefixes)
+        if child.position_encoding != self._position_encoding:  # the child would not switch
+            text = latest.text if latest is not None else document.text
+            findings = reencode(findings, text, child.position_encoding, self._position_encoding)
+        return findings
+
+    def crash_detail(self) -> str:
+        """Return the last error line the child wrote to stderr, for a crash message."""
+        if self._child is None:
+            return ""
+        lines = _error_lines(self._child.stderr_tail())
+        return lines[-1] if lines else ""
+
+    async def stop(self) -> None:
+        """Shut the child down (killing it if it does not exit in time)."""
+        child, self._child = self._child, None
+        self._unsent.clear()
+        if child is not None:
+            await child.stop()
+
+    def kill(self) -> None:
+        """Kill the child at once."""
+        if self._child is not None:
+            self._child.kill()
+
+
+def _command_finder(
+    explicit: Sequence[str], executable: str, arguments: Sequence[str], root: Path | None
+) -> Callable[[], Sequence[str] | None]:
+    """Return a function giving the argv: the explicit command, or the found executable."""
+
+    def command() -> Sequence[str] | None:
+        if explicit:
+            return list(explicit)
+        found = find_executable(executable, root)
+        return [str(found), *arguments] if found is not None else None
+
+    return command
+
+
+def ruff_initialization_options(settings: FeedbackSettings) -> dict[str, Any]:
+    """``initializationOptions`` for ``ruff server``.
+
+    The workspace's own ruff configuration stays in force (ruff's default
+    ``editorFirst`` preference merges it with these settings); ``lint.extendSelect`` adds
+    the rules ailoop wants for AI code on top.
+    """
+    lint: dict[str, Any] = {"enable": True}
+    if settings.ruff_extra_select:
+        lint["extendSelect"] = list(settings.ruff_extra_select)
+    return {
+        "settings": {"lint": lint, "fixAll": False, "organizeImports": False, "logLevel": "warn"}
+    }
+
+
+def make_ruff_engine(
+    settings: FeedbackSettings, root: Path | None, position_encoding: str = "utf-16"
+) -> LanguageServerEngine:
+    """Build the ruff engine: ``ruff server``, the workspace's config plus the extra rules."""
+    options = ruff_initialization_options(settings)
+    return LanguageServerEngine(
+        "ruff",
+        PYTHON_LANGUAGES,
+        _command_finder(settings.ruff_command, "ruff", ["server"], root),
+        root,
+        settings.start_timeout_ms / 1000,
+        initialization_options=options,
+        configuration=lambda _section: options["settings"],
+        extra_prefixes=settings.ruff_extra_select,
+        install_hint=" (install it with `pip install ruff` or set feedback.ruff.command)",
+        position_encoding=position_encoding,
+    )
+
+
+def make_ty_engine(
+    settings: FeedbackSettings, root: Path | None, position_encoding: str = "utf-16"
+) -> LanguageServerEngine:
+    """Build the ty engine: ``ty server``, which reads the workspace's ``[tool.ty]`` config."""
+    return LanguageServerEngine(
+        "ty",
+        PYTHON_LANGUAGES,
+        _command_finder(settings.ty_command, "ty", ["server"], root),
+        root,
+        settings.start_timeout_ms / 1000,
+        initialization_options={},
+        configuration=lambda _section: None,
+        install_hint=" (install it with `pip install ty` or set feedback.ty.command)",
+        priority=1,  # type checks take longer: let the lint answer first
+        position_encoding=position_encoding,
+    )

@@ -1,0 +1,44 @@
+"""Finding an engine's executable: the workspace's venv, then ailoop's own, then ``PATH``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+_VENV_DIRS = (".venv", "venv", ".env", "env")
+
+
+def _scripts_dir(prefix: Path) -> Path:
+    return prefix / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _executable_in(directory: Path, name: str) -> Path | None:
+    found = shutil.which(name, path=str(directory))
+    return Path(found) if found else None
+
+
+def candidate_dirs(root: Path | None) -> Iterator[Path]:
+    """Directories searched before ``PATH``, best first.
+
+    The workspace's virtual environment (so the team's pinned version runs), then the
+    directory of the interpreter running ailoop (where its own dependencies live).
+    """
+    if root is not None:
+        for name in _VENV_DIRS:
+            yield _scripts_dir(root / name)
+    yield Path(sys.executable).parent
+    yield _scripts_dir(Path(sys.prefix))
+
+
+def find_executable(name: str, root: Path | None) -> Path | None:
+    """Return the path of the executable ``name`` to use for the workspace ``root``, or None."""
+    for directory in candidate_dirs(root):
+        if directory.is_dir():
+            found = _executable_in(directory, name)
+            if found is not None:
+                return found
+    found_on_path = shutil.which(name)
+    return Path(found_on_path) if found_on_path else None
