@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ailoop.hooks.engines import find_ruff
@@ -187,3 +188,42 @@ def test_cursor_tab_edit_is_placed_by_its_range(
     assert "line 5" not in done.stderr.decode()
     [event] = events(data_dir)
     assert (event["tool"], event["text"]) == ("cursor", "return len(order.items)")
+
+
+def test_team_command_engine_findings_on_the_new_lines(
+    project: Path, data_dir: Path, run_hook: RunHook
+) -> None:
+    checker = project / "tools" / "todo_check.py"
+    checker.parent.mkdir()
+    checker.write_text(
+        "import sys\n"
+        "for number, line in enumerate(sys.stdin, 1):\n"
+        "    if 'TODO' in line:\n"
+        "        print(f'{number}:1: TODO left in the code [T001]')\n",
+        encoding="utf-8",
+    )
+    (project / "pyproject.toml").write_text(
+        "[tool.ailoop.feedback]\nruff = false\n\n"
+        "[[tool.ailoop.engines]]\n"
+        'name = "todo"\n'
+        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(checker))}]\n"
+        'languages = ["python"]\n'
+        'output = "regex"\n'
+        "pattern = '^(?P<line>\\d+):(?P<col>\\d+): (?P<message>.*) \\[(?P<rule>T\\d+)\\]'\n",
+        encoding="utf-8",
+    )
+    target = project / "shop" / "orders.py"
+    target.write_text("# TODO: old note\n" + target.read_text(encoding="utf-8"), encoding="utf-8")
+    payload = load_payload("claude-code-edit-full-response.json", project)
+    payload["tool_response"]["originalFile"] = (
+        "# TODO: old note\n" + payload["tool_response"]["originalFile"]
+    )
+    payload["tool_input"]["new_string"] = "    # TODO: tax\n" + payload["tool_input"]["new_string"]
+    apply_tool(payload, project)
+    done = run_hook("claude-code", payload, project)
+    assert done.returncode == 0, done.stderr
+    context = context_of(done.stdout)
+    assert "line 6: todo:T001 TODO left in the code" in context
+    assert "line 1" not in context  # the old note is not the agent's
+    [event] = events(data_dir)
+    assert event["findings"] == ["todo:T001"]

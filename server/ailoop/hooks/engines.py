@@ -1,10 +1,15 @@
 """One-shot feedback engines for a hook: findings on the lines an agent just wrote.
 
 The language server keeps ruff and ty running as servers; a hook lives for one edit, so
-it runs ``ruff check`` once on the file's text instead (a few tens of milliseconds). The
-seam is :func:`engine_findings`: the file's text and the inserted lines in, findings on
-those lines out. It reads the ``feedback`` settings table (``ruff = false`` or
-``[tool.ailoop.feedback.ruff] enabled = false`` turns ruff off; ``extra_select`` adds rules).
+it runs ``ruff check`` once on the file's text instead (a few tens of milliseconds), and
+the team's command engines (``[[tool.ailoop.engines]]``) once each, through the same
+:class:`ailoop.feedback.command.CommandEngine` the editor uses. ty is left to the editor:
+it needs a warm server to be fast. The seam is :func:`engine_findings`: the file's text
+and the inserted lines in, findings on those lines out.
+
+Settings are the editor's (``[tool.ailoop.feedback]``, see docs/feedback.md): ``ruff =
+false`` or ``[tool.ailoop.feedback.ruff] enabled = false`` turns ruff off,
+``extra_select`` adds rules, ``command`` names the ruff executable as its first word.
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ailoop.feedback.settings import CommandEngineSettings
 
 #: Seconds one engine run may take before its findings are given up.
 ENGINE_TIMEOUT = 3.0
@@ -35,14 +43,54 @@ class EngineFinding:
     message: str
 
 
-def _ruff_table(feedback: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """Return the ruff settings, or ``None`` when ruff is turned off."""
+@dataclass(frozen=True)
+class HookEngineSettings:
+    """Which engines a hook runs, read from the editor's feedback settings."""
+
+    ruff: bool = True
+    ruff_extra_select: tuple[str, ...] = ()
+    ruff_executable: str | None = None
+    commands: tuple[CommandEngineSettings, ...] = ()
+
+
+def _cheap_ruff_settings(feedback: Mapping[str, Any]) -> HookEngineSettings:
     value = feedback.get("ruff", True)
     if value is False:
-        return None
-    if isinstance(value, Mapping):
-        return None if value.get("enabled", True) is False else value
-    return {}
+        return HookEngineSettings(ruff=False)
+    if not isinstance(value, Mapping):
+        return HookEngineSettings()
+    extra = value.get("extra_select", ())
+    command = value.get("command", ())
+    return HookEngineSettings(
+        ruff=value.get("enabled", True) is not False,
+        ruff_extra_select=tuple(str(r).strip().upper() for r in extra)
+        if isinstance(extra, list)
+        else (),
+        ruff_executable=str(command[0]) if isinstance(command, list) and command else None,
+    )
+
+
+def read_engine_settings(settings: Mapping[str, Any]) -> tuple[HookEngineSettings, list[str]]:
+    """Read the engines from the workspace's raw settings; return them and any problems.
+
+    Without command engines only the ruff keys are read, so a hook does not pay for
+    loading the editor's feedback machinery; with them, the editor's own parser reads
+    everything.
+    """
+    feedback = settings.get("feedback")
+    feedback = feedback if isinstance(feedback, Mapping) else {}
+    engines = settings.get("engines", ())
+    if not engines and not feedback.get("engines"):
+        return _cheap_ruff_settings(feedback), []
+    from ailoop.feedback.settings import parse_feedback_settings
+
+    parsed, problems = parse_feedback_settings(feedback, engines)
+    return HookEngineSettings(
+        ruff=parsed.ruff,
+        ruff_extra_select=parsed.ruff_extra_select,
+        ruff_executable=parsed.ruff_command[0] if parsed.ruff_command else None,
+        commands=parsed.commands,
+    ), problems
 
 
 def find_ruff() -> str | None:
@@ -74,7 +122,7 @@ def parse_ruff_json(output: str, lines: Collection[int]) -> list[EngineFinding]:
 
 
 class EngineRun:
-    """An engine process started on a text; :meth:`result` waits for its findings."""
+    """An engine process started on a text; :meth:`result` waits for its output."""
 
     def __init__(self, name: str, command: list[str], text: str, cwd: Path | None) -> None:
         self.name = name
@@ -126,38 +174,103 @@ class EngineRun:
 
 
 def start_ruff(
-    path: Path, text: str, settings: Mapping[str, Any], cwd: Path | None
+    path: Path, text: str, settings: HookEngineSettings, cwd: Path | None
 ) -> EngineRun | None:
     """Start ``ruff check`` on ``text`` as if it were ``path`` (None when ruff is missing)."""
-    ruff = find_ruff()
+    ruff = settings.ruff_executable or find_ruff()
     if ruff is None:
         return None  # no ruff installed: nothing to say about it on every edit
     command = [ruff, "check", "--no-fix", "--quiet", "--output-format", "json"]
-    extra = settings.get("extra_select", ())
-    if isinstance(extra, list) and extra and all(isinstance(r, str) for r in extra):
-        command += ["--extend-select", ",".join(extra)]
+    if settings.ruff_extra_select:
+        command += ["--extend-select", ",".join(settings.ruff_extra_select)]
     command += ["--stdin-filename", str(path), "-"]
     return EngineRun("ruff", command, text, cwd)
+
+
+class CommandRuns:
+    """The team's command engines, run once each on a thread of their own."""
+
+    def __init__(
+        self,
+        commands: Sequence[CommandEngineSettings],
+        path: Path,
+        language: str,
+        text: str,
+        cwd: Path | None,
+    ) -> None:
+        self._findings: list[EngineFinding] = []
+        self._problems: list[str] = []
+        self._thread = threading.Thread(
+            target=self._run, args=(commands, path, language, text, cwd), daemon=True
+        )
+        self._thread.start()
+
+    def _run(
+        self,
+        commands: Sequence[CommandEngineSettings],
+        path: Path,
+        language: str,
+        text: str,
+        cwd: Path | None,
+    ) -> None:
+        import asyncio
+
+        from ailoop.feedback.command import CommandEngine
+        from ailoop.feedback.engine import Document, EngineError
+
+        document = Document(path.as_uri(), language, 1, text)
+
+        async def check(settings: CommandEngineSettings) -> None:
+            engine = CommandEngine(settings, cwd, "utf-32")
+            try:
+                found = await engine.check(document, ENGINE_TIMEOUT)
+            except EngineError as exc:
+                self._problems.append(f"engine {settings.name}: {exc}")
+                return
+            self._findings += [EngineFinding(f.start[0], f.code, f.message) for f in found]
+
+        async def check_all() -> None:
+            await asyncio.gather(*(check(c) for c in commands))
+
+        try:
+            asyncio.run(check_all())
+        except Exception as exc:  # noqa: BLE001 - an engine must never break the hook
+            self._problems.append(f"command engines failed ({type(exc).__name__}: {exc})")
+
+    def result(self) -> tuple[list[EngineFinding], list[str]]:
+        """Wait for every command; return all their findings and problems."""
+        self._thread.join()
+        return self._findings, self._problems
 
 
 class PendingFindings:
     """Engines running on the inserted lines; :meth:`result` collects their findings."""
 
-    def __init__(self, ruff: EngineRun | None, lines: Collection[int]) -> None:
+    def __init__(
+        self, ruff: EngineRun | None, commands: CommandRuns | None, lines: Collection[int]
+    ) -> None:
         self._ruff = ruff
+        self._commands = commands
         self._lines = lines
 
     def result(self) -> tuple[list[EngineFinding], list[str]]:
         """Wait for every engine; return the findings on the lines and the problems."""
-        if self._ruff is None:
-            return [], []
-        output, problem = self._ruff.result()
-        if problem is not None:
-            return [], [problem]
-        try:
-            return parse_ruff_json(output.decode("utf-8", "replace"), self._lines), []
-        except ValueError as exc:
-            return [], [str(exc)]
+        found: list[EngineFinding] = []
+        problems: list[str] = []
+        if self._ruff is not None:
+            output, problem = self._ruff.result()
+            if problem is not None:
+                problems.append(problem)
+            else:
+                try:
+                    found += parse_ruff_json(output.decode("utf-8", "replace"), self._lines)
+                except ValueError as exc:
+                    problems.append(str(exc))
+        if self._commands is not None:
+            command_found, command_problems = self._commands.result()
+            found += [f for f in command_found if f.line in self._lines]
+            problems += command_problems
+        return found, problems
 
 
 def start_engines(
@@ -165,15 +278,18 @@ def start_engines(
     text: str,
     language: str,
     lines: Collection[int],
-    feedback: Mapping[str, Any],
+    settings: HookEngineSettings,
     cwd: Path | None = None,
 ) -> PendingFindings:
     """Start the engines that apply to ``language`` on ``text``; they run in the background."""
-    ruff_settings = _ruff_table(feedback)
-    run = None
-    if lines and ruff_settings is not None and language in RUFF_LANGUAGES:
-        run = start_ruff(path, text, ruff_settings, cwd)
-    return PendingFindings(run, lines)
+    if not lines:
+        return PendingFindings(None, None, lines)
+    ruff = None
+    if settings.ruff and language in RUFF_LANGUAGES:
+        ruff = start_ruff(path, text, settings, cwd)
+    commands = [c for c in settings.commands if language in c.languages]
+    runs = CommandRuns(commands, path, language, text, cwd) if commands else None
+    return PendingFindings(ruff, runs, lines)
 
 
 def engine_findings(
@@ -181,12 +297,13 @@ def engine_findings(
     text: str,
     language: str,
     lines: Collection[int],
-    feedback: Mapping[str, Any],
+    settings: Mapping[str, Any],
     cwd: Path | None = None,
 ) -> tuple[list[EngineFinding], list[str]]:
     """Return the engines' findings on ``lines`` (zero-based) of ``text``, and any problems.
 
-    ``feedback`` is the ``feedback`` settings table. Never raises. This is the seam for
-    further engines: each takes the file's text and the inserted lines.
+    ``settings`` are the workspace's raw settings (``[tool.ailoop]``). Never raises.
     """
-    return start_engines(path, text, language, lines, feedback, cwd).result()
+    engines, problems = read_engine_settings(settings)
+    found, run_problems = start_engines(path, text, language, lines, engines, cwd).result()
+    return found, problems + run_problems

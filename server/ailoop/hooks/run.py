@@ -292,13 +292,15 @@ def _record_and_answer(
     outcome: HookOutcome,
 ) -> bool:
     """Record the snippets' events and put the answer in ``outcome``; False if not stored."""
-    from ailoop.hooks.engines import start_engines
+    from ailoop.hooks.engines import read_engine_settings, start_engines
     from ailoop.workspace import user_identity
 
     edit = _Edit(call, current, snippets, where, language, raw_settings)
+    engine_settings, engine_setting_problems = read_engine_settings(raw_settings)
+    outcome.stderr += [f"ailoop hook: {p}" for p in engine_setting_problems]
     # The engines run in the background while the patterns are matched.
     pending = start_engines(
-        call.file_path, current, language, edit.lines, _table(raw_settings, "feedback"), where.root
+        call.file_path, current, language, edit.lines, engine_settings, where.root
     )
     feedback = _patterns(edit, data_dir, outcome)
     user = user_identity()
