@@ -137,5 +137,8 @@ def test_only_the_newest_inputs_are_kept(tmp_path: Path) -> None:
 
 def test_unknown_tool_is_a_usage_error(project: Path, run_hook: RunHook) -> None:
     done = run_hook("windsurf", b"{}", project)
-    assert done.returncode == 2
+    assert done.returncode == 2  # the ailoop command line's usage errors
     assert b"invalid choice" in done.stderr
+    lean = run_hook("windsurf", b"{}", project, module=("ailoop.hooks",))
+    assert lean.returncode == 1  # never 2: that would block the agent
+    assert b"unknown tool 'windsurf'" in lean.stderr
