@@ -8,7 +8,7 @@ from typing import Any
 from lsprotocol import types
 
 from ailoop import settings as settings_module
-from ailoop.lsp import diagnostics, patterns
+from ailoop.lsp import diagnostics, feedback, patterns
 from ailoop.lsp.capture import flush_modified
 from ailoop.lsp.server import AiloopServer
 from ailoop.store.local import default_data_dir
@@ -54,6 +54,7 @@ def apply_settings(ls: AiloopServer, from_editor: Any) -> None:
 async def initialized(ls: AiloopServer, params: types.InitializedParams) -> None:
     """Ask the editor for its ``ailoop`` settings, then load the rejection patterns."""
     await pull_configuration(ls)
+    ls.run_task(feedback.start(ls), "start feedback engines")
     ls.run_task(patterns.start(ls), "load patterns")
 
 
@@ -88,7 +89,10 @@ async def did_change_configuration(
 
 
 async def shutdown(ls: AiloopServer, params: None) -> None:
-    """Write what is pending (modified snippets, queued events) before exiting."""
+    """Stop the engines; write what is pending (modified snippets, queued events)."""
+    if ls.hub is not None:
+        await ls.hub.stop()
+        ls.hub = None
     for doc in list(ls.documents.values()):
         await flush_modified(ls, doc)
     if ls.writer is not None:
