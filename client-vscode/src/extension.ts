@@ -197,7 +197,7 @@ class AiloopExtension implements vscode.Disposable {
     this.log.error(`${problem}; the server was not started (setting used: ${command.origin})`);
     const actions = result.error === undefined ? ['Install ailoop', 'Choose Interpreter', 'Open Settings'] : ['Choose Interpreter', 'Open Settings'];
     void vscode.window
-      .showErrorMessage(`ailoop: ${problem}. Install it there (\`${shown} -m pip install ailoop\`) or pick another interpreter.`, ...actions)
+      .showErrorMessage(`${problem.charAt(0).toUpperCase()}${problem.slice(1)}. Install it there (\`${shown} -m pip install ailoop\`) or pick another interpreter.`, ...actions)
       .then((choice) => this.followUp(choice, python));
     return false;
   }

@@ -1,0 +1,213 @@
+// Drives code-server in headless Chromium (playwright-core) through one ailoop scenario and
+// writes what it saw to OUT/result.json; the pytest test makes the assertions on the ailoop
+// side (events). Exits non-zero when a step of the scenario could not be done.
+//
+// usage: node drive.mjs --url URL --out DIR --playwright DIR --plan PLAN.json
+//   PLAN.json: {"scenario": "reject" | "missing-ailoop", "file": "sample.py",
+//               "snippets": ["...", "..."], "reason": "...", "expectNotification": "..."}
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const opt = { url: null, out: null, playwright: null, plan: null, chromium: '/usr/bin/chromium' };
+for (let i = 2; i < process.argv.length; i += 2) {
+  const key = process.argv[i].replace(/^--/, '');
+  if (!(key in opt)) throw new Error(`unknown option ${process.argv[i]}`);
+  opt[key] = process.argv[i + 1];
+}
+for (const key of ['url', 'out', 'playwright', 'plan']) if (!opt[key]) throw new Error(`--${key} is required`);
+const plan = JSON.parse(fs.readFileSync(opt.plan, 'utf8'));
+fs.mkdirSync(opt.out, { recursive: true });
+
+// an ESM import ignores NODE_PATH: load playwright-core from its install dir
+const { chromium } = createRequire(path.join(opt.playwright, 'package.json'))('playwright-core');
+
+const t0 = Date.now();
+const steps = [];
+const seen = {};
+function step(name, detail) {
+  const at = (Date.now() - t0) / 1000;
+  steps.push({ name, at_s: at, detail });
+  console.log(`[${at.toFixed(1)}s] ${name}${detail === undefined ? '' : ' ' + JSON.stringify(detail)}`);
+}
+
+const SQUIGGLES = ['error', 'warning', 'info', 'hint'].map((s) => `.monaco-editor .squiggly-${s}`).join(', ');
+
+// The workbench may swallow the first shortcut while it restores: retry until the box shows.
+async function openQuickInput(page, keys, value) {
+  const input = page.locator('.quick-input-widget input.input');
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    await page.keyboard.press(keys);
+    if (await input.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) {
+      await input.fill(value);
+      return;
+    }
+  }
+  throw new Error(`the quick input did not open with ${keys}`);
+}
+
+async function pickRow(page, text) {
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout: 20000 });
+  await row.click();
+}
+
+async function openFile(page, file) {
+  await openQuickInput(page, 'Control+P', file);
+  await pickRow(page, file);
+  await page.locator(`.tabs-container .tab.active[data-resource-name="${file}"]`).waitFor({ timeout: 20000 });
+  const editor = page.locator('.editor-group-container.active .monaco-editor').first();
+  await editor.locator('.view-lines').waitFor();
+  return editor;
+}
+
+// The text the editor renders (small files: every line is in the DOM).
+async function renderedText(editor) {
+  return editor.locator('.view-lines').evaluate((el) =>
+    [...el.querySelectorAll('.view-line')]
+      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+      .map((line) => line.textContent.replace(/\u00a0/g, ' '))
+      .join('\n'));
+}
+
+async function insertAtEnd(page, editor, text) {
+  await editor.locator('.view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText(text);
+}
+
+// Boxes of all squiggle decorations in the editor.
+async function squiggleBoxes(page) {
+  const boxes = [];
+  for (const el of await page.locator(SQUIGGLES).all()) {
+    const box = await el.boundingBox();
+    if (box && box.width > 0) boxes.push({ ...box, cls: await el.getAttribute('class') });
+  }
+  return boxes;
+}
+
+async function lineTop(editor, lineNumber) {
+  // the line-numbers gutter has one .line-numbers element per rendered line
+  const gutter = editor.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^${lineNumber}$`) }).first();
+  await gutter.waitFor({ timeout: 10000 });
+  return gutter.boundingBox();
+}
+
+// Wait for a squiggle on one of the editor lines [first, last] (1-based) and return its box.
+async function waitForSquiggleOnLines(page, editor, first, last, timeoutMs = 60000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const top = await lineTop(editor, first);
+    const bottom = await lineTop(editor, last);
+    const hit = (await squiggleBoxes(page)).find((b) => b.y + b.height / 2 >= top.y && b.y + b.height / 2 <= bottom.y + bottom.height);
+    if (hit) return hit;
+    if (Date.now() > end) throw new Error(`no squiggle on lines ${first}-${last} within ${timeoutMs / 1000}s`);
+    await page.waitForTimeout(250);
+  }
+}
+
+async function hoverText(page, box, containing) {
+  await page.mouse.move(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
+  const hover = page.locator('.monaco-hover:visible', { hasText: containing }).first();
+  await hover.waitFor({ state: 'visible', timeout: 20000 });
+  const text = (await hover.innerText()).replace(/\s+/g, ' ').trim();
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('Escape');
+  return text;
+}
+
+async function codeActionFromLightbulb(page, box, title) {
+  await page.mouse.click(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
+  const bulb = page.locator('.monaco-editor .lightBulbWidget').first();
+  await bulb.waitFor({ state: 'visible', timeout: 20000 });
+  await bulb.click();
+  const menu = page.locator('.action-widget:visible').first();
+  await menu.waitFor({ state: 'visible', timeout: 10000 });
+  const items = (await menu.locator('.monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').trim());
+  await menu.locator('.monaco-list-row', { hasText: title }).first().click();
+  await menu.waitFor({ state: 'hidden', timeout: 10000 }).catch(() => {});
+  return items;
+}
+
+// The ailoop status bar item(s): their DOM id carries the extension's item id.
+async function statusText(page) {
+  return page.locator('.statusbar-item').evaluateAll((els) => els
+    .filter((el) => /ailoop/i.test(el.id))
+    .map((el) => ({ id: el.id, text: el.innerText.trim(), label: el.getAttribute('aria-label') || '' })));
+}
+
+async function scenarioReject(page) {
+  const editor = await openFile(page, plan.file);
+  step('file opened', plan.file);
+  const before = (await renderedText(editor)).split('\n').length;
+
+  // 1. an AI-sized insertion, rejected from the lightbulb menu
+  await insertAtEnd(page, editor, plan.snippets[0]);
+  const lines0 = plan.snippets[0].replace(/\n+$/, '').split('\n').length;
+  const box = await waitForSquiggleOnLines(page, editor, before, before + lines0 - 1);
+  seen.squiggle = box.cls;
+  step('squiggle on the inserted snippet', box.cls);
+  seen.hover = await hoverText(page, box, 'ailoop');
+  step('hover', seen.hover);
+  seen.statusAfterInsert = await statusText(page);
+  step('status bar', seen.statusAfterInsert);
+  seen.lightbulbMenu = await codeActionFromLightbulb(page, box, /^\s*Reject/);
+  step('picked Reject from the lightbulb menu', seen.lightbulbMenu);
+
+  // 2. a second snippet, rejected with a note through the command palette
+  if (plan.snippets.length > 1) {
+    const start = (await renderedText(editor)).split('\n').length;
+    await insertAtEnd(page, editor, plan.snippets[1]);
+    const lines1 = plan.snippets[1].replace(/\n+$/, '').split('\n').length;
+    const box1 = await waitForSquiggleOnLines(page, editor, start, start + lines1 - 1);
+    step('squiggle on the second snippet', box1.cls);
+    await page.mouse.click(box1.x + Math.min(box1.width / 2, 20), box1.y + box1.height / 2);
+    await openQuickInput(page, 'Control+Shift+P', '>ailoop: Reject with a Note');
+    await pickRow(page, 'Reject with a Note');
+    const input = page.locator('.quick-input-widget input.input');
+    await page.locator('.quick-input-widget', { hasText: 'Reject with a Note' }).waitFor({ state: 'visible', timeout: 10000 });
+    await input.fill(plan.reason);
+    await input.press('Enter');
+    step('rejected the second snippet with a note', plan.reason);
+  }
+  seen.editorText = await renderedText(editor);
+}
+
+async function scenarioMissingAiloop(page) {
+  await openFile(page, plan.file);
+  step('file opened', plan.file);
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: plan.expectNotification }).first();
+  await toast.waitFor({ state: 'visible', timeout: 60000 });
+  seen.notification = (await toast.innerText()).replace(/\s+/g, ' ').trim();
+  step('notification', seen.notification);
+  seen.statusAfterInsert = await statusText(page);
+}
+
+const browser = await chromium.launch({
+  executablePath: opt.chromium,
+  headless: true,
+  args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+  env: { ...process.env, XDG_CONFIG_HOME: path.join(opt.out, 'chromium', 'config'), XDG_CACHE_HOME: path.join(opt.out, 'chromium', 'cache') },
+});
+let error = null;
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  page = await context.newPage();
+  await page.goto(opt.url, { waitUntil: 'domcontentloaded' });
+  await page.locator('.monaco-workbench .part.editor').waitFor({ timeout: 60000 });
+  step('workbench loaded');
+  if (plan.scenario === 'reject') await scenarioReject(page);
+  else if (plan.scenario === 'missing-ailoop') await scenarioMissingAiloop(page);
+  else throw new Error(`unknown scenario ${plan.scenario}`);
+  await page.screenshot({ path: path.join(opt.out, `${plan.scenario}.png`) });
+  step('screenshot', path.join(opt.out, `${plan.scenario}.png`));
+} catch (e) {
+  error = String(e && e.stack ? e.stack : e);
+  console.error(error);
+  if (page) await page.screenshot({ path: path.join(opt.out, `${plan.scenario}-failure.png`) }).catch(() => {});
+} finally {
+  await browser.close();
+}
+fs.writeFileSync(path.join(opt.out, 'result.json'), JSON.stringify({ ok: error === null, error, total_s: (Date.now() - t0) / 1000, steps, seen }, null, 2));
+process.exit(error === null ? 0 : 1);
