@@ -18,7 +18,7 @@ import { IMPORT_CHECK, runProcess } from './process';
 import { cliCommand, formatCommandLine, type ResolvedCommand, resolveServerCommand, substituteVariables } from './serverCommand';
 import { serverSettings } from './settings';
 import { countSnippetMarkers, type SnippetAtCursor, snippetAtPosition } from './snippets';
-import { parseSyncStatus, statusView, type SyncStatus } from './status';
+import { parseSyncStatus, type ServerState, statusView, type SyncStatus } from './status';
 import { PythonInterpreters } from './python';
 import { renderStatsHtml } from './statsView';
 
@@ -29,6 +29,8 @@ class AiloopExtension implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private command: ResolvedCommand | undefined;
   private sync: SyncStatus | undefined;
+  /** True once `client.start()` resolved: the server has been initialized and has the open files. */
+  private ready = false;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly statusItem: vscode.StatusBarItem;
   private readonly restarts: CoalescingRunner;
@@ -151,6 +153,7 @@ class AiloopExtension implements vscode.Disposable {
     );
     try {
       await client.start();
+      this.ready = this.client === client;
       this.log.info(`server started (${command.origin})`);
     } catch (error) {
       this.log.error(`the server did not start: ${String(error)}`);
@@ -168,6 +171,7 @@ class AiloopExtension implements vscode.Disposable {
   private async stopClient(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    this.ready = false;
     this.sync = undefined;
     if (client === undefined) return;
     try {
@@ -197,7 +201,7 @@ class AiloopExtension implements vscode.Disposable {
     this.log.error(`${problem}; the server was not started (setting used: ${command.origin})`);
     const actions = result.error === undefined ? ['Install ailoop', 'Choose Interpreter', 'Open Settings'] : ['Choose Interpreter', 'Open Settings'];
     void vscode.window
-      .showErrorMessage(`${problem.charAt(0).toUpperCase()}${problem.slice(1)}. Install it there (\`${shown} -m pip install ailoop\`) or pick another interpreter.`, ...actions)
+      .showErrorMessage(`${problem}. Install it there (\`${shown} -m pip install ailoop\`) or pick another interpreter.`, ...actions)
       .then((choice) => this.followUp(choice, python));
     return false;
   }
@@ -220,8 +224,10 @@ class AiloopExtension implements vscode.Disposable {
   private updateStatus(): void {
     const editor = vscode.window.activeTextEditor;
     const count = editor === undefined ? undefined : countSnippetMarkers(vscode.languages.getDiagnostics(editor.document.uri));
-    const running = this.client?.state === State.Running || this.client?.state === State.Starting;
-    const view = statusView(count, this.sync, running);
+    const state = this.client?.state;
+    const server: ServerState =
+      state === State.Running && this.ready ? 'running' : state === State.Starting || state === State.Running ? 'starting' : 'stopped';
+    const view = statusView(count, this.sync, server);
     this.statusItem.text = view.text;
     this.statusItem.tooltip = view.tooltip;
     this.statusItem.backgroundColor = view.warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;

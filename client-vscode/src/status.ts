@@ -47,10 +47,16 @@ const SYNC_WORDS: Record<SyncState, string> = {
   disabled: 'sync off (local store only)',
 };
 
+/** Whether the language server can be used: `running` once it has started and has the open files. */
+export type ServerState = 'starting' | 'running' | 'stopped';
+
 /** Compose the status bar text and tooltip. `snippets` is undefined when no file is active. */
-export function statusView(snippets: number | undefined, sync: SyncStatus | undefined, serverRunning: boolean): StatusView {
-  if (!serverRunning) {
+export function statusView(snippets: number | undefined, sync: SyncStatus | undefined, server: ServerState): StatusView {
+  if (server === 'stopped') {
     return { text: '$(circle-slash) ailoop', tooltip: 'ailoop: the server is not running (click for the log)', warning: true };
+  }
+  if (server === 'starting') {
+    return { text: '$(loading~spin) ailoop', tooltip: 'ailoop: starting the server', warning: false };
   }
   const parts: string[] = [];
   const tooltip: string[] = [];

@@ -70,10 +70,25 @@ async function renderedText(editor) {
       .join('\n'));
 }
 
-async function insertAtEnd(page, editor, text) {
+// Paste `text` at the end of the file: one edit, as when code is pasted from an AI chat.
+// (keyboard.insertText reaches Monaco one character at a time, like typing.)
+async function pasteAtEnd(page, editor, text) {
   await editor.locator('.view-lines').click();
   await page.keyboard.press('Control+End');
-  await page.keyboard.insertText(text);
+  await page.evaluate((t) => navigator.clipboard.writeText(t), text);
+  await page.keyboard.press('Control+V');
+}
+
+// Wait until ailoop's status bar item says the server runs (it counts snippets then).
+async function waitForServer(page, timeoutMs = 60000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const items = await statusText(page);
+    const ready = items.find((i) => /pending review/.test(i.label));
+    if (ready) return ready;
+    if (Date.now() > end) throw new Error(`the ailoop server did not come up: ${JSON.stringify(items)}`);
+    await page.waitForTimeout(250);
+  }
 }
 
 // Boxes of all squiggle decorations in the editor.
@@ -94,7 +109,7 @@ async function lineTop(editor, lineNumber) {
 }
 
 // Wait for a squiggle on one of the editor lines [first, last] (1-based) and return its box.
-async function waitForSquiggleOnLines(page, editor, first, last, timeoutMs = 60000) {
+async function waitForSquiggleOnLines(page, editor, first, last, timeoutMs = 20000) {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const top = await lineTop(editor, first);
@@ -106,11 +121,18 @@ async function waitForSquiggleOnLines(page, editor, first, last, timeoutMs = 600
   }
 }
 
-async function hoverText(page, box, containing) {
+async function codeLensText(editor) {
+  const lens = editor.locator('.codelens-decoration', { hasText: 'Reject' }).first();
+  await lens.waitFor({ state: 'visible', timeout: 20000 });
+  return (await lens.innerText()).replace(/\s+/g, ' ').trim();
+}
+
+async function hoverText(page, box, containing, screenshot) {
   await page.mouse.move(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
   const hover = page.locator('.monaco-hover:visible', { hasText: containing }).first();
   await hover.waitFor({ state: 'visible', timeout: 20000 });
   const text = (await hover.innerText()).replace(/\s+/g, ' ').trim();
+  if (screenshot) await page.screenshot({ path: screenshot });
   await page.mouse.move(5, 5);
   await page.keyboard.press('Escape');
   return text;
@@ -136,20 +158,36 @@ async function statusText(page) {
     .map((el) => ({ id: el.id, text: el.innerText.trim(), label: el.getAttribute('aria-label') || '' })));
 }
 
+async function waitForStatus(page, pattern, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const items = await statusText(page);
+    const hit = items.find((i) => pattern.test(i.label));
+    if (hit) return hit;
+    if (Date.now() > end) throw new Error(`status bar never matched ${pattern}: ${JSON.stringify(items)}`);
+    await page.waitForTimeout(250);
+  }
+}
+
 async function scenarioReject(page) {
   const editor = await openFile(page, plan.file);
   step('file opened', plan.file);
   const before = (await renderedText(editor)).split('\n').length;
 
   // 1. an AI-sized insertion, rejected from the lightbulb menu
-  await insertAtEnd(page, editor, plan.snippets[0]);
+  seen.statusBeforeInsert = await waitForServer(page);
+  step('server running', seen.statusBeforeInsert);
+  await pasteAtEnd(page, editor, plan.snippets[0]);
   const lines0 = plan.snippets[0].replace(/\n+$/, '').split('\n').length;
+  seen.squiggle = (await waitForSquiggleOnLines(page, editor, before, before + lines0 - 1)).cls;
+  step('squiggle on the inserted snippet', seen.squiggle);
+  // the code lens above the snippet moves the lines down: measure the squiggle after it
+  seen.codeLens = await codeLensText(editor);
+  step('code lens', seen.codeLens);
   const box = await waitForSquiggleOnLines(page, editor, before, before + lines0 - 1);
-  seen.squiggle = box.cls;
-  step('squiggle on the inserted snippet', box.cls);
-  seen.hover = await hoverText(page, box, 'ailoop');
+  seen.hover = await hoverText(page, box, 'ailoop', path.join(opt.out, 'reject-hover.png'));
   step('hover', seen.hover);
-  seen.statusAfterInsert = await statusText(page);
+  seen.statusAfterInsert = await waitForStatus(page, /1 AI snippet pending review/);
   step('status bar', seen.statusAfterInsert);
   seen.lightbulbMenu = await codeActionFromLightbulb(page, box, /^\s*Reject/);
   step('picked Reject from the lightbulb menu', seen.lightbulbMenu);
@@ -157,8 +195,10 @@ async function scenarioReject(page) {
   // 2. a second snippet, rejected with a note through the command palette
   if (plan.snippets.length > 1) {
     const start = (await renderedText(editor)).split('\n').length;
-    await insertAtEnd(page, editor, plan.snippets[1]);
+    await pasteAtEnd(page, editor, plan.snippets[1]);
     const lines1 = plan.snippets[1].replace(/\n+$/, '').split('\n').length;
+    await waitForSquiggleOnLines(page, editor, start, start + lines1 - 1);
+    await page.locator('.codelens-decoration', { hasText: 'Reject' }).nth(0).waitFor({ timeout: 20000 });
     const box1 = await waitForSquiggleOnLines(page, editor, start, start + lines1 - 1);
     step('squiggle on the second snippet', box1.cls);
     await page.mouse.click(box1.x + Math.min(box1.width / 2, 20), box1.y + box1.height / 2);
@@ -170,6 +210,11 @@ async function scenarioReject(page) {
     await input.press('Enter');
     step('rejected the second snippet with a note', plan.reason);
   }
+  // once reviewed, the snippets lose their markers and lenses
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10000 });
+  seen.statusAfterReject = await waitForStatus(page, /\b0 AI snippets pending review/);
+  step('status bar after the rejections', seen.statusAfterReject);
+  await editor.locator('.codelens-decoration', { hasText: 'Reject' }).first().waitFor({ state: 'detached', timeout: 20000 });
   seen.editorText = await renderedText(editor);
 }
 
@@ -192,7 +237,7 @@ const browser = await chromium.launch({
 let error = null;
 let page;
 try {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] });
   page = await context.newPage();
   await page.goto(opt.url, { waitUntil: 'domcontentloaded' });
   await page.locator('.monaco-workbench .part.editor').waitFor({ timeout: 60000 });

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import REPO, TEST_SETTINGS, CodeServer, EditorKit
+from vscode_harness import REPO, TEST_SETTINGS, CodeServer, EditorKit
 
 pytestmark = pytest.mark.editors
 
@@ -46,7 +45,9 @@ REASON = "opens files without an encoding; use load_settings()"
 
 def server_env(data_dir: Path) -> dict[str, str]:
     """Environment for the language server: ailoop from this checkout, a private data dir."""
-    pythonpath = os.pathsep.join(p for p in (str(REPO / "server"), os.environ.get("PYTHONPATH", "")) if p)
+    pythonpath = os.pathsep.join(
+        p for p in (str(REPO / "server"), os.environ.get("PYTHONPATH", "")) if p
+    )
     return {"PYTHONPATH": pythonpath, "AILOOP_DATA_DIR": str(data_dir)}
 
 
@@ -76,7 +77,9 @@ def wait_for_events(
         time.sleep(0.5)  # polling the store, bounded by the deadline
 
 
-def drive(kit: EditorKit, server: CodeServer, artifacts: Path, plan: dict[str, Any]) -> dict[str, Any]:
+def drive(
+    kit: EditorKit, server: CodeServer, artifacts: Path, plan: dict[str, Any]
+) -> dict[str, Any]:
     """Run drive.mjs against ``server`` with ``plan``; return its observations."""
     plan_file = artifacts / "plan.json"
     plan_file.write_text(json.dumps(plan, indent=2))
@@ -104,7 +107,9 @@ def drive(kit: EditorKit, server: CodeServer, artifacts: Path, plan: dict[str, A
     )
     (artifacts / "drive.log").write_text(proc.stdout + proc.stderr)
     print(f"browser scenario {plan['scenario']}: {time.monotonic() - started:.1f}s\n{proc.stdout}")
-    assert proc.returncode == 0, f"the browser scenario failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, (
+        f"the browser scenario failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    )
     result: dict[str, Any] = json.loads((artifacts / "result.json").read_text())
     return result
 
@@ -120,22 +125,46 @@ def test_reject_from_lightbulb_and_with_a_note(
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "sample.py").write_text(SAMPLE)
-    env = server_env(tmp_path / "data")
+    env = server_env(artifacts / "data")
     server = code_server_factory(workspace, env)
     server.install_extension(vsix)
-    server.write_settings({**TEST_SETTINGS, "ailoop.interpreter": [sys.executable], "ailoop.trace.server": "messages"})
+    serve = [
+        sys.executable,
+        "-m",
+        "ailoop",
+        "serve",
+        "--log-file",
+        str(artifacts / "server.log"),
+        "--log-level",
+        "DEBUG",
+    ]
+    server.write_settings({**TEST_SETTINGS, "ailoop.serverCommand": serve})
     server.start()
 
     seen = drive(
         editor_kit,
         server,
         artifacts,
-        {"scenario": "reject", "file": "sample.py", "snippets": [SNIPPET_LIGHTBULB, SNIPPET_NOTE], "reason": REASON},
+        {
+            "scenario": "reject",
+            "file": "sample.py",
+            "snippets": [SNIPPET_LIGHTBULB, SNIPPET_NOTE],
+            "reason": REASON,
+        },
     )["seen"]
 
-    assert "ailoop" in seen["hover"], seen["hover"]
+    assert "ailoop(ai-snippet)" in seen["hover"], seen["hover"]
+    assert "AI snippet" in seen["hover"], seen["hover"]
+    assert "Reject" in seen["codeLens"], seen["codeLens"]
     assert any(item.startswith("Reject") for item in seen["lightbulbMenu"]), seen["lightbulbMenu"]
+    assert "1 AI snippet pending review" in seen["statusAfterInsert"]["label"], seen[
+        "statusAfterInsert"
+    ]
+    assert "0 AI snippets pending review" in seen["statusAfterReject"]["label"], seen[
+        "statusAfterReject"
+    ]
     assert (artifacts / "reject.png").is_file()
+    assert (artifacts / "reject-hover.png").is_file()
 
     def rejected(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [e for e in events if e["kind"] == "rejected"]
@@ -148,7 +177,9 @@ def test_reject_from_lightbulb_and_with_a_note(
     assert len(by_snippet) == 2, rejected(events)
     with_note = [e for e in by_snippet.values() if e.get("reason") == REASON]
     assert len(with_note) == 1, rejected(events)
-    assert {e["snippet"] for e in generated} >= set(by_snippet), "a rejected snippet was never generated"
+    assert {e["snippet"] for e in generated} >= set(by_snippet), (
+        "a rejected snippet was never generated"
+    )
 
 
 def test_missing_ailoop_gives_a_notification_with_a_fix(
@@ -174,7 +205,11 @@ def test_missing_ailoop_gives_a_notification_with_a_fix(
         editor_kit,
         server,
         artifacts,
-        {"scenario": "missing-ailoop", "file": "sample.py", "expectNotification": "ailoop is not installed"},
+        {
+            "scenario": "missing-ailoop",
+            "file": "sample.py",
+            "expectNotification": "ailoop is not installed",
+        },
     )["seen"]
 
     assert str(python) in seen["notification"], seen["notification"]

@@ -16,21 +16,26 @@ describe('parseSyncStatus', () => {
 
 describe('statusView', () => {
   it('shows the pending snippets and the sync state', () => {
-    const view = statusView(2, { state: 'offline', pending: 5 }, true);
+    const view = statusView(2, { state: 'offline', pending: 5 }, 'running');
     assert.equal(view.text, '$(sparkle) 2 $(cloud-offline) 5');
     assert.match(view.tooltip, /2 AI snippets pending review/);
     assert.match(view.tooltip, /offline, 5 events waiting/);
     assert.equal(view.warning, false);
   });
   it('uses the singular and flags sync errors', () => {
-    const view = statusView(1, { state: 'error', pending: 0, message: 'auth failed' }, true);
+    const view = statusView(1, { state: 'error', pending: 0, message: 'auth failed' }, 'running');
     assert.match(view.tooltip, /1 AI snippet pending/);
     assert.match(view.tooltip, /sync error \(auth failed\)/);
     assert.equal(view.warning, true);
   });
   it('says when the server is not running', () => {
-    const view = statusView(3, undefined, false);
+    const view = statusView(3, undefined, 'stopped');
     assert.match(view.text, /circle-slash/);
     assert.equal(view.warning, true);
+  });
+  it('does not count snippets while the server starts', () => {
+    const view = statusView(0, undefined, 'starting');
+    assert.doesNotMatch(view.tooltip, /pending review/);
+    assert.match(view.tooltip, /starting/);
   });
 });
