@@ -3,8 +3,10 @@
 // side (events). Exits non-zero when a step of the scenario could not be done.
 //
 // usage: node drive.mjs --url URL --out DIR --playwright DIR --plan PLAN.json
-//   PLAN.json: {"scenario": "reject" | "missing-ailoop", "file": "sample.py",
-//               "snippets": ["...", "..."], "reason": "...", "expectNotification": "..."}
+//   PLAN.json: {"scenario": "reject" | "inline" | "missing-ailoop", "file": "sample.py",
+//               "snippets": ["...", "..."], "reason": "...",            (reject)
+//               "trigger": "...", "expectText": "...",                 (inline)
+//               "expectNotification": "..."}                           (missing-ailoop)
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -218,6 +220,34 @@ async function scenarioReject(page) {
   seen.editorText = await renderedText(editor);
 }
 
+// Accept an inline suggestion (ghost text) with Tab: ailoop's keybinding reports it first.
+async function scenarioInline(page) {
+  const editor = await openFile(page, plan.file);
+  step('file opened', plan.file);
+  seen.statusBeforeInsert = await waitForServer(page);
+  step('server running', seen.statusBeforeInsert);
+  await editor.locator('.view-lines').click();
+  await page.keyboard.press('Control+End');
+  const line = (await renderedText(editor)).split('\n').length;
+  await page.keyboard.type(plan.trigger, { delay: 10 });
+  const ghost = editor.locator('.ghost-text-decoration, .ghost-text').first();
+  await ghost.waitFor({ state: 'visible', timeout: 20000 });
+  seen.ghostText = (await editor.locator('.ghost-text-decoration, .ghost-text').allInnerTexts()).join('\n');
+  step('inline suggestion shown', seen.ghostText);
+  await page.keyboard.press('Tab');
+  const end = Date.now() + 20000;
+  while (!(await renderedText(editor)).includes(plan.expectText)) {
+    if (Date.now() > end) throw new Error(`Tab did not insert ${JSON.stringify(plan.expectText)}`);
+    await page.waitForTimeout(200);
+  }
+  step('Tab accepted the suggestion');
+  const box = await waitForSquiggleOnLines(page, editor, line, line + 1);
+  step('squiggle on the accepted suggestion', box.cls);
+  seen.hover = await hoverText(page, box, 'ailoop', path.join(opt.out, 'inline-hover.png'));
+  step('hover', seen.hover);
+  seen.editorText = await renderedText(editor);
+}
+
 async function scenarioMissingAiloop(page) {
   await openFile(page, plan.file);
   step('file opened', plan.file);
@@ -244,6 +274,7 @@ try {
   step('workbench loaded');
   if (plan.scenario === 'reject') await scenarioReject(page);
   else if (plan.scenario === 'missing-ailoop') await scenarioMissingAiloop(page);
+  else if (plan.scenario === 'inline') await scenarioInline(page);
   else throw new Error(`unknown scenario ${plan.scenario}`);
   await page.screenshot({ path: path.join(opt.out, `${plan.scenario}.png`) });
   step('screenshot', path.join(opt.out, `${plan.scenario}.png`));

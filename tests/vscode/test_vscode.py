@@ -23,6 +23,7 @@ from vscode_harness import REPO, TEST_SETTINGS, CodeServer, EditorKit
 pytestmark = pytest.mark.editors
 
 DRIVER = Path(__file__).with_name("drive.mjs")
+INLINE_PROVIDER = Path(__file__).with_name("inline-provider")
 
 SAMPLE = '"""A small module the test edits."""\n\n\ndef existing() -> int:\n    return 1\n\n\n'
 # Inserted in one edit each: the first is rejected from the lightbulb, the second with a note.
@@ -180,6 +181,54 @@ def test_reject_from_lightbulb_and_with_a_note(
     assert {e["snippet"] for e in generated} >= set(by_snippet), (
         "a rejected snippet was never generated"
     )
+
+
+def test_tab_accepted_inline_suggestion_is_reported(
+    editor_kit: EditorKit,
+    vsix: Path,
+    code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """Tab on ghost text sends ailoop/generated first: the small insertion becomes a snippet.
+
+    The suggestion (one line) is below the heuristic's thresholds, so only the
+    announcement from the Tab keybinding can make it a snippet.
+    """
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "sample.py").write_text(SAMPLE)
+    env = server_env(artifacts / "data")
+    server = code_server_factory(workspace, env)
+    server.install_unpacked(INLINE_PROVIDER)  # before the .vsix: its install lists both
+    server.install_extension(vsix)
+    server.write_settings({**TEST_SETTINGS, "ailoop.interpreter": [sys.executable]})
+    server.start()
+
+    seen = drive(
+        editor_kit,
+        server,
+        artifacts,
+        {
+            "scenario": "inline",
+            "file": "sample.py",
+            "trigger": "def double(x):",
+            "expectText": "    return 2 * x",
+        },
+    )["seen"]
+
+    assert "def double(x):\n    return 2 * x" in seen["editorText"], seen["editorText"]
+    assert "ailoop(ai-snippet)" in seen["hover"], seen["hover"]
+
+    def from_client(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in events if e["kind"] == "generated" and e["source"] == "client"]
+
+    events = wait_for_events(env, lambda evs: bool(from_client(evs)))
+    (artifacts / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    generated = [e for e in events if e["kind"] == "generated"]
+    assert len(generated) == 1, events
+    assert generated[0]["source"] == "client", generated
+    assert generated[0]["tool"] == "unknown", generated
 
 
 def test_missing_ailoop_gives_a_notification_with_a_fix(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -154,6 +155,16 @@ class CodeServer:
             check=False,
         )
         assert proc.returncode == 0, f"--install-extension failed:\n{proc.stdout}\n{proc.stderr}"
+
+    def install_unpacked(self, source: Path) -> None:
+        """Copy an unpacked extension folder into the extensions dir (as publisher.name-version).
+
+        Call it before :meth:`install_extension`: installing a .vsix writes the extensions
+        dir's ``extensions.json`` from the folders present, and VS Code loads only what it lists.
+        """
+        manifest = json.loads((source / "package.json").read_text())
+        folder = f"{manifest['publisher']}.{manifest['name']}-{manifest['version']}".lower()
+        shutil.copytree(source, self.extensions / folder)
 
     def write_settings(self, settings: dict[str, object]) -> None:
         """Write the profile's settings.
