@@ -22,12 +22,17 @@ class RecordingStdin:
         return self._stdin.readline()
 
     def read(self, size: int) -> bytes:
-        """Pass a message body through and record it."""
+        """Pass a message body through; record it if it is a request or notification.
+
+        Responses to the server's own requests are not recorded: a replay answers those
+        itself.
+        """
         body = self._stdin.read(size)
         try:
-            line = json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":"))
+            message = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            line = json.dumps({"unparsable": body.decode("utf-8", "replace")})
-        self._sink.write(line + "\n")
-        self._sink.flush()
+            return body
+        if isinstance(message, dict) and "method" in message:
+            self._sink.write(json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n")
+            self._sink.flush()
         return body

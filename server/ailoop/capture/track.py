@@ -128,10 +128,18 @@ class TrackedDocument:
         return next((s for s in self.snippets if s.id == snippet_id_), None)
 
     def snippets_at(self, start: Position, end: Position) -> Iterator[Snippet]:
-        """Yield the live snippets that overlap ``start``..``end``."""
+        """Yield the live snippets that ``start``..``end`` touches (ends included).
+
+        This is what a cursor or selection is "in": a cursor at a snippet's first or last
+        character counts.
+        """
         for snippet in self.snippets:
             if snippet.start <= end and start <= snippet.end:
                 yield snippet
+
+    def overlaps(self, start: Position, end: Position) -> bool:
+        """Return whether ``start``..``end`` shares text with a live snippet."""
+        return any(s.start < end and start < s.end for s in self.snippets)
 
     @property
     def dirty(self) -> bool:
@@ -147,7 +155,7 @@ class TrackedDocument:
         one tracked there).
         """
         text = self.doc.text_in(start, end)
-        if not text.strip() or any(True for _ in self.snippets_at(start, end)):
+        if not text.strip() or self.overlaps(start, end):
             return None
         snippet = Snippet(
             id=snippet_id(text),
@@ -170,7 +178,7 @@ class TrackedDocument:
         while index >= 0:
             start = _advance(Position(0, 0), whole[:index])
             end = _advance(start, text)
-            if not any(True for _ in self.snippets_at(start, end)):
+            if not self.overlaps(start, end):
                 return start, end
             index = whole.find(text, index + 1)
         return None

@@ -33,6 +33,14 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _errors_sent_to_the_client(record: logging.LogRecord) -> bool:
+    """Drop pygls's traceback for a request error the client is told about anyway."""
+    from pygls.exceptions import JsonRpcException
+
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, JsonRpcException)
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until the client says exit."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
@@ -43,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         handlers=handlers,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_errors_sent_to_the_client)
     from ailoop.lsp.server import create_server
 
     server = create_server(args.data_dir)

@@ -267,6 +267,7 @@ def generated(ls: AiloopServer, params: Any) -> None:
     it becomes a snippet now, or the snippet there gets the tool. Otherwise the next
     insertion into the document (of that text, if given) is the tool's.
     """
+    params = plain(params)
     if not isinstance(params, dict) or not isinstance(params.get("uri"), str):
         ls.log(
             f"ailoop/generated needs an object with 'uri' and 'tool'; got {params!r}",
@@ -299,6 +300,15 @@ def generated(ls: AiloopServer, params: Any) -> None:
             _record_and_publish(ls, uri, [make_event(ls, doc, snippet, Kind.GENERATED)]),
             f"record {uri}",
         )
+
+
+def plain(value: Any) -> Any:
+    """Turn the named tuples pygls makes of a custom message's params back into dicts."""
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
 
 
 def _announced_range(

@@ -94,7 +94,8 @@ class AiloopServer(LanguageServer):
     @property
     def encoding(self) -> str:
         """Return the negotiated position encoding (``utf-16``, ``utf-8`` or ``utf-32``)."""
-        return str(self.workspace.position_encoding or "utf-16")
+        encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        return encoding.value if isinstance(encoding, types.PositionEncodingKind) else encoding
 
     def set_root(self, params: types.InitializeParams) -> None:
         """Take the workspace root from the initialize request."""

@@ -107,10 +107,9 @@ class EventWriter:
     def _flush(self, events: Sequence[Event]) -> str | None:
         """Append ``events`` after those still waiting; return the failure, if any."""
         self._pending.extend(events)
-        if not self._pending:
-            return None
         try:
-            self._open().append(self._pending)
+            store = self._open()  # also imports what an earlier run spilled
+            store.append(self._pending)
         except StoreError as exc:
             if self._store is not None and _is_corrupt(exc):
                 self._store.close()
