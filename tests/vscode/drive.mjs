@@ -97,8 +97,8 @@ async function waitForServer(page, timeoutMs = 60000) {
 async function squiggleBoxes(page) {
   const boxes = [];
   for (const el of await page.locator(SQUIGGLES).all()) {
-    const box = await el.boundingBox();
-    if (box && box.width > 0) boxes.push({ ...box, cls: await el.getAttribute('class') });
+    const box = await el.boundingBox().catch(() => null);
+    if (box && box.width > 0) boxes.push({ ...box, cls: await el.getAttribute('class', { timeout: 1000 }).catch(() => '') });
   }
   return boxes;
 }
@@ -107,16 +107,17 @@ async function lineTop(editor, lineNumber) {
   // the line-numbers gutter has one .line-numbers element per rendered line
   const gutter = editor.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^${lineNumber}$`) }).first();
   await gutter.waitFor({ timeout: 10000 });
-  return gutter.boundingBox();
+  return gutter.boundingBox({ timeout: 1000 });
 }
 
 // Wait for a squiggle on one of the editor lines [first, last] (1-based) and return its box.
 async function waitForSquiggleOnLines(page, editor, first, last, timeoutMs = 20000) {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const top = await lineTop(editor, first);
-    const bottom = await lineTop(editor, last);
-    const hit = (await squiggleBoxes(page)).find((b) => b.y + b.height / 2 >= top.y && b.y + b.height / 2 <= bottom.y + bottom.height);
+    // the editor re-renders while decorations and lenses arrive: a box may be gone meanwhile
+    const top = await lineTop(editor, first).catch(() => null);
+    const bottom = await lineTop(editor, last).catch(() => null);
+    const hit = top && bottom && (await squiggleBoxes(page)).find((b) => b.y + b.height / 2 >= top.y && b.y + b.height / 2 <= bottom.y + bottom.height);
     if (hit) return hit;
     if (Date.now() > end) throw new Error(`no squiggle on lines ${first}-${last} within ${timeoutMs / 1000}s`);
     await page.waitForTimeout(250);
