@@ -15,7 +15,7 @@ from ailoop.capture.detect import Thresholds
 from ailoop.capture.document import Position
 from ailoop.capture.identity import snippet_id
 from ailoop.capture.track import ChangeResult, ClientRange, Snippet, TrackedDocument
-from ailoop.lsp import diagnostics
+from ailoop.lsp import diagnostics, patterns
 from ailoop.lsp.server import AiloopServer, Expectation
 from ailoop.store.events import Event, Kind, Source
 from ailoop.workspace import origin_of, user_identity
@@ -40,8 +40,15 @@ def register(server: AiloopServer) -> None:
 def make_event(
     ls: AiloopServer, doc: TrackedDocument, snippet: Snippet, kind: Kind, **extra: Any
 ) -> Event:
-    """Build an event about ``snippet`` with who, where and what filled in."""
+    """Build an event about ``snippet`` with who, where and what filled in.
+
+    ``findings`` are the rule ids present in the snippet now: the engines' findings inside
+    it and every known pattern its text matches, supported or not, so that outcomes can
+    later be correlated with rules.
+    """
     origin = origin_of(doc.uri)
+    found = diagnostics.engine_codes(ls, doc.uri, snippet.id)
+    found.update(patterns.matched(ls, doc, snippet).keys)
     return Event(
         kind=kind,
         snippet=snippet.id,
@@ -53,6 +60,7 @@ def make_event(
         language=doc.language_id,
         lines=snippet.lines,
         text=snippet.text,
+        findings=tuple(sorted(found)),
         **extra,
     )
 
@@ -216,9 +224,15 @@ async def flush_modified(ls: AiloopServer, doc: TrackedDocument) -> None:
 
 
 def did_save(ls: AiloopServer, params: types.DidSaveTextDocumentParams) -> None:
-    """Remember that the document's text is now what is on disk."""
-    if (doc := ls.documents.get(params.text_document.uri)) is not None:
+    """Remember that the document's text is now what is on disk.
+
+    Saving the workspace's ``.ailoop/patterns.toml`` loads the patterns again.
+    """
+    uri = params.text_document.uri
+    if (doc := ls.documents.get(uri)) is not None:
         doc.mark_saved()
+    if uri.endswith("/.ailoop/patterns.toml"):
+        ls.run_task(patterns.start(ls), "reload patterns")
 
 
 def did_close(ls: AiloopServer, params: types.DidCloseTextDocumentParams) -> None:
