@@ -219,6 +219,16 @@ async function scenarioReject(page) {
   step('status bar after the rejections', seen.statusAfterReject);
   await editor.locator('.codelens-decoration', { hasText: 'Reject' }).first().waitFor({ state: 'detached', timeout: 20000 });
   seen.editorText = await renderedText(editor);
+
+  // 3. the stats of what was just recorded, in a webview
+  if (plan.stats) {
+    await openQuickInput(page, 'Control+Shift+P', '>ailoop: Show Stats');
+    await pickRow(page, 'Show Stats');
+    const pre = page.frameLocator('iframe.webview').frameLocator('#active-frame').locator('pre');
+    await pre.waitFor({ state: 'visible', timeout: 30000 });
+    seen.stats = await pre.innerText();
+    step('stats webview', seen.stats.split('\n').slice(0, 4));
+  }
 }
 
 // Accept an inline suggestion (ghost text) with Tab: ailoop's keybinding reports it first.

@@ -151,6 +151,7 @@ def test_reject_from_lightbulb_and_with_a_note(
             "file": "sample.py",
             "snippets": [SNIPPET_LIGHTBULB, SNIPPET_NOTE],
             "reason": REASON,
+            "stats": True,
         },
     )["seen"]
 
@@ -181,6 +182,22 @@ def test_reject_from_lightbulb_and_with_a_note(
     assert {e["snippet"] for e in generated} >= set(by_snippet), (
         "a rejected snippet was never generated"
     )
+
+    # "ailoop: Show Stats" shows what `ailoop stats` prints for this workspace
+    stats = subprocess.run(
+        [sys.executable, "-m", "ailoop", "stats"],
+        cwd=workspace,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    shown = " ".join(seen["stats"].split())
+    for line in filter(str.strip, stats.splitlines()):
+        assert " ".join(line.split()) in shown, (
+            f"{line!r} missing from the stats view:\n{seen['stats']}"
+        )
 
 
 def test_tab_accepted_inline_suggestion_is_reported(
