@@ -140,17 +140,16 @@ class AiloopExtension implements vscode.Disposable {
     const client = new LanguageClient('ailoop', 'ailoop', serverOptions, clientOptions);
     this.client = client;
     client.onDidChangeState(() => this.updateStatus());
-    this.disposables.push(
-      client.onNotification('ailoop/status', (params: unknown) => {
-        const status = parseSyncStatus(params);
-        if (status === undefined) {
-          this.log.warn(`ignoring malformed ailoop/status: ${JSON.stringify(params)}`);
-          return;
-        }
-        this.sync = status;
-        this.updateStatus();
-      }),
-    );
+    // both handlers go away with the client (client.dispose())
+    client.onNotification('ailoop/status', (params: unknown) => {
+      const status = parseSyncStatus(params);
+      if (status === undefined) {
+        this.log.warn(`ignoring malformed ailoop/status: ${JSON.stringify(params)}`);
+        return;
+      }
+      this.sync = status;
+      this.updateStatus();
+    });
     try {
       await client.start();
       this.ready = this.client === client;
