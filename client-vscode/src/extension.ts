@@ -23,6 +23,7 @@ import { PythonInterpreters } from './python';
 import { renderStatsHtml } from './statsView';
 
 const SECTION = 'ailoop';
+const SETTINGS_CHANGED = 'settings changed';
 
 /** Owns the language client and everything that depends on it. */
 class AiloopExtension implements vscode.Disposable {
@@ -31,6 +32,8 @@ class AiloopExtension implements vscode.Disposable {
   private sync: SyncStatus | undefined;
   /** True once `client.start()` resolved: the server has been initialized and has the open files. */
   private ready = false;
+  /** The command and settings the running server was started with (to skip no-op restarts). */
+  private startedWith: string | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly statusItem: vscode.StatusBarItem;
   private readonly restarts: CoalescingRunner;
@@ -64,7 +67,7 @@ class AiloopExtension implements vscode.Disposable {
     this.disposables.push(
       this.statusItem,
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (event.affectsConfiguration(SECTION)) void this.restarts.request('settings changed');
+        if (event.affectsConfiguration(SECTION)) void this.restarts.request(SETTINGS_CHANGED);
       }),
       vscode.languages.onDidChangeDiagnostics((event) => {
         const active = vscode.window.activeTextEditor?.document.uri.toString();
@@ -107,9 +110,15 @@ class AiloopExtension implements vscode.Disposable {
   /** Stop the running server (if any), resolve the command again and start a new one. */
   private async restart(reasons: readonly string[]): Promise<void> {
     this.log.info(`(re)starting the server: ${reasons.join(', ')}`);
-    await this.stopClient();
     const command = await this.resolveCommand();
+    const fingerprint = JSON.stringify([command, serverSettings(this.config())]);
+    if (reasons.every((r) => r === SETTINGS_CHANGED) && this.ready && this.client?.isRunning() && fingerprint === this.startedWith) {
+      this.log.info('the settings the server uses did not change; not restarting');
+      return;
+    }
+    await this.stopClient();
     this.command = command;
+    this.startedWith = fingerprint;
     this.log.info(`server command (${command.origin}): ${formatCommandLine(command.command, command.args)}`);
     if (command.python !== undefined && !(await this.checkAiloopInstalled(command))) {
       this.updateStatus();

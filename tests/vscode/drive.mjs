@@ -6,7 +6,8 @@
 //   PLAN.json: {"scenario": "reject" | "inline" | "missing-ailoop", "file": "sample.py",
 //               "snippets": ["...", "..."], "reason": "...",            (reject)
 //               "trigger": "...", "expectText": "...",                 (inline)
-//               "expectNotification": "..."}                           (missing-ailoop)
+//               "expectNotification": "...",                           (missing-ailoop)
+//               "fix": {"settingsFiles": [...], "settings": {...}}}    (missing-ailoop)
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -266,7 +267,15 @@ async function scenarioMissingAiloop(page) {
   await toast.waitFor({ state: 'visible', timeout: 60000 });
   seen.notification = (await toast.innerText()).replace(/\s+/g, ' ').trim();
   step('notification', seen.notification);
-  seen.statusAfterInsert = await statusText(page);
+  seen.statusWithoutAiloop = await statusText(page);
+  if (plan.fix) {
+    // the user points ailoop.interpreter at a Python that has ailoop: the server starts
+    await page.locator('.notifications-toasts .notification-toast .codicon-notifications-clear, .notifications-toasts .notification-toast .codicon-close').first().click().catch(() => {});
+    for (const file of plan.fix.settingsFiles) fs.writeFileSync(file, JSON.stringify(plan.fix.settings, null, 2));
+    step('settings changed', plan.fix.settings['ailoop.interpreter']);
+    seen.statusAfterFix = await waitForServer(page);
+    step('server running after the settings change', seen.statusAfterFix);
+  }
 }
 
 const browser = await chromium.launch({

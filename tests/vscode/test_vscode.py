@@ -248,25 +248,30 @@ def test_tab_accepted_inline_suggestion_is_reported(
     assert generated[0]["tool"] == "unknown", generated
 
 
-def test_missing_ailoop_gives_a_notification_with_a_fix(
+def test_missing_ailoop_gives_a_notification_then_a_settings_change_starts_it(
     editor_kit: EditorKit,
     vsix: Path,
     code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
     artifacts: Path,
     tmp_path: Path,
 ) -> None:
-    """An interpreter without ailoop gets a notification that says so and how to fix it."""
+    """An interpreter without ailoop gets a notification with the fix; fixing the setting starts it."""
     bare = tmp_path / "bare-venv"
     venv.create(bare, with_pip=False)
     python = bare / "bin" / "python"
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "sample.py").write_text(SAMPLE)
-    server = code_server_factory(workspace, {"AILOOP_DATA_DIR": str(tmp_path / "data")})
+    server = code_server_factory(workspace, server_env(artifacts / "data"))
     server.install_extension(vsix)
-    server.write_settings({**TEST_SETTINGS, "ailoop.interpreter": [str(python)]})
+    # -I: ignore PYTHONPATH, which points at this checkout's ailoop
+    server.write_settings({**TEST_SETTINGS, "ailoop.interpreter": [str(python), "-I"]})
     server.start()
 
+    fixed = {**TEST_SETTINGS, "ailoop.interpreter": [sys.executable]}
+    settings_files = [
+        str(server.user_data / kind / "settings.json") for kind in ("User", "Machine")
+    ]
     seen = drive(
         editor_kit,
         server,
@@ -275,9 +280,12 @@ def test_missing_ailoop_gives_a_notification_with_a_fix(
             "scenario": "missing-ailoop",
             "file": "sample.py",
             "expectNotification": "ailoop is not installed",
+            "fix": {"settingsFiles": settings_files, "settings": fixed},
         },
     )["seen"]
 
     assert str(python) in seen["notification"], seen["notification"]
     assert "pip install ailoop" in seen["notification"], seen["notification"]
     assert "Install ailoop" in seen["notification"], seen["notification"]
+    assert "not running" in seen["statusWithoutAiloop"][0]["label"], seen["statusWithoutAiloop"]
+    assert "pending review" in seen["statusAfterFix"]["label"], seen["statusAfterFix"]
