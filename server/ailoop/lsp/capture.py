@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from ailoop.capture.detect import Thresholds
+from ailoop.capture.detect import Thresholds, Verdict
 from ailoop.capture.document import Position
 from ailoop.capture.identity import snippet_id
 from ailoop.capture.track import ChangeResult, ClientRange, Snippet, TrackedDocument
@@ -20,10 +21,15 @@ from ailoop.lsp.server import AiloopServer, Expectation
 from ailoop.store.events import Event, Kind, Source
 from ailoop.workspace import origin_of, user_identity
 
+log = logging.getLogger(__name__)
+
 #: Seconds after the last edit inside a snippet before its ``modified`` event is written.
 MODIFIED_IDLE = 2.0
 #: Seconds an ``ailoop/generated`` announcement waits for its insertion.
 EXPECTATION_TTL = 10.0
+#: Seconds to wait for an agent hook's record of a snippet that arrived by a reload.
+HOOK_GRACE = 2.0
+HOOK_POLL = 0.2
 #: Documents above this size are followed but not diffed on whole-document replacement.
 LARGE_DOCUMENT = 5_000_000
 
@@ -154,6 +160,10 @@ def did_change(ls: AiloopServer, params: types.DidChangeTextDocumentParams) -> N
     )
     for problem in result.problems:
         ls.log(problem, types.MessageType.Warning)
+    if log.isEnabledFor(logging.DEBUG):
+        for verdict in result.verdicts:
+            if verdict not in (Verdict.SMALL, Verdict.BLANK):
+                log.debug("%s v%d: %s", uri, doc.version, verdict.value)
     handle_result(ls, doc, result, expected)
 
 
