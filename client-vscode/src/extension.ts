@@ -17,7 +17,14 @@ import { inlineSuggestionTool } from './inlineSuggestions';
 import { IMPORT_CHECK, runProcess } from './process';
 import { cliCommand, formatCommandLine, type ResolvedCommand, resolveServerCommand, substituteVariables } from './serverCommand';
 import { serverSettings } from './settings';
-import { countSnippetMarkers, type SnippetAtCursor, snippetAtPosition } from './snippets';
+import {
+  type CodeActionLike,
+  countSnippetMarkers,
+  rejectPatternChoices,
+  type SnippetAtCursor,
+  snippetAtPosition,
+  snippetOfAction,
+} from './snippets';
 import { parseSyncStatus, type ServerState, statusView, type SyncStatus } from './status';
 import { PythonInterpreters } from './python';
 import { renderStatsHtml } from './statsView';
@@ -248,20 +255,35 @@ class AiloopExtension implements vscode.Disposable {
     const diagnostics = this.client?.diagnostics?.get(uri) ?? vscode.languages.getDiagnostics(uri);
     const found = snippetAtPosition(diagnostics, position);
     if (found !== undefined) return found;
-    const actions = await vscode.commands.executeCommand<Array<vscode.CodeAction | vscode.Command>>(
-      'vscode.executeCodeActionProvider',
-      uri,
-      new vscode.Range(position, position),
-    );
-    for (const action of actions ?? []) {
-      const command = 'command' in action && typeof action.command === 'object' ? action.command : (action as vscode.Command);
-      const argument: unknown = command?.arguments?.[0];
-      if ((command?.command === 'ailoop.reject' || command?.command === 'ailoop.accept') && typeof argument === 'object' && argument !== null) {
-        const snippet = (argument as { snippet?: unknown }).snippet;
-        if (typeof snippet === 'string') return { snippet, range: new vscode.Range(position, position) };
-      }
+    for (const action of await this.codeActionsAt(editor)) {
+      const snippet = snippetOfAction(action);
+      if (snippet !== undefined) return { snippet, range: new vscode.Range(position, position) };
     }
     return undefined;
+  }
+
+  /** The code actions (from every provider) at the cursor. */
+  private async codeActionsAt(editor: vscode.TextEditor): Promise<CodeActionLike[]> {
+    const position = editor.selection.active;
+    const actions = await vscode.commands.executeCommand<Array<vscode.CodeAction | vscode.Command>>(
+      'vscode.executeCodeActionProvider',
+      editor.document.uri,
+      new vscode.Range(position, position),
+    );
+    return actions ?? [];
+  }
+
+  /** Ask which known pattern the snippet repeats, when the server knows any: a key, '' for none, undefined if cancelled. */
+  private async pickPattern(editor: vscode.TextEditor, snippet: string): Promise<string | undefined> {
+    const choices = rejectPatternChoices(await this.codeActionsAt(editor), snippet);
+    if (choices.length === 0) return '';
+    const none = { label: 'No known pattern', description: 'only a note', pattern: '' };
+    const picked = await vscode.window.showQuickPick([none, ...choices.map((c) => ({ label: c.label, pattern: c.pattern }))], {
+      title: 'ailoop: Reject with a Note',
+      placeHolder: 'Which known rejection pattern does this snippet repeat?',
+      ignoreFocusOut: true,
+    });
+    return picked?.pattern;
   }
 
   /** Accept or reject the snippet at the cursor through the server's `ailoop.accept` / `ailoop.reject`. */
@@ -279,6 +301,9 @@ class AiloopExtension implements vscode.Disposable {
     }
     const argument: Record<string, string> = { uri: editor.document.uri.toString(), snippet: found.snippet };
     if (options.askReason) {
+      const pattern = await this.pickPattern(editor, found.snippet);
+      if (pattern === undefined) return; // cancelled
+      if (pattern !== '') argument.pattern = pattern;
       const reason = await vscode.window.showInputBox({
         title: 'ailoop: Reject with a Note',
         prompt: 'Why is this AI snippet rejected? The note is recorded with the rejection.',

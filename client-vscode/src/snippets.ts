@@ -94,3 +94,49 @@ export function snippetAtPosition(
 export function countSnippetMarkers(diagnostics: readonly DiagnosticLike[]): number {
   return diagnostics.filter(isSnippetMarker).length;
 }
+
+/** The parts of a code action (or a bare command) that the pattern lookup reads. */
+export interface CodeActionLike {
+  readonly title: string;
+  readonly command?: string | { readonly command: string; readonly arguments?: readonly unknown[] };
+  readonly arguments?: readonly unknown[];
+}
+
+/** The command a code action (or a bare command) runs, and its first argument. */
+export function commandOf(action: CodeActionLike): { name: string | undefined; argument: unknown } {
+  const command = typeof action.command === 'object' ? action.command : undefined;
+  const name = command?.command ?? (typeof action.command === 'string' ? action.command : undefined);
+  return { name, argument: (command?.arguments ?? action.arguments)?.[0] };
+}
+
+/** The snippet id an ailoop accept/reject action is about, if it is one. */
+export function snippetOfAction(action: CodeActionLike): string | undefined {
+  const { name, argument } = commandOf(action);
+  if ((name !== 'ailoop.accept' && name !== 'ailoop.reject') || typeof argument !== 'object' || argument === null) return undefined;
+  const snippet = (argument as { snippet?: unknown }).snippet;
+  return typeof snippet === 'string' ? snippet : undefined;
+}
+
+/** A known rejection pattern the user can name when rejecting a snippet. */
+export interface PatternChoice {
+  readonly label: string;
+  readonly pattern: string;
+}
+
+/**
+ * The known rejection patterns the server offers for `snippet`: its code actions that run
+ * `ailoop.reject` with a `pattern` argument (titled "Reject: <title> (<key>)").
+ */
+export function rejectPatternChoices(actions: readonly CodeActionLike[], snippet: string): PatternChoice[] {
+  const choices: PatternChoice[] = [];
+  const seen = new Set<string>();
+  for (const action of actions) {
+    const { name, argument } = commandOf(action);
+    if (name !== 'ailoop.reject' || typeof argument !== 'object' || argument === null) continue;
+    const { pattern, snippet: target } = argument as { pattern?: unknown; snippet?: unknown };
+    if (typeof pattern !== 'string' || target !== snippet || seen.has(pattern)) continue;
+    seen.add(pattern);
+    choices.push({ label: action.title.replace(/^Reject:\s*/, ''), pattern });
+  }
+  return choices;
+}

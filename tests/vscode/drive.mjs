@@ -208,8 +208,17 @@ async function scenarioReject(page) {
     await page.mouse.click(box1.x + Math.min(box1.width / 2, 20), box1.y + box1.height / 2);
     await openQuickInput(page, 'Control+Shift+P', '>ailoop: Reject with a Note');
     await pickRow(page, 'Reject with a Note');
-    const input = page.locator('.quick-input-widget input.input');
-    await page.locator('.quick-input-widget', { hasText: 'Reject with a Note' }).waitFor({ state: 'visible', timeout: 10000 });
+    // when the server knows patterns in this snippet, a pick of them comes before the note
+    const widget = page.locator('.quick-input-widget');
+    const noPattern = widget.locator('.quick-input-list .monaco-list-row', { hasText: 'No known pattern' });
+    const notePrompt = widget.filter({ hasText: 'Why is this AI snippet rejected' });
+    await noPattern.or(notePrompt).first().waitFor({ state: 'visible', timeout: 10000 });
+    if (await noPattern.isVisible()) {
+      seen.patternChoices = await widget.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+      await noPattern.click();
+      await notePrompt.waitFor({ state: 'visible', timeout: 10000 });
+    }
+    const input = widget.locator('input.input');
     await input.fill(plan.reason);
     await input.press('Enter');
     step('rejected the second snippet with a note', plan.reason);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { countSnippetMarkers, type DiagnosticLike, snippetAtPosition } from '../snippets';
+import { countSnippetMarkers, type DiagnosticLike, rejectPatternChoices, snippetAtPosition, snippetOfAction } from '../snippets';
 
 const range = (l1: number, c1: number, l2: number, c2: number) => ({ start: { line: l1, character: c1 }, end: { line: l2, character: c2 } });
 const marker = (snippet: string, r = range(2, 0, 5, 10)): DiagnosticLike => ({ range: r, source: 'ailoop', code: 'ai-snippet', data: { snippet } });
@@ -45,5 +45,33 @@ describe('countSnippetMarkers', () => {
     const foreign: DiagnosticLike = { range: range(4, 0, 4, 9), source: 'ruff', code: 'F401' };
     assert.equal(countSnippetMarkers([marker('sha256:a'), marker('sha256:a', range(9, 0, 12, 0)), finding, foreign]), 2);
     assert.equal(countSnippetMarkers([]), 0);
+  });
+});
+
+describe('rejectPatternChoices', () => {
+  const reject = (title: string, args: Record<string, unknown>) => ({ title, command: { command: 'ailoop.reject', arguments: [args] } });
+  it('lists the patterns offered for the snippet, once each', () => {
+    const actions = [
+      reject('Reject AI snippet (copilot, 5 lines)', { uri: 'u', snippet: 'sha256:a' }),
+      reject('Reject: bare except (ruff:E722)', { uri: 'u', snippet: 'sha256:a', pattern: 'ruff:E722' }),
+      reject('Reject: bare except (ruff:E722)', { uri: 'u', snippet: 'sha256:a', pattern: 'ruff:E722' }),
+      reject('Reject: print call (pattern:print)', { uri: 'u', snippet: 'sha256:b', pattern: 'pattern:print' }),
+      { title: 'Accept AI snippet', command: { command: 'ailoop.accept', arguments: [{ uri: 'u', snippet: 'sha256:a', pattern: 'x' }] } },
+      { title: 'Organize imports' },
+    ];
+    assert.deepEqual(rejectPatternChoices(actions, 'sha256:a'), [{ label: 'bare except (ruff:E722)', pattern: 'ruff:E722' }]);
+  });
+  it('reads bare commands too', () => {
+    const command = { title: 'Reject: x (pattern:x)', command: 'ailoop.reject', arguments: [{ snippet: 's', pattern: 'pattern:x' }] };
+    assert.deepEqual(rejectPatternChoices([command], 's'), [{ label: 'x (pattern:x)', pattern: 'pattern:x' }]);
+  });
+});
+
+describe('snippetOfAction', () => {
+  it('reads the snippet of ailoop accept/reject actions only', () => {
+    assert.equal(snippetOfAction({ title: 'Accept AI snippet', command: { command: 'ailoop.accept', arguments: [{ uri: 'u', snippet: 'sha256:a' }] } }), 'sha256:a');
+    assert.equal(snippetOfAction({ title: 'Reject', command: 'ailoop.reject', arguments: [{ snippet: 'sha256:b' }] }), 'sha256:b');
+    assert.equal(snippetOfAction({ title: 'Fix', command: { command: 'ruff.fix', arguments: [{ snippet: 'sha256:c' }] } }), undefined);
+    assert.equal(snippetOfAction({ title: 'Reject', command: { command: 'ailoop.reject', arguments: ['sha256:d'] } }), undefined);
   });
 });
