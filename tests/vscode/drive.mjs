@@ -5,6 +5,7 @@
 // usage: node drive.mjs --url URL --out DIR --playwright DIR --plan PLAN.json
 //   PLAN.json: {"scenario": "reject" | "inline" | "missing-ailoop", "file": "sample.py",
 //               "snippets": ["...", "..."], "reason": "...",            (reject)
+//               "pattern": "<title of a known pattern to pick>",       (reject, optional)
 //               "trigger": "...", "expectText": "...",                 (inline)
 //               "expectNotification": "...",                           (missing-ailoop)
 //               "fix": {"settingsFiles": [...], "settings": {...}}}    (missing-ailoop)
@@ -215,7 +216,9 @@ async function scenarioReject(page) {
     await noPattern.or(notePrompt).first().waitFor({ state: 'visible', timeout: 10000 });
     if (await noPattern.isVisible()) {
       seen.patternChoices = await widget.locator('.quick-input-list .monaco-list-row').allInnerTexts();
-      await noPattern.click();
+      const choice = plan.pattern ? widget.locator('.quick-input-list .monaco-list-row', { hasText: plan.pattern }) : noPattern;
+      await choice.first().click();
+      step('picked a pattern', plan.pattern || 'none');
       await notePrompt.waitFor({ state: 'visible', timeout: 10000 });
     }
     const input = widget.locator('input.input');

@@ -42,6 +42,14 @@ SNIPPET_NOTE = (
     "        return json.load(handle)\n"
 )
 REASON = "opens files without an encoding; use load_settings()"
+# A team pattern that the second snippet repeats: "Reject with a Note…" offers it.
+PATTERNS_TOML = """\
+[[pattern]]
+id = "open-without-encoding"
+title = "open() without an encoding"
+languages = ["python"]
+regex = '\\bopen\\([^)]*\\)'
+"""
 
 
 def server_env(data_dir: Path) -> dict[str, str]:
@@ -126,6 +134,8 @@ def test_reject_from_lightbulb_and_with_a_note(
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "sample.py").write_text(SAMPLE)
+    (workspace / ".ailoop").mkdir()
+    (workspace / ".ailoop" / "patterns.toml").write_text(PATTERNS_TOML)
     env = server_env(artifacts / "data")
     server = code_server_factory(workspace, env)
     server.install_extension(vsix)
@@ -151,6 +161,7 @@ def test_reject_from_lightbulb_and_with_a_note(
             "file": "sample.py",
             "snippets": [SNIPPET_LIGHTBULB, SNIPPET_NOTE],
             "reason": REASON,
+            "pattern": "open() without an encoding",
             "stats": True,
         },
     )["seen"]
@@ -179,6 +190,10 @@ def test_reject_from_lightbulb_and_with_a_note(
     assert len(by_snippet) == 2, rejected(events)
     with_note = [e for e in by_snippet.values() if e.get("reason") == REASON]
     assert len(with_note) == 1, rejected(events)
+    assert with_note[0]["pattern"] == "pattern:open-without-encoding", with_note
+    assert not [e for e in by_snippet.values() if e.get("pattern") and e is not with_note[0]], (
+        events
+    )
     assert {e["snippet"] for e in generated} >= set(by_snippet), (
         "a rejected snippet was never generated"
     )
