@@ -1,0 +1,578 @@
+"""The shared team store on PostgreSQL (psycopg 3, the optional extra ``ailoop[postgres]``).
+
+What lives here: connecting (with timeouts, the schema check and error messages that never
+contain the password), the schema migrations runner, the idempotent batched push, the team
+pattern-statistics query and the team event reader. The background loop that drives the
+push and pull is ``ailoop.store.sync``.
+
+The connection string is a libpq URL or key/value string (``AILOOP_STORE_URL`` or the
+config). The password should come from ``PGPASSWORD`` or ``~/.pgpass``, which libpq reads
+itself; TLS settings (``sslmode``, ``sslrootcert``, …) in the URL go straight to libpq.
+psycopg is imported lazily, so solo users and ``ailoop serve`` start-up never pay for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import re
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ailoop.store.events import Event
+from ailoop.store.pg_migrations import CURRENT_VERSION, MIGRATIONS, SCHEMA
+
+if TYPE_CHECKING:
+    import psycopg
+
+#: What a user sees when psycopg is not installed.
+INSTALL_HINT = "the shared store needs psycopg: pip install 'ailoop[postgres]'"
+
+#: Key for the advisory lock that serialises concurrent ``ailoop store init`` runs.
+_MIGRATION_LOCK = 0x61696C6F6F70  # "ailoop"
+
+_REDACTED = "***"
+
+
+class SharedStoreError(Exception):
+    """The shared store cannot be used right now; the message is safe to show and log.
+
+    ``retryable`` is true when waiting may fix it (server down, network, timeout), false
+    when a person has to act (wrong password, schema mismatch, missing psycopg).
+    """
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def _secrets_in(url: str) -> list[str]:
+    """Return the password values written in ``url`` (raw and percent-decoded) and PGPASSWORD."""
+    found: list[str] = []
+    for match in re.finditer(r"://[^/@?#]*?:([^@/?#]*)@", url):
+        found.append(match.group(1))
+    for match in re.finditer(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)", url, re.IGNORECASE):
+        value = match.group(1)
+        found.append(value)
+        if value.startswith("'") and value.endswith("'") and len(value) >= 2:
+            found.append(value[1:-1].replace("\\'", "'").replace("\\\\", "\\"))
+    if env := os.environ.get("PGPASSWORD"):
+        found.append(env)
+    decoded = [urllib.parse.unquote(s) for s in found]
+    return sorted({s for s in found + decoded if s}, key=len, reverse=True)
+
+
+def redact(text: str, url: str = "") -> str:
+    """Remove every password from ``text``.
+
+    That is: the passwords written in ``url``, ``PGPASSWORD``, and any URL or ``password=``
+    pair that ``text`` itself contains. Used on every
+    message, log line and error that may mention the connection.
+    """
+    text = re.sub(r"(://[^/@?#\s:]*):[^@/?#\s]*@", rf"\1:{_REDACTED}@", text)
+    text = re.sub(
+        r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&\"]+)",
+        rf"\1{_REDACTED}",
+        text,
+        flags=re.IGNORECASE,
+    )
+    for secret in _secrets_in(url):
+        if len(secret) >= 4:
+            text = text.replace(secret, _REDACTED)
+        else:  # too short to replace everywhere without mangling the message
+            text = text.replace(f'"{secret}"', f'"{_REDACTED}"')
+    return text
+
+
+def describe_target(url: str) -> str:
+    """Return ``host:port/dbname`` for messages, without user or password."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        params = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 - a malformed URL is reported elsewhere
+        return "the shared store"
+    host = str(params.get("host") or params.get("hostaddr") or "localhost")
+    port = str(params.get("port") or "5432")
+    dbname = str(params.get("dbname") or params.get("user") or "")
+    return f"{host}:{port}/{dbname}"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def import_psycopg() -> Any:
+    """Import psycopg, or raise a ``SharedStoreError`` that says how to install it."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise SharedStoreError(INSTALL_HINT, retryable=False) from exc
+    return psycopg
+
+
+def classify_error(exc: BaseException, url: str) -> SharedStoreError:
+    """Turn a psycopg/OS/timeout error into one clear, redacted ``SharedStoreError``."""
+    if isinstance(exc, SharedStoreError):
+        return exc
+    target = describe_target(url)
+    detail = redact(" ".join(str(exc).split()), url) or type(exc).__name__
+    lowered = detail.lower()
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    if isinstance(exc, TimeoutError) or "timeout expired" in lowered or "timed out" in lowered:
+        return SharedStoreError(
+            f"shared store {target} did not answer in time; events wait locally "
+            f"and are retried ({detail or 'timeout'})",
+            retryable=True,
+        )
+    if (
+        "password authentication failed" in lowered
+        or sqlstate == "28P01"
+        or ("no password supplied" in lowered)
+    ):
+        return SharedStoreError(
+            f"shared store {target}: authentication failed; check the user and the password "
+            "in PGPASSWORD or ~/.pgpass (events wait locally)",
+            retryable=False,
+        )
+    if sqlstate.startswith("28") or "pg_hba.conf" in lowered:
+        return SharedStoreError(
+            f"shared store {target} refused the connection: {detail}", retryable=False
+        )
+    if "resolve host" in lowered or "translate host name" in lowered:
+        return SharedStoreError(
+            f"shared store {target}: unknown host, check the URL or the network; "
+            "events wait locally and are retried",
+            retryable=True,
+        )
+    if sqlstate == "42501":
+        return SharedStoreError(
+            f"shared store {target}: permission denied; the role needs SELECT and INSERT on "
+            f"{SCHEMA}.events (see `ailoop store role-sql`): {detail}",
+            retryable=False,
+        )
+    if sqlstate == "3D000":
+        return SharedStoreError(f"shared store {target}: {detail}", retryable=False)
+    if _is_programming_error(exc):
+        return SharedStoreError(f"shared store URL is not valid: {detail}", retryable=False)
+    return SharedStoreError(
+        f"shared store {target} is unavailable; events wait locally and are retried ({detail})",
+        retryable=True,
+    )
+
+
+def _is_programming_error(exc: BaseException) -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(exc, psycopg.ProgrammingError) and not isinstance(
+        exc, psycopg.errors.InsufficientPrivilege
+    )
+
+
+# --------------------------------------------------------------------------- connecting
+
+
+@dataclasses.dataclass(frozen=True)
+class Timeouts:
+    """Limits on waiting for the store; a frozen server must never hold the sync forever."""
+
+    connect: float = 5.0
+    statement: float = 15.0
+
+
+def connect_kwargs(timeouts: Timeouts) -> dict[str, Any]:
+    """Return the libpq parameters added to the URL: timeouts, keepalives and a name."""
+    return {
+        "connect_timeout": max(2, round(timeouts.connect)),
+        "application_name": "ailoop",
+        "options": f"-c statement_timeout={int(timeouts.statement * 1000)}",
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+
+
+def schema_problem(version: int | None) -> str | None:
+    """Return why a store with schema ``version`` cannot be used, or None if it can."""
+    if version is None:
+        return "has no ailoop schema yet; run `ailoop store init` with an owner role"
+    if version > CURRENT_VERSION:
+        return (
+            f"has a newer schema (version {version}; this ailoop knows {CURRENT_VERSION}); "
+            "upgrade ailoop on this machine. Events wait locally"
+        )
+    if version < CURRENT_VERSION:
+        return (
+            f"has an older schema (version {version}; this ailoop needs {CURRENT_VERSION}); "
+            "run `ailoop store init` with an owner role"
+        )
+    return None
+
+
+_HAS_SCHEMA_SQL = f"SELECT to_regclass('{SCHEMA}.schema_version') IS NOT NULL"
+_VERSION_SQL = f"SELECT max(version) FROM {SCHEMA}.schema_version"  # noqa: S608 - constant
+
+
+def _version_from(has_schema: tuple[Any, ...] | None, row: tuple[Any, ...] | None) -> int | None:
+    if not has_schema or not has_schema[0] or row is None or row[0] is None:
+        return None
+    return int(row[0])
+
+
+async def _schema_version_async(conn: psycopg.AsyncConnection[Any]) -> int | None:
+    has_schema = await (await conn.execute(_HAS_SCHEMA_SQL)).fetchone()
+    if not has_schema or not has_schema[0]:
+        return None
+    return _version_from(has_schema, await (await conn.execute(_VERSION_SQL)).fetchone())
+
+
+def _schema_version(conn: psycopg.Connection[Any]) -> int | None:
+    has_schema = conn.execute(_HAS_SCHEMA_SQL).fetchone()
+    if not has_schema or not has_schema[0]:
+        return None
+    return _version_from(has_schema, conn.execute(_VERSION_SQL).fetchone())
+
+
+async def connect_async(url: str, timeouts: Timeouts) -> psycopg.AsyncConnection[Any]:
+    """Open an autocommit connection and check its schema; errors are ``SharedStoreError``."""
+    import asyncio
+
+    pg = import_psycopg()
+    try:
+        conn: psycopg.AsyncConnection[Any] = await asyncio.wait_for(
+            pg.AsyncConnection.connect(url, autocommit=True, **connect_kwargs(timeouts)),
+            timeouts.connect + 1.0,
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one clear message
+        raise classify_error(exc, url) from None
+    try:
+        version = await asyncio.wait_for(_schema_version_async(conn), timeouts.statement)
+    except Exception as exc:  # noqa: BLE001
+        await conn.close()
+        raise classify_error(exc, url) from None
+    if problem := schema_problem(version):
+        await conn.close()
+        raise SharedStoreError(f"shared store {describe_target(url)} {problem}", retryable=False)
+    return conn
+
+
+def connect(url: str, timeouts: Timeouts, *, check_schema: bool = True) -> psycopg.Connection[Any]:
+    """Open a blocking connection (for commands, not the server); checks the schema."""
+    pg = import_psycopg()
+    try:
+        conn: psycopg.Connection[Any] = pg.Connection.connect(
+            url, autocommit=True, **connect_kwargs(timeouts)
+        )
+        version = _schema_version(conn)
+    except Exception as exc:  # noqa: BLE001
+        raise classify_error(exc, url) from None
+    if check_schema and (problem := schema_problem(version)):
+        conn.close()
+        raise SharedStoreError(f"shared store {describe_target(url)} {problem}", retryable=False)
+    return conn
+
+
+def apply_migrations(url: str, timeouts: Timeouts = Timeouts()) -> tuple[int, int]:
+    """Bring the store's schema to the current version; return (before, after).
+
+    Needs a role that may create schemas and tables. Safe to run concurrently (an advisory
+    lock serialises runs) and again (nothing to do). Refuses a newer schema.
+    """
+    conn = connect(url, timeouts, check_schema=False)
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            before = _schema_version(conn) or 0
+            if before > CURRENT_VERSION:
+                raise SharedStoreError(
+                    f"shared store {describe_target(url)} {schema_problem(before)}",
+                    retryable=False,
+                )
+            for number in range(before + 1, CURRENT_VERSION + 1):
+                conn.execute(MIGRATIONS[number - 1].encode())
+                conn.execute(
+                    f"INSERT INTO {SCHEMA}.schema_version (version) VALUES (%s)",  # noqa: S608
+                    (number,),
+                )
+    except SharedStoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise classify_error(exc, url) from None
+    finally:
+        conn.close()
+    return before, CURRENT_VERSION
+
+
+def role_sql(role: str, database: str) -> str:
+    """Return SQL that creates a least-privilege role: read and insert events, nothing else."""
+    ident = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+    for name in (role, database):
+        if not ident.match(name):
+            raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return f"""\
+-- A role for ailoop clients: it can add events and read them, never change or delete them.
+-- Run as the owner of the ailoop schema, after `ailoop store init`.
+-- Set its password afterwards with \\password {role} (psql), then give each developer
+-- the URL without the password and the password in ~/.pgpass.
+CREATE ROLE {role} LOGIN;
+GRANT CONNECT ON DATABASE {database} TO {role};
+GRANT USAGE ON SCHEMA {SCHEMA} TO {role};
+GRANT SELECT ON {SCHEMA}.schema_version TO {role};
+GRANT SELECT, INSERT ON {SCHEMA}.events TO {role};
+REVOKE UPDATE, DELETE, TRUNCATE ON {SCHEMA}.events FROM {role};
+"""  # noqa: S608 - identifiers checked above
+
+
+# --------------------------------------------------------------------------- pushing
+
+
+@dataclasses.dataclass(frozen=True)
+class Privacy:
+    """What leaves the machine: code text only with ``share_code``; users hashed with a key."""
+
+    share_code: bool = False
+    user_hash_key: str | None = None
+
+
+def hash_user(user: str, key: str) -> str:
+    """Return the keyed hash that stands for ``user`` in the shared store (HMAC-SHA256)."""
+    if not user:
+        return ""
+    digest = hmac.new(key.encode(), user.encode(), hashlib.sha256).hexdigest()
+    return f"hmac:{digest[:32]}"
+
+
+def parse_ts(ts: str) -> dt.datetime:
+    """Parse an event timestamp (ISO 8601, ``Z`` allowed); naive times are taken as UTC."""
+    value = dt.datetime.fromisoformat(ts.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+#: Columns in the order ``push_rows`` sends them.
+PUSH_COLUMNS = (
+    "id", "ts", "kind", "snippet", "tool", "source", "user", "repo", "path", "language",
+    "lines", "findings", "reason", "pattern", "text", "similarity",
+)  # fmt: skip
+
+_PUSH_TYPES = (
+    "text", "timestamptz", "text", "text", "text", "text", "text", "text", "text", "text",
+    "int4", "jsonb", "text", "text", "text", "float8",
+)  # fmt: skip
+
+
+def shared_row(event: Event, privacy: Privacy) -> tuple[Any, ...]:
+    """Return the row the shared store gets for ``event``, privacy applied.
+
+    Raises ``ValueError`` when the event's timestamp cannot be read.
+    """
+    user = event.user
+    if privacy.user_hash_key:
+        user = hash_user(user, privacy.user_hash_key)
+    return (
+        event.id,
+        parse_ts(event.ts),
+        event.kind.value,
+        event.snippet,
+        event.tool,
+        event.source.value,
+        user,
+        event.repo,
+        event.path,
+        event.language,
+        event.lines,
+        json.dumps(list(event.findings)),
+        event.reason,
+        event.pattern,
+        event.text if privacy.share_code else None,
+        event.similarity,
+    )
+
+
+def _push_sql() -> str:
+    unnest = ", ".join(f"%s::{t}[]" for t in _PUSH_TYPES)
+    names = ", ".join(f'"{c}"' for c in PUSH_COLUMNS)
+    select = ", ".join(
+        "ARRAY(SELECT jsonb_array_elements_text(c12))" if i == 12 else f"c{i}"
+        for i in range(1, len(PUSH_COLUMNS) + 1)
+    )
+    aliases = ", ".join(f"c{i}" for i in range(1, len(PUSH_COLUMNS) + 1))
+    return (
+        f"INSERT INTO {SCHEMA}.events ({names}) "  # noqa: S608 - constants only
+        f"SELECT {select} FROM unnest({unnest}) AS t({aliases}) "
+        "ON CONFLICT (id) DO NOTHING"
+    )
+
+
+PUSH_SQL = _push_sql()
+
+
+def push_params(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """Return the column arrays for ``PUSH_SQL``, rows sorted by id.
+
+    Sorting makes concurrent pushes of overlapping batches take row locks in one order,
+    so they wait for each other instead of deadlocking.
+    """
+    ordered = sorted(rows, key=lambda row: str(row[0]))
+    return [[row[i] for row in ordered] for i in range(len(PUSH_COLUMNS))]
+
+
+async def push_rows(conn: psycopg.AsyncConnection[Any], rows: Sequence[tuple[Any, ...]]) -> int:
+    """Insert ``rows`` in one statement; rows whose id is already there are skipped.
+
+    Returns how many were new. The statement commits on its own (autocommit), so when it
+    returns the rows are durable in the store.
+    """
+    if not rows:
+        return 0
+    cursor = await conn.execute(PUSH_SQL, push_params(rows))
+    return max(cursor.rowcount, 0)
+
+
+# --------------------------------------------------------------------------- team statistics
+
+
+@dataclasses.dataclass(frozen=True)
+class PatternCounts:
+    """Raw team numbers for one rule id (a finding like ``ruff:F401`` or a pattern id).
+
+    ``accepted`` counts ``accepted`` and ``kept`` events; ``total`` counts every event that
+    carries the rule, of any kind; ``last_seen`` is the newest such event's time (ISO).
+    """
+
+    rule: str
+    rejected: int
+    accepted: int
+    rejected_7d: int
+    total: int
+    last_seen: str
+
+
+#: Per rule id found in ``findings`` or ``pattern``: rejections, acceptances (accepted or
+#: kept), rejections in the last 7 days, events in all, newest event. The baseline row
+#: (rule NULL) holds the same counts over all events, for lift. An event counts once per
+#: rule even if the rule is both a finding and its pattern.
+TEAM_PATTERN_STATS_SQL = f"""
+WITH tagged AS (
+    SELECT r.rule, e.kind, e.ts
+    FROM {SCHEMA}.events AS e
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT rule FROM unnest(e.findings || e.pattern) AS u(rule)
+        WHERE rule IS NOT NULL AND rule <> ''
+    ) AS r
+)
+SELECT rule,
+       count(*) FILTER (WHERE kind = 'rejected') AS rejected,
+       count(*) FILTER (WHERE kind IN ('accepted', 'kept')) AS accepted,
+       count(*) FILTER (WHERE kind = 'rejected' AND ts >= now() - interval '7 days')
+           AS rejected_7d,
+       count(*) AS total,
+       max(ts) AS last_seen
+FROM tagged
+GROUP BY rule
+UNION ALL
+SELECT NULL,
+       count(*) FILTER (WHERE kind = 'rejected'),
+       count(*) FILTER (WHERE kind IN ('accepted', 'kept')),
+       count(*) FILTER (WHERE kind = 'rejected' AND ts >= now() - interval '7 days'),
+       count(*),
+       max(ts)
+FROM {SCHEMA}.events
+"""  # noqa: S608 - constants only
+
+
+def _iso(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return (
+        value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
+def pattern_counts_from_rows(
+    rows: Sequence[tuple[Any, ...]],
+) -> tuple[list[PatternCounts], PatternCounts]:
+    """Split the rows of ``TEAM_PATTERN_STATS_SQL`` into per-rule counts and the baseline."""
+    rules: list[PatternCounts] = []
+    baseline = PatternCounts("", 0, 0, 0, 0, "")
+    for rule, rejected, accepted, rejected_7d, total, last_seen in rows:
+        counts = PatternCounts(
+            rule or "", int(rejected), int(accepted), int(rejected_7d), int(total),
+            _iso(last_seen),
+        )  # fmt: skip
+        if rule is None:
+            baseline = counts
+        else:
+            rules.append(counts)
+    rules.sort(key=lambda c: c.rule)
+    return rules, baseline
+
+
+async def fetch_team_pattern_stats(
+    conn: psycopg.AsyncConnection[Any],
+) -> tuple[list[PatternCounts], PatternCounts]:
+    """Run the team pattern-statistics query; return per-rule counts and the baseline."""
+    cursor = await conn.execute(TEAM_PATTERN_STATS_SQL)
+    return pattern_counts_from_rows(await cursor.fetchall())
+
+
+# --------------------------------------------------------------------------- reading events
+
+
+def _event_from_shared(row: dict[str, Any]) -> Event:
+    row = dict(row)
+    row["ts"] = _iso(row["ts"])
+    row["findings"] = list(row["findings"] or ())
+    return Event.from_json(row)
+
+
+def iter_team_events(
+    url: str,
+    *,
+    since: dt.datetime | None = None,
+    repo: str | None = None,
+    timeouts: Timeouts = Timeouts(),
+    batch_size: int = 5000,
+) -> Iterator[Event]:
+    """Yield the team's events from the shared store, oldest first, streaming.
+
+    ``since`` and ``repo`` narrow the range. Raises ``SharedStoreError`` (redacted) when the
+    store cannot be read. Texts are present only for teams that share code.
+    """
+    from psycopg.rows import dict_row
+
+    conn = connect(url, timeouts)
+    conditions = ["TRUE"]
+    params: list[Any] = []
+    if since is not None:
+        conditions.append("ts >= %s")
+        params.append(since if since.tzinfo else since.replace(tzinfo=dt.timezone.utc))
+    if repo is not None:
+        conditions.append("repo = %s")
+        params.append(repo)
+    columns = ", ".join(f'"{c}"' for c in PUSH_COLUMNS)
+    sql = (
+        f"SELECT {columns} FROM {SCHEMA}.events "  # noqa: S608 - constants only
+        f"WHERE {' AND '.join(conditions)} ORDER BY ts, id"
+    )
+    try:
+        with conn.transaction(), conn.cursor("ailoop_team_events", row_factory=dict_row) as cur:
+            cur.itersize = batch_size
+            cur.execute(sql, params)
+            for row in cur:
+                yield _event_from_shared(row)
+    except SharedStoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise classify_error(exc, url) from None
+    finally:
+        conn.close()
