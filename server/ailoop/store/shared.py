@@ -158,7 +158,7 @@ def classify_error(exc: BaseException, url: str) -> SharedStoreError:
             f"{SCHEMA}.events (see `ailoop store role-sql`): {detail}",
             retryable=False,
         )
-    if sqlstate == "3D000":
+    if sqlstate == "3D000" or re.search(r'database ".*" does not exist', detail):
         return SharedStoreError(f"shared store {target}: {detail}", retryable=False)
     if _is_programming_error(exc):
         return SharedStoreError(f"shared store URL is not valid: {detail}", retryable=False)
