@@ -95,9 +95,7 @@ class StatusRecorder:
         self.seen.append(status)
         self._changed.set()
 
-    async def wait_for(
-        self, predicate: Callable[[SyncStatus], bool], timeout: float
-    ) -> SyncStatus:
+    async def wait_for(self, predicate: Callable[[SyncStatus], bool], timeout: float) -> SyncStatus:
         """Return the first status (from now on or already seen) matching ``predicate``."""
         start = len(self.seen)
 

@@ -126,9 +126,7 @@ def test_team_pattern_statistics_land_in_the_local_cache(
     assert {
         rule: (c.rejected, c.accepted, c.rejected_7d, c.total) for rule, c in cached.items()
     } == expected
-    newest = max(
-        shared.parse_ts(e.ts) for e in mine + theirs if "ruff:F401" in e.findings
-    )
+    newest = max(shared.parse_ts(e.ts) for e in mine + theirs if "ruff:F401" in e.findings)
     assert shared.parse_ts(cached["ruff:F401"].last_seen) == newest
     baseline, pulled_at = team_cache.read_team_baseline(local_db)
     assert pulled_at is not None
@@ -178,7 +176,9 @@ def test_right_password_from_the_environment_works(
     pg_cluster: TestCluster, store_url: str, database: str, data_dir: Path
 ) -> None:
     pg_cluster.admin(f"GRANT USAGE ON SCHEMA ailoop TO {PASSWORD_ROLE}", database)
-    pg_cluster.admin(f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA ailoop TO {PASSWORD_ROLE}", database)
+    pg_cluster.admin(
+        f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA ailoop TO {PASSWORD_ROLE}", database
+    )
     local_db_with(data_dir, make_events(10, seed=8))
     url = pg_cluster.url(database, user=PASSWORD_ROLE)
     result = ailoop("sync", "--url", url, "--data-dir", str(data_dir), env={"PGPASSWORD": PASSWORD})
@@ -230,10 +230,10 @@ def test_tls_settings_reach_libpq(pg_cluster: TestCluster, store_url: str, data_
 
 
 def test_missing_psycopg_gives_the_install_hint(data_dir: Path) -> None:
+    argv = ["sync", "--url", "postgresql://x@127.0.0.1/db", "--data-dir", str(data_dir)]
     script = (
         "import sys; sys.modules['psycopg'] = None\n"
-        "from ailoop.cli import main\n"
-        f"sys.exit(main(['sync', '--url', 'postgresql://x@127.0.0.1/db', '--data-dir', {str(data_dir)!r}]))"
+        f"from ailoop.cli import main; sys.exit(main({argv!r}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -253,9 +253,7 @@ def test_local_capture_is_not_touched_by_sync(store_url: str, data_dir: Path) ->
     sync_once(local_db, store_url, SyncOptions())
     store = LocalStore(local_db)
     try:
-        assert [e.id for e in store.events()] == [
-            e.id for e in sorted(events, key=lambda e: e.ts)
-        ]
+        assert [e.id for e in store.events()] == [e.id for e in sorted(events, key=lambda e: e.ts)]
     finally:
         store.close()
     assert sorted(pg_ids(store_url)) == sorted(e.id for e in events)
