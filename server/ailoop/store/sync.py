@@ -436,7 +436,7 @@ class SyncTask:
                     if not exc.retryable:
                         delay = max(delay, min(opts.backoff_max, 60.0))
                     retry_at = time.monotonic() + delay * random.uniform(0.8, 1.0)  # noqa: S311
-                    logger.warning("sync failed (retry in %.0f s): %s", delay, exc)
+                    logger.warning("sync failed (retry in %.1f s): %s", delay, exc)
                     emit(
                         state="offline" if exc.retryable else "error",
                         pending=_safe_pending(engine, status.pending),
