@@ -113,11 +113,12 @@ def test_timestamps_are_read_as_utc() -> None:
         shared.parse_ts("yesterday")
 
 
-def test_push_params_are_columns_sorted_by_id() -> None:
-    rows = [shared.shared_row(_event(id=i), shared.Privacy()) for i in ("c", "a", "b")]
-    columns = shared.push_params(rows)
-    assert len(columns) == len(shared.PUSH_COLUMNS)
-    assert columns[0] == ["a", "b", "c"]
+def test_rows_follow_the_column_order() -> None:
+    event = _event(findings=("ruff:F401", "ruff:E722"))
+    row = dict(zip(shared.PUSH_COLUMNS, shared.shared_row(event, shared.Privacy()), strict=True))
+    assert row["id"] == event.id
+    assert row["kind"] == "rejected"
+    assert row["findings"] == ["ruff:F401", "ruff:E722"]
 
 
 def test_backoff_doubles_and_is_capped() -> None:

@@ -17,7 +17,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
-import json
 import os
 import re
 import urllib.parse
@@ -325,7 +324,7 @@ def role_sql(role: str, database: str) -> str:
 -- Set its password afterwards with \\password {role} (psql), then give each developer
 -- the URL without the password and the password in ~/.pgpass.
 CREATE ROLE {role} LOGIN;
-GRANT CONNECT ON DATABASE {database} TO {role};
+GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role};
 GRANT USAGE ON SCHEMA {SCHEMA} TO {role};
 GRANT SELECT ON {SCHEMA}.schema_version TO {role};
 GRANT SELECT, INSERT ON {SCHEMA}.events TO {role};
@@ -358,15 +357,10 @@ def parse_ts(ts: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-#: Columns in the order ``push_rows`` sends them.
+#: Columns in the order of ``shared_row``'s tuples.
 PUSH_COLUMNS = (
     "id", "ts", "kind", "snippet", "tool", "source", "user", "repo", "path", "language",
     "lines", "findings", "reason", "pattern", "text", "similarity",
-)  # fmt: skip
-
-_PUSH_TYPES = (
-    "text", "timestamptz", "text", "text", "text", "text", "text", "text", "text", "text",
-    "int4", "jsonb", "text", "text", "text", "float8",
 )  # fmt: skip
 
 
@@ -390,7 +384,7 @@ def shared_row(event: Event, privacy: Privacy) -> tuple[Any, ...]:
         event.path,
         event.language,
         event.lines,
-        json.dumps(list(event.findings)),
+        list(event.findings),
         event.reason,
         event.pattern,
         event.text if privacy.share_code else None,
@@ -398,44 +392,39 @@ def shared_row(event: Event, privacy: Privacy) -> tuple[Any, ...]:
     )
 
 
-def _push_sql() -> str:
-    unnest = ", ".join(f"%s::{t}[]" for t in _PUSH_TYPES)
-    names = ", ".join(f'"{c}"' for c in PUSH_COLUMNS)
-    select = ", ".join(
-        "ARRAY(SELECT jsonb_array_elements_text(c12))" if i == 12 else f"c{i}"
-        for i in range(1, len(PUSH_COLUMNS) + 1)
-    )
-    aliases = ", ".join(f"c{i}" for i in range(1, len(PUSH_COLUMNS) + 1))
-    return (
-        f"INSERT INTO {SCHEMA}.events ({names}) "  # noqa: S608 - constants only
-        f"SELECT {select} FROM unnest({unnest}) AS t({aliases}) "
-        "ON CONFLICT (id) DO NOTHING"
-    )
+_COLUMN_LIST = ", ".join(f'"{c}"' for c in PUSH_COLUMNS)
 
-
-PUSH_SQL = _push_sql()
-
-
-def push_params(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
-    """Return the column arrays for ``PUSH_SQL``, rows sorted by id.
-
-    Sorting makes concurrent pushes of overlapping batches take row locks in one order,
-    so they wait for each other instead of deadlocking.
-    """
-    ordered = sorted(rows, key=lambda row: str(row[0]))
-    return [[row[i] for row in ordered] for i in range(len(PUSH_COLUMNS))]
+#: Per-connection staging table: rows are copied in, then moved with one INSERT.
+STAGING_SQL = (
+    f"CREATE TEMP TABLE IF NOT EXISTS ailoop_staging "
+    f"(LIKE {SCHEMA}.events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+COPY_SQL = f"COPY ailoop_staging ({_COLUMN_LIST}) FROM STDIN"
+#: Ordered by id so that concurrent pushes of overlapping batches take row locks in one
+#: order, waiting for each other instead of deadlocking.
+MOVE_SQL = (
+    f"INSERT INTO {SCHEMA}.events ({_COLUMN_LIST}) "  # noqa: S608 - constants only
+    f"SELECT {_COLUMN_LIST} FROM ailoop_staging ORDER BY id "
+    "ON CONFLICT (id) DO NOTHING"
+)
 
 
 async def push_rows(conn: psycopg.AsyncConnection[Any], rows: Sequence[tuple[Any, ...]]) -> int:
-    """Insert ``rows`` in one statement; rows whose id is already there are skipped.
+    """Insert ``rows`` (from ``shared_row``) in one transaction; ids already there are skipped.
 
-    Returns how many were new. The statement commits on its own (autocommit), so when it
-    returns the rows are durable in the store.
+    The rows are streamed with COPY into a temporary staging table and moved into the
+    events table with ``INSERT … ON CONFLICT (id) DO NOTHING``. When this returns, the
+    transaction has committed and the rows are durable. Returns how many were new.
     """
     if not rows:
         return 0
-    cursor = await conn.execute(PUSH_SQL, push_params(rows))
-    return max(cursor.rowcount, 0)
+    async with conn.transaction():
+        await conn.execute(STAGING_SQL)
+        async with conn.cursor().copy(COPY_SQL) as copy:
+            for row in rows:
+                await copy.write_row(row)
+        cursor = await conn.execute(MOVE_SQL)
+        return max(cursor.rowcount, 0)
 
 
 # --------------------------------------------------------------------------- team statistics
