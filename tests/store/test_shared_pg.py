@@ -17,7 +17,7 @@ from store_support import local_db_with, make_events, pg_count, pg_ids
 from ailoop.store import shared, team_cache
 from ailoop.store.events import Event, Kind
 from ailoop.store.local import DB_NAME, LocalStore
-from ailoop.store.pg_migrations import CURRENT_VERSION
+from ailoop.store.pg_migrations import CURRENT_VERSION, MIGRATIONS
 from ailoop.store.sync import SyncOptions, count_unsynced, sync_once
 
 pytestmark = pytest.mark.postgres
@@ -116,9 +116,11 @@ def test_team_pattern_statistics_land_in_the_local_cache(
     mine, theirs = make_events(700, seed=4, now=now), make_events(900, seed=5, now=now)
     their_dir = tmp_path / "theirs"
     their_dir.mkdir()
-    sync_once(local_db_with(their_dir, theirs), store_url, SyncOptions(), pull=False)
+    # they also hold 200 of my events: the statistics must count those once
+    sync_once(local_db_with(their_dir, theirs + mine[:200]), store_url, SyncOptions(), pull=False)
     local_db = local_db_with(data_dir, mine)
     report = sync_once(local_db, store_url, SyncOptions())
+    assert report.skipped == 200
 
     cached = team_cache.read_team_pattern_stats(local_db)
     expected = _expected_stats(mine + theirs, now)
@@ -257,3 +259,31 @@ def test_local_capture_is_not_touched_by_sync(store_url: str, data_dir: Path) ->
     finally:
         store.close()
     assert sorted(pg_ids(store_url)) == sorted(e.id for e in events)
+
+
+def test_upgrade_counts_the_events_already_stored(
+    pg_cluster: TestCluster, database: str, data_dir: Path
+) -> None:
+    import psycopg
+
+    url = pg_cluster.url(database)
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute(MIGRATIONS[0].encode())
+        conn.execute("INSERT INTO ailoop.schema_version (version) VALUES (1)")
+    now = dt.datetime.now(dt.timezone.utc)
+    events = make_events(500, seed=30, now=now)
+    columns = ", ".join(f'"{c}"' for c in shared.PUSH_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(shared.PUSH_COLUMNS))
+    with psycopg.connect(url) as conn, conn.cursor() as cur:  # as the older ailoop wrote them
+        cur.executemany(
+            f"INSERT INTO ailoop.events ({columns}) VALUES ({placeholders})",
+            [shared.shared_row(e, shared.Privacy()) for e in events],
+        )
+
+    assert shared.apply_migrations(url) == (1, CURRENT_VERSION)
+    local_db = local_db_with(data_dir, [])
+    sync_once(local_db, url, SyncOptions())
+    cached = team_cache.read_team_pattern_stats(local_db)
+    assert {
+        rule: (c.rejected, c.accepted, c.rejected_7d, c.total) for rule, c in cached.items()
+    } == _expected_stats(events, now)

@@ -326,7 +326,7 @@ def role_sql(role: str, database: str) -> str:
 CREATE ROLE {role} LOGIN;
 GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role};
 GRANT USAGE ON SCHEMA {SCHEMA} TO {role};
-GRANT SELECT ON {SCHEMA}.schema_version TO {role};
+GRANT SELECT ON {SCHEMA}.schema_version, {SCHEMA}.pattern_daily TO {role};
 GRANT SELECT, INSERT ON {SCHEMA}.events TO {role};
 REVOKE UPDATE, DELETE, TRUNCATE ON {SCHEMA}.events FROM {role};
 """  # noqa: S608 - identifiers checked above
@@ -449,33 +449,28 @@ class PatternCounts:
 #: Per rule id found in ``findings`` or ``pattern``: rejections, acceptances (accepted or
 #: kept), rejections in the last 7 days, events in all, newest event. The baseline row
 #: (rule NULL) holds the same counts over all events, for lift. An event counts once per
-#: rule even if the rule is both a finding and its pattern.
+#: rule even if the rule is both a finding and its pattern. All-time counts come from the
+#: ``pattern_daily`` rollup; the 7-day window is counted exactly from the recent rejections.
 TEAM_PATTERN_STATS_SQL = f"""
-WITH tagged AS (
-    SELECT r.rule, e.kind, e.ts
+WITH totals AS (
+    SELECT rule, sum(rejected) AS rejected, sum(accepted) AS accepted, sum(total) AS total,
+           max(last_seen) AS last_seen
+    FROM {SCHEMA}.pattern_daily
+    GROUP BY rule
+), recent AS (
+    SELECT r.rule, count(*) AS rejected_7d
     FROM {SCHEMA}.events AS e
     CROSS JOIN LATERAL (
-        SELECT DISTINCT rule FROM unnest(e.findings || e.pattern) AS u(rule)
-        WHERE rule IS NOT NULL AND rule <> ''
+        SELECT DISTINCT u.rule FROM unnest(e.findings || e.pattern || ''::text) AS u(rule)
+        WHERE u.rule IS NOT NULL
     ) AS r
+    WHERE e.kind = 'rejected' AND e.ts >= now() - interval '7 days'
+    GROUP BY r.rule
 )
-SELECT rule,
-       count(*) FILTER (WHERE kind = 'rejected') AS rejected,
-       count(*) FILTER (WHERE kind IN ('accepted', 'kept')) AS accepted,
-       count(*) FILTER (WHERE kind = 'rejected' AND ts >= now() - interval '7 days')
-           AS rejected_7d,
-       count(*) AS total,
-       max(ts) AS last_seen
-FROM tagged
-GROUP BY rule
-UNION ALL
-SELECT NULL,
-       count(*) FILTER (WHERE kind = 'rejected'),
-       count(*) FILTER (WHERE kind IN ('accepted', 'kept')),
-       count(*) FILTER (WHERE kind = 'rejected' AND ts >= now() - interval '7 days'),
-       count(*),
-       max(ts)
-FROM {SCHEMA}.events
+SELECT NULLIF(t.rule, ''), t.rejected, t.accepted, coalesce(recent.rejected_7d, 0),
+       t.total, t.last_seen
+FROM totals AS t
+LEFT JOIN recent ON recent.rule = t.rule
 """  # noqa: S608 - constants only
 
 
