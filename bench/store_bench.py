@@ -43,6 +43,21 @@ KINDS = ["generated"] * 40 + ["accepted"] * 20 + ["kept"] * 15 + ["rejected"] * 
 KINDS += ["reverted"] * 5 + ["modified"] * 5
 
 
+#: The same numbers computed from every event, as a store without the rollup would.
+FULL_SCAN_STATS_SQL = """
+SELECT r.rule, count(*) FILTER (WHERE kind = 'rejected'),
+       count(*) FILTER (WHERE kind IN ('accepted', 'kept')),
+       count(*) FILTER (WHERE kind = 'rejected' AND ts >= now() - interval '7 days'),
+       count(*), max(ts)
+FROM ailoop.events AS e
+CROSS JOIN LATERAL (
+    SELECT DISTINCT u.rule FROM unnest(e.findings || e.pattern || ''::text) AS u(rule)
+    WHERE u.rule IS NOT NULL
+) AS r
+GROUP BY r.rule
+"""
+
+
 def bench_url(url: str) -> tuple[str, str]:
     """Return (admin URL on the same server, URL of the benchmark database)."""
     params = conninfo_to_dict(url)
@@ -220,6 +235,7 @@ def main() -> int:
 
     queries = {
         "team pattern statistics": shared.TEAM_PATTERN_STATS_SQL,
+        "pattern statistics by a full scan (no rollup)": FULL_SCAN_STATS_SQL,
         "acceptance per tool, last 30 days": (
             "SELECT tool, count(*) FILTER (WHERE kind IN ('accepted','kept')), "
             "count(*) FILTER (WHERE kind = 'rejected') FROM ailoop.events "

@@ -86,6 +86,8 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $$;
     REVOKE ALL ON FUNCTION ailoop.count_patterns() FROM PUBLIC;
+    CREATE INDEX events_rejected_ts ON ailoop.events (ts) INCLUDE (findings, pattern)
+        WHERE kind = 'rejected';
     CREATE TRIGGER events_count_patterns AFTER INSERT ON ailoop.events
         REFERENCING NEW TABLE AS new_events
         FOR EACH STATEMENT EXECUTE FUNCTION ailoop.count_patterns();
