@@ -287,3 +287,40 @@ def test_upgrade_counts_the_events_already_stored(
     assert {
         rule: (c.rejected, c.accepted, c.rejected_7d, c.total) for rule, c in cached.items()
     } == _expected_stats(events, now)
+
+
+def test_sync_draws_a_progress_bar_on_a_terminal(store_url: str, data_dir: Path) -> None:
+    import pty
+
+    local_db_with(data_dir, make_events(3000, seed=31))
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ailoop", "sync", "--url", store_url, "--batch-size", "100"],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            env={**os.environ, "PYTHONPATH": SERVER, "AILOOP_DATA_DIR": str(data_dir)},
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is closed once everything was read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        if follower != -1:
+            os.close(follower)
+        os.close(leader)
+    assert result.returncode == 0
+    assert "synced 3000 events" in result.stdout
+    screen = drawn.decode()
+    assert "\r[" in screen
+    assert "] 3000/3000 events" in screen

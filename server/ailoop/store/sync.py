@@ -436,7 +436,9 @@ class SyncTask:
                     if not exc.retryable:
                         delay = max(delay, min(opts.backoff_max, 60.0))
                     retry_at = time.monotonic() + delay * random.uniform(0.8, 1.0)  # noqa: S311
-                    logger.warning("sync failed (retry in %.1f s): %s", delay, exc)
+                    # the same failure again (the store stays down) is logged quietly
+                    level = logging.DEBUG if str(exc) == status.last_error else logging.WARNING
+                    logger.log(level, "sync failed (retry in %.1f s): %s", delay, exc)
                     emit(
                         state="offline" if exc.retryable else "error",
                         pending=_safe_pending(engine, status.pending),
