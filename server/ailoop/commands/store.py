@@ -7,21 +7,20 @@ import os
 import sys
 from typing import Any
 
-#: Environment variable with the shared store's URL (libpq URL or key/value string).
-URL_ENV = "AILOOP_STORE_URL"
-
 
 def add_url_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--url`` (default: ``AILOOP_STORE_URL``) to ``parser``."""
     parser.add_argument(
         "--url",
-        help=f"shared store URL (default: ${URL_ENV}); put the password in ~/.pgpass or "
+        help="shared store URL (default: $AILOOP_STORE_URL); put the password in ~/.pgpass or "
         "PGPASSWORD, not here",
     )
 
 
 def resolve_url(args: argparse.Namespace) -> str | None:
     """Return the URL from ``--url`` or the environment; print a message and None if absent."""
+    from ailoop.store.sync import URL_ENV
+
     url: str | None = args.url or os.environ.get(URL_ENV)
     if not url:
         print(f"ailoop: no shared store configured; pass --url or set {URL_ENV}", file=sys.stderr)

@@ -11,9 +11,6 @@ from typing import Any, TextIO
 
 from ailoop.commands.store import add_url_argument, resolve_url
 
-#: Environment variable with the team key that replaces user names by a keyed hash.
-USER_HASH_KEY_ENV = "AILOOP_USER_HASH_KEY"
-
 
 def register(subparsers: Any) -> None:
     """Add the ``sync`` subcommand."""
@@ -77,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     options = sync.SyncOptions(
         batch_size=args.batch_size,
         share_code=args.share_code,
-        user_hash_key=os.environ.get(USER_HASH_KEY_ENV) or None,
+        user_hash_key=os.environ.get(sync.USER_HASH_KEY_ENV) or None,
         statement_timeout=args.timeout,
     )
     local_db = (args.data_dir or default_data_dir()) / DB_NAME

@@ -27,7 +27,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -97,6 +97,79 @@ class SyncReport:
     new: int
     skipped: int
     rules: int
+
+
+#: Environment variables the store settings read (they win over the configuration).
+URL_ENV = "AILOOP_STORE_URL"
+USER_HASH_KEY_ENV = "AILOOP_USER_HASH_KEY"
+
+_BOOL_KEYS = ("share_code", "hash_users")
+_NUMBER_KEYS = {  # key: (minimum, whole number)
+    "batch_size": (1, True),
+    "interval": (1.0, False),
+    "stats_interval": (10.0, False),
+    "connect_timeout": (1.0, False),
+    "statement_timeout": (1.0, False),
+}
+STORE_KEYS = ("url", "user_hash_key", *_BOOL_KEYS, *_NUMBER_KEYS)
+
+
+def store_settings(
+    table: Mapping[str, Any], origin: str, environ: Mapping[str, str]
+) -> tuple[str, SyncOptions, list[str]]:
+    """Read the ``store`` settings section; return (url, options, problems).
+
+    Keys: ``url``, ``share_code``, ``hash_users``, ``user_hash_key``, ``batch_size``,
+    ``interval``, ``stats_interval``, ``connect_timeout``, ``statement_timeout``.
+    ``AILOOP_STORE_URL`` and ``AILOOP_USER_HASH_KEY`` in ``environ`` win over the table.
+    Bad values give one problem each and keep the default. When ``hash_users`` is on but
+    there is no key, the url comes back empty (sync disabled): user names never leave the
+    machine unhashed by mistake. An empty url means the sync is disabled.
+    """
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in STORE_KEYS:
+            problems.append(
+                f"{origin}: unknown setting 'store.{key}' (known: {', '.join(sorted(STORE_KEYS))})"
+            )
+        elif key in _BOOL_KEYS:
+            if isinstance(value, bool):
+                values[key] = value
+            else:
+                problems.append(f"{origin}: 'store.{key}' must be true or false, not {value!r}")
+        elif key in _NUMBER_KEYS:
+            minimum, whole = _NUMBER_KEYS[key]
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if ok and whole:
+                ok = float(value).is_integer()
+            if ok and value >= minimum:
+                values[key] = int(value) if whole else float(value)
+            else:
+                kind = "a whole number" if whole else "a number"
+                problems.append(
+                    f"{origin}: 'store.{key}' must be {kind} of at least {minimum:g}, "
+                    f"not {value!r}; using the default"
+                )
+        elif isinstance(value, str):
+            values[key] = value
+        else:
+            problems.append(f"{origin}: 'store.{key}' must be a string")
+    url = environ.get(URL_ENV) or values.pop("url", "")
+    values.pop("url", None)
+    hash_key: str | None = (
+        environ.get(USER_HASH_KEY_ENV) or values.pop("user_hash_key", None) or None
+    )
+    values.pop("user_hash_key", None)
+    hash_users = values.pop("hash_users", False)
+    if hash_users and not hash_key:
+        problems.append(
+            f"{origin}: 'store.hash_users' is on but there is no key; set {USER_HASH_KEY_ENV} "
+            "(the same on every machine of the team). The sync stays off until then"
+        )
+        url = ""
+    options = SyncOptions(user_hash_key=hash_key if hash_users else None, **values)
+    return url, options, problems
 
 
 def backoff_delay(failures: int, initial: float, maximum: float) -> float:
