@@ -206,3 +206,28 @@ async def test_nudge_pushes_new_events_and_pulls_stats(store_url: str, data_dir:
         await task.stop()
         await runner
     assert pg_count(store_url) == 17
+
+
+async def test_local_store_locked_while_confirming_then_released(
+    store_url: str, data_dir: Path
+) -> None:
+    import sqlite3
+
+    events = make_events(300, seed=29)
+    local_db = local_db_with(data_dir, events)
+    blocker = sqlite3.connect(local_db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the local store
+    statuses = StatusRecorder()
+    task = SyncTask(local_db, store_url, FAST_RETRY, statuses)
+    runner = asyncio.create_task(task.run())
+    try:
+        error = await statuses.wait_for(lambda s: s.state == "error", 30)
+        assert error.last_error is not None
+        assert "locked" in error.last_error
+        blocker.execute("ROLLBACK")
+        await statuses.wait_for(lambda s: s.state == "idle" and s.pending == 0, 60)
+    finally:
+        blocker.close()
+        await task.stop()
+        await runner
+    assert_exactly_once(store_url, events)

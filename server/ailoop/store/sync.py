@@ -29,16 +29,18 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ailoop.store import shared, team_cache
 from ailoop.store.events import utc_now
-from ailoop.store.local import LocalStore, StoreError
+from ailoop.store.local import LocalStore, StoreError, describe_failure
 
 if TYPE_CHECKING:
     import psycopg
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SyncState = Literal["idle", "syncing", "offline", "error", "disabled"]
 
@@ -205,9 +207,9 @@ class SyncEngine:
         return self._local
 
     def pending(self) -> int:
-        """Return how many local events wait for the store."""
-        self._store()  # creates the file and its schema on first use
-        return count_unsynced(self.local_db)
+        """Return how many local events wait for the store (``StoreError`` if unreadable)."""
+        # opening the store first creates the file and its schema on first use
+        return self._local_op(lambda: (self._store(), count_unsynced(self.local_db))[1])
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
@@ -246,29 +248,27 @@ class SyncEngine:
         Raises ``SharedStoreError`` when the store fails; the batches confirmed before that
         stay confirmed, the rest are sent next time.
         """
-        store = self._store()
-        total = count_unsynced(self.local_db)
+        total = self._local_op(lambda: (self._store(), count_unsynced(self.local_db))[1])
         done = new = 0
         if on_progress is not None:
             on_progress(0, total)
         conn = await self._guarded(self._connection) if total else None
         while conn is not None:
-            batch = store.unsynced(self.options.batch_size)
+            batch = self._local_op(lambda: self._store().unsynced(self.options.batch_size))
             if not batch:
                 break
             rows: list[tuple[Any, ...]] = []
-            unreadable: list[int] = []
-            for _seq, event in batch:
+            unreadable = 0
+            for _, event in batch:
                 try:
                     rows.append(shared.shared_row(event, self.options.privacy))
                 except ValueError:
-                    unreadable.append(_seq)
+                    unreadable += 1
             if unreadable:
-                logger.warning(
-                    "%d local events have unreadable timestamps and are not sent", len(unreadable)
-                )
+                logger.warning("%d local events have unreadable timestamps, not sent", unreadable)
             new += await self._guarded(functools.partial(shared.push_rows, conn, rows))
-            store.mark_synced(seq for seq, _ in batch)
+            confirmed = [seq for seq, _ in batch]
+            self._local_op(functools.partial(self._store().mark_synced, confirmed))
             done += len(batch)
             total = max(total, done)
             if on_progress is not None:
@@ -277,13 +277,22 @@ class SyncEngine:
 
     async def pull_stats(self) -> int:
         """Copy the team's pattern statistics into the local cache; return how many rules."""
-        self._store()
+        self._local_op(self._store)
         conn = await self._guarded(self._connection)
         rules, baseline = await self._guarded(
             functools.partial(shared.fetch_team_pattern_stats, conn)
         )
-        team_cache.replace_team_stats(self.local_db, rules, baseline, utc_now())
+        self._local_op(
+            lambda: team_cache.replace_team_stats(self.local_db, rules, baseline, utc_now())
+        )
         return len(rules)
+
+    def _local_op(self, operation: Callable[[], T]) -> T:
+        """Run a local SQLite operation; its errors become ``StoreError`` with a hint."""
+        try:
+            return operation()
+        except sqlite3.Error as exc:
+            raise StoreError(describe_failure(self.local_db, exc)) from exc
 
     async def close(self) -> None:
         """Close the connection and the local store."""
@@ -518,12 +527,17 @@ class SyncTask:
                         last_error=str(exc),
                         progress=None,
                     )
-                except StoreError as exc:
+                except Exception as exc:  # the sync must outlive any failure
                     failures += 1
                     retry_at = time.monotonic() + backoff_delay(
                         failures, opts.backoff_initial, opts.backoff_max
                     )
-                    emit(state="error", last_error=str(exc), progress=None)
+                    if isinstance(exc, StoreError):
+                        message = str(exc)
+                    else:
+                        logger.exception("unexpected sync failure")
+                        message = shared.redact(f"sync failed: {exc!r}", self.url)
+                    emit(state="error", last_error=message, progress=None)
         finally:
             await engine.close()
 
