@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the events."""
-    from ailoop.store.local import LocalStore, StoreError  # noqa: PLC0415
+    from ailoop.store.local import LocalStore, StoreError
 
     try:
         store = LocalStore.open(args.data_dir)
@@ -36,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
             for event in store.events():
                 out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
         else:
-            out.write(f"{'time':<24} {'kind':<10} {'tool':<12} {'snippet':<14} {'lines':>5}  path\n")
+            out.write(
+                f"{'time':<24} {'kind':<10} {'tool':<12} {'snippet':<14} {'lines':>5}  path\n"
+            )
             for event in store.events():
                 out.write(
                     f"{event.ts:<24} {event.kind.value:<10} {event.tool:<12} "

@@ -39,8 +39,8 @@ class Source(str, enum.Enum):
 
 def utc_now() -> str:
     """Return the current UTC time as ISO 8601 with milliseconds and a ``Z``."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
 
 
@@ -106,9 +106,7 @@ class Event:
                 reason=data.get("reason"),
                 pattern=data.get("pattern"),
                 text=data.get("text"),
-                similarity=(
-                    None if data.get("similarity") is None else float(data["similarity"])
-                ),
+                similarity=(None if data.get("similarity") is None else float(data["similarity"])),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed event: {exc!r}") from exc

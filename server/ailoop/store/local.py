@@ -64,7 +64,7 @@ def default_data_dir() -> Path:
     """Return ``AILOOP_DATA_DIR`` or the platform's user data directory for ailoop."""
     if env := os.environ.get("AILOOP_DATA_DIR"):
         return Path(env).expanduser()
-    import platformdirs  # noqa: PLC0415 - keeps start-up lean for commands that never need it
+    import platformdirs
 
     return Path(platformdirs.user_data_dir("ailoop", appauthor=False))
 
@@ -233,4 +233,3 @@ def describe_failure(path: Path, exc: BaseException) -> str:
     else:
         hint = "events wait in memory and are retried"
     return f"event store {path}: {text} ({hint})"
-

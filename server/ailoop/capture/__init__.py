@@ -1,0 +1,1 @@
+"""Capture: recognise AI-inserted code, name it by content hash and follow it through edits."""

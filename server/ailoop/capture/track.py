@@ -1,0 +1,310 @@
+"""Follow AI snippets through a document's edits.
+
+Snippet ranges move with edits before them; an edit that touches a snippet makes it
+*modified* (its current text is kept, with a similarity to what was generated), and a
+snippet whose text is gone is *reverted*. After any sequence of edits, the range of every
+live snippet holds exactly ``snippet.current``; for an unmodified one that is the text it
+was generated with.
+
+Everything here is pure: the language server turns the results into events and
+diagnostics.
+"""
+
+from __future__ import annotations
+
+import collections
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ailoop.capture.detect import (
+    Thresholds,
+    Verdict,
+    added_part,
+    is_reshape_batch,
+    judge,
+    line_hunks,
+    without_blank_edges,
+)
+from ailoop.capture.document import AppliedEdit, Document, Position, split_lines
+from ailoop.capture.identity import line_count, snippet_id
+from ailoop.store.events import Source
+
+#: How many recent deletions a document remembers to tell an undo from new code.
+RECENT_DELETIONS = 32
+
+#: A client change: ``((start_line, start_char), (end_line, end_char))`` in client units,
+#: or ``None`` for a whole-document replacement; then the new text.
+ClientRange = tuple[tuple[int, int], tuple[int, int]] | None
+
+
+@dataclass
+class Snippet:
+    """A piece of AI-written code live in a document."""
+
+    id: str
+    text: str
+    tool: str
+    source: Source
+    start: Position
+    end: Position
+    current: str
+    lines: int
+    #: Set when an edit changed it and no ``modified`` event has been written since.
+    unrecorded_change: bool = False
+
+    @property
+    def modified(self) -> bool:
+        """Return whether the text differs from what was generated."""
+        return self.current != self.text
+
+    def similarity(self) -> float:
+        """Return how much of the generated text survives, from 0.0 to 1.0."""
+        if not self.modified:
+            return 1.0
+        return round(
+            difflib.SequenceMatcher(None, self.text, self.current, autojunk=False).ratio(), 3
+        )
+
+    def contains(self, position: Position) -> bool:
+        """Return whether ``position`` lies within the snippet (ends included)."""
+        return self.start <= position <= self.end
+
+
+@dataclass
+class ChangeResult:
+    """What a batch of changes did to a document's snippets."""
+
+    new: list[Snippet] = field(default_factory=list)
+    modified: list[Snippet] = field(default_factory=list)
+    reverted: list[Snippet] = field(default_factory=list)
+    moved: bool = False
+    problems: list[str] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+def _shift(position: Position, edit: AppliedEdit) -> Position:
+    """Move a position at or after the edit's old end to where that text is now."""
+    if position.line == edit.old_end.line:
+        return Position(edit.new_end.line, edit.new_end.char + position.char - edit.old_end.char)
+    return Position(position.line + edit.new_end.line - edit.old_end.line, position.char)
+
+
+def _advance(start: Position, text: str) -> Position:
+    """Return the position reached by writing ``text`` from ``start``."""
+    lines = split_lines(text)
+    if len(lines) == 1:
+        return Position(start.line, start.char + len(text))
+    return Position(start.line + len(lines) - 1, len(lines[-1]))
+
+
+class TrackedDocument:
+    """An open document and the AI snippets live in it."""
+
+    def __init__(
+        self,
+        uri: str,
+        language_id: str,
+        version: int,
+        text: str,
+        *,
+        encoding: str = "utf-16",
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        self.uri = uri
+        self.language_id = language_id
+        self.version = version
+        self.doc = Document(text, encoding)
+        self.thresholds = thresholds or Thresholds()
+        self.snippets: list[Snippet] = []
+        self.saved_version = version
+        self._saved_id = snippet_id(text)
+        self._recently_deleted: collections.deque[str] = collections.deque(maxlen=RECENT_DELETIONS)
+
+    # -- queries ------------------------------------------------------------------------
+
+    def snippet(self, snippet_id_: str) -> Snippet | None:
+        """Return the live snippet with this id, if any."""
+        return next((s for s in self.snippets if s.id == snippet_id_), None)
+
+    def snippets_at(self, start: Position, end: Position) -> Iterator[Snippet]:
+        """Yield the live snippets that ``start``..``end`` touches (ends included).
+
+        This is what a cursor or selection is "in": a cursor at a snippet's first or last
+        character counts.
+        """
+        for snippet in self.snippets:
+            if snippet.start <= end and start <= snippet.end:
+                yield snippet
+
+    def overlaps(self, start: Position, end: Position) -> bool:
+        """Return whether ``start``..``end`` shares text with a live snippet."""
+        return any(s.start < end and start < s.end for s in self.snippets)
+
+    @property
+    def dirty(self) -> bool:
+        """Return whether the text changed since it was opened or saved."""
+        return self.version != self.saved_version
+
+    # -- snippets -----------------------------------------------------------------------
+
+    def add(self, start: Position, end: Position, tool: str, source: Source) -> Snippet | None:
+        """Start tracking the text between ``start`` and ``end`` as a snippet.
+
+        Returns ``None`` when it is blank or overlaps a live snippet (which then stays the
+        one tracked there).
+        """
+        text = self.doc.text_in(start, end)
+        if not text.strip() or self.overlaps(start, end):
+            return None
+        snippet = Snippet(
+            id=snippet_id(text),
+            text=text,
+            tool=tool,
+            source=source,
+            start=start,
+            end=end,
+            current=text,
+            lines=line_count(text),
+        )
+        self.snippets.append(snippet)
+        self.snippets.sort(key=lambda s: s.start)
+        return snippet
+
+    def find(self, text: str) -> tuple[Position, Position] | None:
+        """Return the range of the first occurrence of ``text`` that is not tracked yet."""
+        whole = self.doc.text
+        index = whole.find(text)
+        while index >= 0:
+            start = _advance(Position(0, 0), whole[:index])
+            end = _advance(start, text)
+            if not self.overlaps(start, end):
+                return start, end
+            index = whole.find(text, index + 1)
+        return None
+
+    def remove(self, snippet: Snippet) -> None:
+        """Stop tracking ``snippet`` (after its outcome is recorded)."""
+        self.snippets.remove(snippet)
+
+    def mark_saved(self, version: int | None = None) -> None:
+        """Record that the current text is what is on disk."""
+        self.saved_version = self.version if version is None else version
+        self._saved_id = snippet_id(self.doc.text)
+
+    # -- changes ------------------------------------------------------------------------
+
+    def apply(
+        self,
+        changes: Sequence[tuple[ClientRange, str]],
+        version: int,
+        *,
+        detect: bool = True,
+        accept_small: bool = False,
+    ) -> ChangeResult:
+        """Apply one ``didChange`` worth of changes, in order, and follow the snippets.
+
+        ``accept_small``: a client announced an AI insertion, so one below the thresholds
+        counts too (a one-line completion).
+        """
+        result = ChangeResult()
+        thresholds = Thresholds(1, 1) if accept_small else self.thresholds
+        edits: list[AppliedEdit] = []
+        for client_range, text in changes:
+            if client_range is None:
+                edits.extend(self._replace_all(text, result, detect=detect))
+                continue
+            (sl, sc), (el, ec) = client_range
+            start, bad_start = self.doc.to_position(sl, sc)
+            end, bad_end = self.doc.to_position(el, ec)
+            if bad_start or bad_end or end < start:
+                end = max(start, end)
+                result.problems.append(
+                    f"{self.uri}: change range {sl}:{sc}-{el}:{ec} does not exist in version "
+                    f"{self.version}; applied to {start.line}:{start.char}-{end.line}:{end.char}"
+                )
+            edit = self._apply_edit(start, end, text, result)
+            edits.append(edit)
+            if detect:
+                self._detect(edit, result, thresholds)
+        self.version = version
+        if result.new and is_reshape_batch([e.removed for e in edits], [e.inserted for e in edits]):
+            self._forget_new(result)
+        for edit in edits:
+            if edit.removed.strip():
+                self._recently_deleted.append(snippet_id(edit.removed))
+        return result
+
+    def _forget_new(self, result: ChangeResult) -> None:
+        """Drop the snippets this batch created: the batch turned out to be a formatter's."""
+        new = {id(s) for s in result.new}
+        self.snippets = [s for s in self.snippets if id(s) not in new]
+        result.modified = [s for s in result.modified if id(s) not in new]
+        result.reverted = [s for s in result.reverted if id(s) not in new]
+        result.verdicts = [
+            Verdict.RESHAPE if v is Verdict.INSERTION else v for v in result.verdicts
+        ]
+        result.new = []
+
+    def _replace_all(self, text: str, result: ChangeResult, *, detect: bool) -> list[AppliedEdit]:
+        """Apply a whole-document replacement as line hunks, from the bottom up.
+
+        Going bottom-up keeps every hunk's line numbers valid when it is applied, and the
+        snippets found in lower hunks are shifted by the higher ones like any snippet.
+        Returning to the text last opened or saved (a revert, a reload of an unchanged file)
+        is not new code: its hunks move and revert snippets but create none.
+        """
+        detect = detect and snippet_id(text) != self._saved_id
+        edits = []
+        for hunk in reversed(line_hunks(self.doc.lines, split_lines(text))):
+            start = Position(hunk.start, 0)
+            end = Position(hunk.end, 0) if hunk.end < len(self.doc.lines) else self.doc.end
+            edit = self._apply_edit(start, end, hunk.text, result)
+            edits.append(edit)
+            if detect:
+                self._detect(edit, result, self.thresholds)
+        return edits
+
+    def _apply_edit(
+        self, start: Position, end: Position, text: str, result: ChangeResult
+    ) -> AppliedEdit:
+        edit = self.doc.replace(start, end, text)
+        survivors = []
+        for snippet in self.snippets:
+            if edit.old_end <= snippet.start and not (edit.start < snippet.start < edit.old_end):
+                if edit.old_end != edit.new_end:
+                    snippet.start = _shift(snippet.start, edit)
+                    snippet.end = _shift(snippet.end, edit)
+                    result.moved = True
+                survivors.append(snippet)
+                continue
+            if edit.start >= snippet.end:
+                survivors.append(snippet)
+                continue
+            # The edit touches the snippet: it now spans the edit's new text too.
+            snippet.start = min(snippet.start, edit.start)
+            snippet.end = _shift(snippet.end, edit) if snippet.end > edit.old_end else edit.new_end
+            snippet.current = self.doc.text_in(snippet.start, snippet.end)
+            result.moved = True
+            if not snippet.current.strip():
+                result.reverted.append(snippet)
+                continue
+            snippet.unrecorded_change = True
+            if snippet not in result.modified:
+                result.modified.append(snippet)
+            survivors.append(snippet)
+        self.snippets = survivors
+        return edit
+
+    def _detect(self, edit: AppliedEdit, result: ChangeResult, thresholds: Thresholds) -> None:
+        added = added_part(edit.removed, edit.inserted)
+        verdict = judge(added, thresholds, self._recently_deleted)
+        result.verdicts.append(verdict)
+        if verdict is not Verdict.INSERTION:
+            return
+        added = without_blank_edges(added)
+        start = _advance(edit.start, edit.inserted[: added.offset])
+        end = _advance(start, added.text)
+        snippet = self.add(start, end, "unknown", Source.HEURISTIC)
+        if snippet is not None:
+            result.new.append(snippet)

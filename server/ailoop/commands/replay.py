@@ -1,0 +1,54 @@
+"""``ailoop replay FILE``: play a recorded editing session through the real server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``replay`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "replay",
+        help="replay a recorded editing session through the server and show what the editor saw",
+    )
+    parser.add_argument("session", type=Path, help="JSON-RPC messages an editor sent, one per line")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="store the events here (default: a new temporary directory, so your own "
+        "statistics are not touched)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay the session, then print the events it recorded."""
+    from ailoop.replay import ReplayError, replay, server_command
+    from ailoop.store.local import LocalStore
+
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="ailoop-replay-"))
+    try:
+        _, code = asyncio.run(replay(args.session, data_dir, server_command()))
+    except ReplayError as exc:
+        print(f"ailoop replay: {exc}", file=sys.stderr)
+        return 1
+    store = LocalStore.open(data_dir)
+    try:
+        events = list(store.events())
+    finally:
+        store.close()
+    print(f"\nEvents recorded ({len(events)}), in {data_dir}:")
+    for event in events:
+        extra = f"  reason: {event.reason}" if event.reason else ""
+        similarity = "" if event.similarity is None else f"  similarity {event.similarity:.2f}"
+        print(
+            f"  {event.ts}  {event.kind.value:<9} {event.snippet[:19]}…  {event.tool:<8} "
+            f"{event.path} ({event.lines} lines){similarity}{extra}"
+        )
+    print(f"\nSee them again with: AILOOP_DATA_DIR={data_dir} ailoop events")
+    return code

@@ -1,0 +1,1 @@
+"""The language server: thin pygls glue around capture, feedback and the stores."""

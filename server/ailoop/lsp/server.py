@@ -1,0 +1,144 @@
+"""The ailoop language server object and its factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
+
+from ailoop import __version__
+from ailoop.capture.track import TrackedDocument
+from ailoop.settings import Settings
+from ailoop.store.writer import EventWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A client said an insertion from ``tool`` is coming (or came) in a document."""
+
+    tool: str
+    snippet: str | None
+    deadline: float
+
+
+class AiloopProtocol(LanguageServerProtocol):
+    """pygls's protocol, minus its own copy of open documents.
+
+    ailoop keeps every open document itself (:mod:`ailoop.capture.document`): it needs the
+    text before each change, and pygls's copy would cost a second re-split of the whole
+    file on every keystroke.
+    """
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(
+        self, params: types.DidOpenTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        """Hand the document to ailoop's handler only."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: types.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        """Hand the change to ailoop's handler only."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(
+        self, params: types.DidCloseTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        """Hand the close to ailoop's handler only."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
+class AiloopServer(LanguageServer):
+    """The server and all its per-process state."""
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        super().__init__(
+            "ailoop",
+            __version__,
+            protocol_cls=AiloopProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.data_dir = data_dir
+        self.settings = Settings()
+        self.root: Path | None = None
+        self.documents: dict[str, TrackedDocument] = {}
+        self.writer: EventWriter | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.shown_problems: set[str] = set()
+        self.init_options: Any = None
+        #: Per document: the pending debounced publish and ``modified``-event flush.
+        self.publish_timers: dict[str, asyncio.TimerHandle] = {}
+        self.modified_timers: dict[str, asyncio.TimerHandle] = {}
+        #: Per document: insertions a client announced with ``ailoop/generated``.
+        self.expected: dict[str, list[Expectation]] = {}
+        #: Per document, per stage (an engine, the patterns): diagnostics other than markers.
+        self.findings: dict[str, dict[str, list[types.Diagnostic]]] = {}
+
+    @property
+    def encoding(self) -> str:
+        """Return the negotiated position encoding (``utf-16``, ``utf-8`` or ``utf-32``)."""
+        encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        return encoding.value if isinstance(encoding, types.PositionEncodingKind) else encoding
+
+    def set_root(self, params: types.InitializeParams) -> None:
+        """Take the workspace root from the initialize request."""
+        uri = params.root_uri
+        if params.workspace_folders:
+            uri = params.workspace_folders[0].uri
+        path = to_fs_path(uri) if uri else params.root_path
+        self.root = Path(path) if path else None
+
+    def run_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background, keeping a reference and logging its failure."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("%s failed: %s", task.get_name(), exc, exc_info=exc)
+            self.log(f"internal error in {task.get_name()}: {exc!r}", types.MessageType.Error)
+
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        """Write a line to the editor's ailoop log."""
+        log.log(logging.WARNING if kind <= types.MessageType.Warning else logging.INFO, message)
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def problem(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """Tell the user once about something they should fix; log it every time."""
+        self.log(message, kind)
+        if message not in self.shown_problems:
+            self.shown_problems.add(message)
+            self.window_show_message(
+                types.ShowMessageParams(type=kind, message=f"ailoop: {message}")
+            )
+
+
+def create_server(data_dir: Path | None = None) -> AiloopServer:
+    """Build the server with all its features registered."""
+    from ailoop.lsp import capture, lifecycle, review
+
+    server = AiloopServer(data_dir)
+    lifecycle.register(server)
+    capture.register(server)
+    review.register(server)
+    return server

@@ -1,0 +1,116 @@
+"""Driving the real server over stdio with pytest-lsp's client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+SERVER = [sys.executable, "-m", "ailoop", "serve"]
+WAIT = 15.0
+
+
+@contextlib.asynccontextmanager
+async def session(
+    editor: str, data_dir: Path, root: Path, init_options: Any = None
+) -> AsyncIterator[LanguageClient]:
+    """Start ``ailoop serve`` and initialize it as ``editor`` would."""
+    config = ClientServerConfig(
+        server_command=SERVER, server_env={**os.environ, "AILOOP_DATA_DIR": str(data_dir)}
+    )
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+
+    # lsprotocol 2025.0.0 structures every code action that has a "command" as a Command,
+    # losing the action; tell the two apart as editors do: a Command's "command" is a string.
+    converter = client.protocol._converter
+
+    def code_action_or_command(obj: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    converter.register_structure_hook(
+        types.Command | types.CodeAction,  # type: ignore[arg-type]
+        code_action_or_command,
+    )
+
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def code_lens_refresh(params: None) -> None:
+        """Answer like an editor: it fetches code lenses again on its own schedule."""
+
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities(editor),
+            root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+            initialization_options=init_options,
+        )
+    )
+    try:
+        yield client
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+def open_doc(client: LanguageClient, path: Path, text: str, version: int = 1) -> str:
+    """Open ``path`` with ``text`` in the editor; return its URI."""
+    uri = path.as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)
+        )
+    )
+    return uri
+
+
+def change(
+    client: LanguageClient,
+    uri: str,
+    version: int,
+    start: tuple[int, int],
+    end: tuple[int, int],
+    text: str,
+) -> None:
+    """Send one incremental change."""
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(*start), types.Position(*end)), text=text
+                )
+            ],
+        )
+    )
+
+
+async def settle(client: LanguageClient) -> None:
+    """Wait until the server has finished everything the messages so far caused."""
+    await asyncio.wait_for(client.protocol.send_request_async("ailoop/settle", {}), WAIT)
+
+
+async def diagnostics_where(
+    client: LanguageClient, uri: str, predicate: Callable[[Sequence[types.Diagnostic]], bool]
+) -> Sequence[types.Diagnostic]:
+    """Wait until the diagnostics published for ``uri`` satisfy ``predicate``."""
+
+    async def wait() -> Sequence[types.Diagnostic]:
+        while not predicate(client.diagnostics.get(uri, [])):
+            await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        return client.diagnostics[uri]
+
+    return await asyncio.wait_for(wait(), WAIT)
+
+
+def markers(items: Sequence[types.Diagnostic]) -> list[types.Diagnostic]:
+    """Return the ai-snippet markers among diagnostics."""
+    return [d for d in items if d.code == "ai-snippet" and d.source == "ailoop"]

@@ -1,0 +1,93 @@
+"""Range tracking: snippets follow any sequence of edits."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ailoop.capture.detect import Thresholds
+from ailoop.capture.document import split_lines
+from ailoop.capture.track import TrackedDocument
+from ailoop.store.events import Source
+
+SNIPPET = "def f(x):\n    y = x * 2\n    return y\n"
+pieces = st.sampled_from([*list("ab \n"), "😀", "\r\n", "def g():\n    pass\n    return 1\n"])
+inserted = st.lists(pieces, max_size=4).map("".join)
+
+
+def client_pos(doc: TrackedDocument, line: int, char: int) -> tuple[int, int]:
+    return doc.doc.to_client(doc.doc.to_position(line, char)[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_every_live_snippet_holds_its_text(data: st.DataObject) -> None:
+    doc = TrackedDocument("file:///t.py", "python", 1, "import os\n\n" + SNIPPET + "\nprint(1)\n")
+    start, _ = doc.doc.to_position(2, 0)
+    end, _ = doc.doc.to_position(5, 0)
+    assert doc.add(start, end, "copilot", Source.CLIENT) is not None
+    gone = []
+    for version in range(2, data.draw(st.integers(1, 25)) + 2):
+        lines = doc.doc.lines
+        line_a = data.draw(st.integers(0, len(lines) - 1))
+        line_b = data.draw(st.integers(line_a, min(line_a + 3, len(lines) - 1)))
+        len_a = len(lines[line_a].rstrip("\r\n"))
+        len_b = len(lines[line_b].rstrip("\r\n"))
+        char_a = data.draw(st.integers(0, len_a))
+        char_b = data.draw(st.integers(char_a if line_b == line_a else 0, len_b))
+        text = data.draw(inserted)
+        rng = (client_pos(doc, line_a, char_a), client_pos(doc, line_b, char_b))
+        result = doc.apply([(rng, text)], version)
+        gone += result.reverted
+        for snippet in doc.snippets:
+            assert doc.doc.text_in(snippet.start, snippet.end) == snippet.current
+            assert snippet.modified or snippet.current == snippet.text
+            assert snippet.current.strip()
+        for snippet in result.reverted:
+            assert snippet not in doc.snippets
+    assert doc.doc.lines == split_lines(doc.doc.text)
+
+
+def test_edits_before_shift_and_after_leave_alone() -> None:
+    doc = TrackedDocument("file:///t.py", "python", 1, "a\n")
+    result = doc.apply([(((1, 0), (1, 0)), SNIPPET)], 2)
+    (snippet,) = result.new
+    doc.apply([(((0, 0), (0, 0)), "# top\n")], 3)
+    assert (snippet.start.line, snippet.end.line) == (2, 5)
+    doc.apply([(((5, 0), (5, 0)), "tail = 1\n")], 4)  # right after the snippet
+    assert not snippet.modified
+    assert doc.doc.text_in(snippet.start, snippet.end) == SNIPPET
+
+
+def test_edit_inside_is_modified_with_similarity_and_deletion_reverts() -> None:
+    doc = TrackedDocument("file:///t.py", "python", 1, "")
+    (snippet,) = doc.apply([(((0, 0), (0, 0)), SNIPPET)], 2).new
+    result = doc.apply([(((1, 8), (1, 13)), "x + 2")], 3)
+    assert result.modified == [snippet]
+    assert 0.8 < snippet.similarity() < 1.0
+    result = doc.apply([(((0, 0), (3, 0)), "")], 4)
+    assert result.reverted == [snippet]
+    assert doc.snippets == []
+
+
+def test_formatter_batch_creates_no_snippet() -> None:
+    before = "x = {'a':1,'b':2,'c':3,'d':4,'e':5}\n"
+    doc = TrackedDocument("file:///t.py", "python", 1, before, thresholds=Thresholds(2, 20))
+    changes = [
+        (((0, 4), (0, 5)), "{\n    "),
+        (((0, 34), (0, 35)), ",\n}"),
+        (((0, 9), (0, 9)), " "),
+    ]
+    result = doc.apply(changes, 2)
+    assert result.new == []
+    assert doc.snippets == []
+
+
+def test_whole_document_replacement_finds_inserted_hunks_and_follows_snippets() -> None:
+    doc = TrackedDocument("file:///t.py", "python", 1, "a = 1\n")
+    (first,) = doc.apply([(((1, 0), (1, 0)), SNIPPET)], 2).new
+    other = SNIPPET.replace("f(", "g(")
+    result = doc.apply([(None, "# header\na = 1\n" + SNIPPET + "b = 2\n" + other)], 3)
+    assert [s.text for s in result.new] == ["b = 2\n" + other]  # one inserted hunk
+    assert (first.start.line, first.end.line) == (2, 5)
+    assert not first.modified
