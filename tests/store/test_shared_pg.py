@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, PASSWORD_ROLE, TestCluster
+from pg_cluster import PASSWORD, PASSWORD_ROLE, TestCluster
 from store_support import local_db_with, make_events, pg_count, pg_ids
 
 from ailoop.store import shared, team_cache

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
+from pg_cluster import IN_CI
 
 from ailoop.commands.sync import progress_line
 from ailoop.store import shared
@@ -20,7 +20,7 @@ def _real_error(url: str) -> BaseException:
     try:
         import psycopg
     except ImportError:
-        if os.environ.get("CI") == "true":
+        if IN_CI:
             pytest.fail("psycopg is missing (CI=true): pip install 'ailoop[postgres]'")
         pytest.skip("psycopg is not installed")
     try:

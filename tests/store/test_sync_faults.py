@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD_ROLE, TestCluster
+from pg_cluster import PASSWORD_ROLE, TestCluster
 from store_support import (
     LoopLatency,
     StatusRecorder,
