@@ -130,6 +130,10 @@ def test_team_pattern_statistics_land_in_the_local_cache(
     } == expected
     newest = max(shared.parse_ts(e.ts) for e in mine + theirs if "ruff:F401" in e.findings)
     assert shared.parse_ts(cached["ruff:F401"].last_seen) == newest
+    assert shared.team_pattern_stats(store_url) == (
+        sorted(cached.values(), key=lambda c: c.rule),
+        team_cache.read_team_baseline(local_db)[0],
+    )
     baseline, pulled_at = team_cache.read_team_baseline(local_db)
     assert pulled_at is not None
     assert baseline.total == 1600

@@ -509,6 +509,20 @@ async def fetch_team_pattern_stats(
     return pattern_counts_from_rows(await cursor.fetchall())
 
 
+def team_pattern_stats(
+    url: str, timeouts: Timeouts = Timeouts()
+) -> tuple[list[PatternCounts], PatternCounts]:
+    """Run the team pattern-statistics query (blocking, for commands); see the async one."""
+    conn = connect(url, timeouts)
+    try:
+        rows = conn.execute(TEAM_PATTERN_STATS_SQL).fetchall()
+    except Exception as exc:  # noqa: BLE001 - one clear, redacted message
+        raise classify_error(exc, url) from None
+    finally:
+        conn.close()
+    return pattern_counts_from_rows(rows)
+
+
 # --------------------------------------------------------------------------- reading events
 
 
