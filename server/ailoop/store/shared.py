@@ -565,7 +565,7 @@ def iter_team_events(
     try:
         with conn.transaction(), conn.cursor("ailoop_team_events", row_factory=dict_row) as cur:
             cur.itersize = batch_size
-            cur.execute(sql, params)
+            cur.execute(sql.encode(), params)
             for row in cur:
                 yield _event_from_shared(row)
     except SharedStoreError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from ailoop.store.shared import PatternCounts
@@ -33,7 +33,7 @@ _BASELINE_KEYS = ("rejected", "accepted", "rejected_7d", "total", "last_seen")
 
 
 @contextlib.contextmanager
-def _open(db_path: Path, *, busy_timeout: float = 5.0) -> Iterator[sqlite3.Connection]:
+def _open(db_path: Path, *, busy_timeout: float = 5.0) -> Generator[sqlite3.Connection]:
     db = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None)
     try:
         for statement in _SCHEMA:
