@@ -120,16 +120,25 @@ class LoopLatency:
     """Measures how late the event loop runs a 10 ms timer (the editor's responsiveness)."""
 
     def __init__(self) -> None:
-        self.worst = 0.0
-        self.samples = 0
+        self.delays: list[float] = []
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def worst(self) -> float:
+        """The longest delay seen, in seconds."""
+        return max(self.delays, default=0.0)
+
+    @property
+    def p99(self) -> float:
+        """The 99th percentile of the delays, in seconds."""
+        ordered = sorted(self.delays)
+        return ordered[int(len(ordered) * 0.99)] if ordered else 0.0
 
     async def _tick(self) -> None:
         while True:
             start = time.perf_counter()
             await asyncio.sleep(0.01)
-            self.worst = max(self.worst, time.perf_counter() - start - 0.01)
-            self.samples += 1
+            self.delays.append(time.perf_counter() - start - 0.01)
 
     def start(self) -> None:
         """Start measuring."""
@@ -140,3 +149,10 @@ class LoopLatency:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def measure_for(self, seconds: float) -> None:
+        """Measure for ``seconds`` (a baseline while nothing else runs)."""
+        self.start()
+        await asyncio.sleep(seconds)
+        await self.stop()

@@ -78,14 +78,16 @@ async def test_store_frozen_mid_sync_times_out_and_the_loop_keeps_answering(
 ) -> None:
     events = make_events(10_000, seed=21)
     local_db = local_db_with(data_dir, events)
+    baseline = LoopLatency()  # the machine's own timer jitter, with no sync running
+    await baseline.measure_for(3.0)
     statuses = StatusRecorder()
     task = SyncTask(local_db, store_url, FAST_RETRY, statuses)
     latency = LoopLatency()
     runner = asyncio.create_task(task.run())
     try:
         await statuses.wait_for(lambda s: s.progress is not None and s.progress[0] >= 1000, 60)
-        latency.start()
         frozen = await asyncio.to_thread(pg_cluster.freeze)
+        latency.start()  # from the freeze on: the sync waits on a store that never answers
         try:
             offline = await statuses.wait_for(lambda s: s.state == "offline", 60)
             assert offline.last_error is not None
@@ -99,9 +101,16 @@ async def test_store_frozen_mid_sync_times_out_and_the_loop_keeps_answering(
         await latency.stop()
         await task.stop()
         await runner
-    print(f"event loop: worst timer delay {latency.worst * 1000:.1f} ms over {latency.samples}")
-    assert latency.samples > 100
-    assert latency.worst < 0.1, f"the event loop stalled for {latency.worst * 1000:.0f} ms"
+    print(
+        f"event loop timer delay, p99/worst: baseline {baseline.p99 * 1000:.1f}/"
+        f"{baseline.worst * 1000:.1f} ms, store frozen {latency.p99 * 1000:.1f}/"
+        f"{latency.worst * 1000:.1f} ms over {len(latency.delays)} ticks"
+    )
+    assert len(latency.delays) > 100
+    # a call blocking on the frozen store would stall the loop for seconds; allow the
+    # machine's own jitter (other processes share the cores) and a little more
+    assert latency.p99 <= 2 * baseline.p99 + 0.02, "the event loop answered late while frozen"
+    assert latency.worst < 0.25, f"the event loop stalled for {latency.worst * 1000:.0f} ms"
     assert_exactly_once(store_url, events)
 
 
