@@ -73,8 +73,8 @@ def redact(text: str, url: str = "") -> str:
     """Remove every password from ``text``.
 
     That is: the passwords written in ``url``, ``PGPASSWORD``, and any URL or ``password=``
-    pair that ``text`` itself contains. Used on every
-    message, log line and error that may mention the connection.
+    pair that ``text`` itself contains. Used on every message, log line and error that may
+    mention the connection.
     """
     text = re.sub(r"(://[^/@?#\s:]*):[^@/?#\s]*@", rf"\1:{_REDACTED}@", text)
     text = re.sub(
