@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from lsprotocol import types
-from tests.conftest import events
-from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session, settle
 
 from ailoop.capture.identity import snippet_id
+from tests.conftest import events
+from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session, settle
 
 SNIPPET = "def f(x):\n    y = x + 1\n    return y\n"
 

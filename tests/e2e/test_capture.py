@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from tests.conftest import events
-from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session, settle
 
 from ailoop.capture.identity import snippet_id
+from tests.conftest import events
+from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session, settle
 
 EDITORS = ["visual_studio_code", "neovim"]
 

@@ -44,7 +44,9 @@ def test_replay_rejects_a_malformed_session(tmp_path: Path, data_dir: Path) -> N
     assert "bad.jsonl:2: not a JSON message" in result.stderr
 
 
-async def test_a_recorded_session_replays_to_the_same_events(tmp_path: Path, workspace: Path) -> None:
+async def test_a_recorded_session_replays_to_the_same_events(
+    tmp_path: Path, workspace: Path
+) -> None:
     recording = tmp_path / "session.jsonl"
     live = tmp_path / "live"
     config = ClientServerConfig(
@@ -54,7 +56,9 @@ async def test_a_recorded_session_replays_to_the_same_events(tmp_path: Path, wor
     client = await config.start()
     assert isinstance(client, LanguageClient)
     await client.initialize_session(
-        types.InitializeParams(capabilities=client_capabilities("neovim"), root_uri=workspace.as_uri())
+        types.InitializeParams(
+            capabilities=client_capabilities("neovim"), root_uri=workspace.as_uri()
+        )
     )
     text = "def f(x):\n    y = x + 1\n    return y\n"
     uri = open_doc(client, workspace / "a.py", "")
@@ -68,7 +72,11 @@ async def test_a_recorded_session_replays_to_the_same_events(tmp_path: Path, wor
     await client.stop()
 
     recorded = [json.loads(line) for line in recording.read_text(encoding="utf-8").splitlines()]
-    assert [m["method"] for m in recorded][:3] == ["initialize", "initialized", "textDocument/didOpen"]
+    assert [m["method"] for m in recorded][:3] == [
+        "initialize",
+        "initialized",
+        "textDocument/didOpen",
+    ]
     replayed = tmp_path / "replayed"
     ailoop("replay", str(recording), "--data-dir", str(replayed), data_dir=replayed)
     assert [(e["kind"], e["snippet"]) for e in events(replayed)] == [

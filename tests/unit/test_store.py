@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import require
 
 from ailoop.store.events import Event, Kind
 from ailoop.store.local import DB_NAME, MIGRATIONS, LocalStore, StoreError
 from ailoop.store.writer import EventWriter, spill_dirs
+from tests.conftest import require
 
 
 def event(n: int, kind: Kind = Kind.GENERATED) -> Event:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ailoop.capture.detect import Thresholds
+from ailoop.capture.detect import Thresholds, Verdict
 from ailoop.capture.document import split_lines
 from ailoop.capture.track import TrackedDocument
 from ailoop.store.events import Source
@@ -81,6 +81,7 @@ def test_formatter_batch_creates_no_snippet() -> None:
     result = doc.apply(changes, 2)
     assert result.new == []
     assert doc.snippets == []
+    assert Verdict.INSERTION not in result.verdicts
 
 
 def test_whole_document_replacement_finds_inserted_hunks_and_follows_snippets() -> None:

@@ -66,10 +66,6 @@ class Snippet:
             difflib.SequenceMatcher(None, self.text, self.current, autojunk=False).ratio(), 3
         )
 
-    def contains(self, position: Position) -> bool:
-        """Return whether ``position`` lies within the snippet (ends included)."""
-        return self.start <= position <= self.end
-
 
 @dataclass
 class ChangeResult:
@@ -80,6 +76,7 @@ class ChangeResult:
     reverted: list[Snippet] = field(default_factory=list)
     moved: bool = False
     problems: list[str] = field(default_factory=list)
+    #: Why each change was or was not an AI insertion (for the debug log).
     verdicts: list[Verdict] = field(default_factory=list)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,19 +12,24 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from ailoop.capture.detect import Thresholds
+from ailoop.capture.detect import Thresholds, Verdict
 from ailoop.capture.document import Position
 from ailoop.capture.identity import snippet_id
 from ailoop.capture.track import ChangeResult, ClientRange, Snippet, TrackedDocument
-from ailoop.lsp import diagnostics
+from ailoop.lsp import diagnostics, patterns
 from ailoop.lsp.server import AiloopServer, Expectation
 from ailoop.store.events import Event, Kind, Source
 from ailoop.workspace import origin_of, user_identity
+
+log = logging.getLogger(__name__)
 
 #: Seconds after the last edit inside a snippet before its ``modified`` event is written.
 MODIFIED_IDLE = 2.0
 #: Seconds an ``ailoop/generated`` announcement waits for its insertion.
 EXPECTATION_TTL = 10.0
+#: Seconds to wait for an agent hook's record of a snippet that arrived by a reload.
+HOOK_GRACE = 2.0
+HOOK_POLL = 0.2
 #: Documents above this size are followed but not diffed on whole-document replacement.
 LARGE_DOCUMENT = 5_000_000
 
@@ -40,8 +46,15 @@ def register(server: AiloopServer) -> None:
 def make_event(
     ls: AiloopServer, doc: TrackedDocument, snippet: Snippet, kind: Kind, **extra: Any
 ) -> Event:
-    """Build an event about ``snippet`` with who, where and what filled in."""
+    """Build an event about ``snippet`` with who, where and what filled in.
+
+    ``findings`` are the rule ids present in the snippet now: the engines' findings inside
+    it and every known pattern its text matches, supported or not, so that outcomes can
+    later be correlated with rules.
+    """
     origin = origin_of(doc.uri)
+    found = diagnostics.engine_codes(ls, doc.uri, snippet.id)
+    found.update(patterns.matched(ls, doc, snippet).keys)
     return Event(
         kind=kind,
         snippet=snippet.id,
@@ -53,6 +66,7 @@ def make_event(
         language=doc.language_id,
         lines=snippet.lines,
         text=snippet.text,
+        findings=tuple(sorted(found)),
         **extra,
     )
 
@@ -146,6 +160,10 @@ def did_change(ls: AiloopServer, params: types.DidChangeTextDocumentParams) -> N
     )
     for problem in result.problems:
         ls.log(problem, types.MessageType.Warning)
+    if log.isEnabledFor(logging.DEBUG):
+        for verdict in result.verdicts:
+            if verdict not in (Verdict.SMALL, Verdict.BLANK):
+                log.debug("%s v%d: %s", uri, doc.version, verdict.value)
     handle_result(ls, doc, result, expected)
 
 
@@ -216,9 +234,15 @@ async def flush_modified(ls: AiloopServer, doc: TrackedDocument) -> None:
 
 
 def did_save(ls: AiloopServer, params: types.DidSaveTextDocumentParams) -> None:
-    """Remember that the document's text is now what is on disk."""
-    if (doc := ls.documents.get(params.text_document.uri)) is not None:
+    """Remember that the document's text is now what is on disk.
+
+    Saving the workspace's ``.ailoop/patterns.toml`` loads the patterns again.
+    """
+    uri = params.text_document.uri
+    if (doc := ls.documents.get(uri)) is not None:
         doc.mark_saved()
+    if uri.endswith("/.ailoop/patterns.toml"):
+        ls.run_task(patterns.start(ls), "reload patterns")
 
 
 def did_close(ls: AiloopServer, params: types.DidCloseTextDocumentParams) -> None:

@@ -72,6 +72,8 @@ def publish(ls: AiloopServer, uri: str, *, lenses: bool = True) -> None:
     doc = ls.documents.get(uri)
     if doc is None:
         return
+    for provider in ls.diagnostic_providers:
+        provider(ls, doc)
     items = [marker(doc, s) for s in doc.snippets]
     for found in ls.findings.get(uri, {}).values():
         items.extend(found)
@@ -89,6 +91,16 @@ def schedule(ls: AiloopServer, uri: str, delay: float = MOVE_DEBOUNCE) -> None:
     ls.publish_timers[uri] = asyncio.get_running_loop().call_later(
         delay, lambda: publish(ls, uri, lenses=False)
     )
+
+
+def engine_codes(ls: AiloopServer, uri: str, snippet: str) -> set[str]:
+    """Return the codes of the findings published inside a snippet (``ruff:F401``, …)."""
+    return {
+        str(d.code)
+        for items in ls.findings.get(uri, {}).values()
+        for d in items
+        if isinstance(d.data, dict) and d.data.get("snippet") == snippet and d.code != MARKER
+    }
 
 
 def refresh_code_lens(ls: AiloopServer) -> None:

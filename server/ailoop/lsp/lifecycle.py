@@ -8,7 +8,7 @@ from typing import Any
 from lsprotocol import types
 
 from ailoop import settings as settings_module
-from ailoop.lsp import diagnostics
+from ailoop.lsp import diagnostics, patterns
 from ailoop.lsp.capture import flush_modified
 from ailoop.lsp.server import AiloopServer
 from ailoop.store.local import default_data_dir
@@ -52,8 +52,9 @@ def apply_settings(ls: AiloopServer, from_editor: Any) -> None:
 
 
 async def initialized(ls: AiloopServer, params: types.InitializedParams) -> None:
-    """Ask the editor for its ``ailoop`` settings, when it can answer."""
+    """Ask the editor for its ``ailoop`` settings, then load the rejection patterns."""
     await pull_configuration(ls)
+    ls.run_task(patterns.start(ls), "load patterns")
 
 
 async def pull_configuration(ls: AiloopServer) -> None:

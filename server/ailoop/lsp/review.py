@@ -8,7 +8,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from ailoop.capture.track import Snippet, TrackedDocument
-from ailoop.lsp import diagnostics
+from ailoop.lsp import diagnostics, patterns
 from ailoop.lsp.capture import make_event, record
 from ailoop.lsp.server import AiloopServer
 from ailoop.store.events import Kind
@@ -87,6 +87,19 @@ def code_action(ls: AiloopServer, params: types.CodeActionParams) -> list[types.
                 ),
             ),
         ]
+        for title, key in patterns.code_actions(ls, doc, snippet):
+            actions.append(
+                types.CodeAction(
+                    title=f"Reject: {title} ({key})",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=marker,
+                    command=types.Command(
+                        title=f"Reject: {title}",
+                        command=REJECT,
+                        arguments=[{**argument, "pattern": key}],
+                    ),
+                )
+            )
     return actions
 
 
@@ -125,6 +138,7 @@ async def _conclude(
     events.append(event)
     await record(ls, events)
     diagnostics.publish(ls, doc.uri)
+    patterns.schedule_stats(ls)
     return {"event": event.id, "kind": kind.value, "snippet": snippet.id}
 
 

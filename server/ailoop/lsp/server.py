@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -19,6 +19,10 @@ from ailoop import __version__
 from ailoop.capture.track import TrackedDocument
 from ailoop.settings import Settings
 from ailoop.store.writer import EventWriter
+
+if TYPE_CHECKING:
+    from ailoop.lsp.patterns import Matched
+    from ailoop.patterns.feedback import PatternFeedback
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,13 @@ class AiloopServer(LanguageServer):
         self.expected: dict[str, list[Expectation]] = {}
         #: Per document, per stage (an engine, the patterns): diagnostics other than markers.
         self.findings: dict[str, dict[str, list[types.Diagnostic]]] = {}
+        #: The workspace's known rejection patterns and their latest statistics.
+        self.patterns: PatternFeedback | None = None
+        self.pattern_matches: dict[tuple[str, str], Matched] = {}
+        self.stats_timer: asyncio.TimerHandle | None = None
+        #: Called before each publish to bring a stage's diagnostics up to date with the
+        #: document's snippets (their ranges move with edits).
+        self.diagnostic_providers: list[Callable[[AiloopServer, TrackedDocument], None]] = []
 
     @property
     def encoding(self) -> str:

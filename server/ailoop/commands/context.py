@@ -1,0 +1,117 @@
+"""``ailoop context``: the learned "Known rejection patterns" section.
+
+Prints it, or with ``--write`` puts it between markers into CLAUDE.md, AGENTS.md,
+.github/copilot-instructions.md and .cursor/rules/ailoop.mdc (text outside the markers
+is never touched; writing twice changes nothing). When the acceptance rate fell after
+the section last changed, fewer patterns are shown and then reintroduced one by one;
+the history lives in .ailoop/context-state.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``context`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "context",
+        help="print or write the learned 'Known rejection patterns' section",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--write", action="store_true", help="write it into the AI tools' files")
+    parser.add_argument("--limit", type=int, default=5, help="most patterns to show (5)")
+    parser.add_argument("--repo", help="judge acceptance on events of this repository only")
+    parser.add_argument(
+        "--min-outcomes",
+        type=int,
+        default=20,
+        help="outcomes needed after a change before judging it (20)",
+    )
+    parser.add_argument(
+        "--root", type=Path, default=Path(), help="workspace root (default: current directory)"
+    )
+    parser.add_argument("--data-dir", type=Path, help="data directory (default: AILOOP_DATA_DIR)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render the section; print it or write it and the step-back state."""
+    from ailoop.analytics.local import local_acceptance_rate
+    from ailoop.patterns.context import (
+        CONTEXT_FILES,
+        STATE_FILE,
+        ContextFileError,
+        ContextState,
+        context_entries,
+        decide_shown,
+        load_state,
+        render_section,
+        save_state,
+        write_context_file,
+    )
+    from ailoop.patterns.stats import iso_utc, top_patterns
+    from ailoop.patterns.workspace import Workspace
+    from ailoop.store.local import StoreError
+
+    now = dt.datetime.now(dt.timezone.utc)
+    root: Path = args.root.resolve()
+    workspace = Workspace.load(root)
+    for problem in workspace.problems:
+        print(f"ailoop context: {problem}", file=sys.stderr)
+    state_path = root / STATE_FILE
+    state, state_problems = load_state(state_path)
+    for problem in state_problems:
+        print(f"ailoop context: {problem}", file=sys.stderr)
+    window_start = iso_utc(now - dt.timedelta(days=workspace.settings.recent_days))
+    try:
+        ranked = top_patterns(workspace.local_stats(now, args.data_dir))
+        rate_since, outcomes_since = local_acceptance_rate(
+            args.data_dir, start=state.changed_at, repo=args.repo
+        )
+        rate_before, _ = local_acceptance_rate(args.data_dir, start=window_start, repo=args.repo)
+    except StoreError as exc:
+        print(f"ailoop context: {exc}", file=sys.stderr)
+        return 1
+    decision = decide_shown(
+        state,
+        target=min(max(args.limit, 0), len(ranked)),
+        rate_since_change=rate_since,
+        outcomes_since_change=outcomes_since if state.changed_at else 0,
+        min_outcomes=args.min_outcomes,
+    )
+    section = render_section(context_entries(ranked, workspace.patterns, decision.shown))
+    print(f"ailoop context: {decision.reason}", file=sys.stderr)
+    if not args.write:
+        sys.stdout.write(section)
+        return 0
+    failed = False
+    for name in CONTEXT_FILES:
+        try:
+            changed = write_context_file(root / name, section)
+        except ContextFileError as exc:
+            print(f"ailoop context: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        print(f"{name}: {'updated' if changed else 'unchanged'}")
+    digest = hashlib.sha256(section.encode("utf-8")).hexdigest()
+    if digest != state.digest or decision.recovering != state.recovering:
+        new_state = ContextState(
+            shown=decision.shown,
+            digest=digest,
+            changed_at=iso_utc(now) if digest != state.digest else state.changed_at,
+            rate_before=rate_before if digest != state.digest else state.rate_before,
+            recovering=decision.recovering,
+        )
+        try:
+            save_state(state_path, new_state)
+        except OSError as exc:
+            print(f"ailoop context: {state_path}: cannot be written ({exc})", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0

@@ -1,0 +1,320 @@
+"""Pattern statistics from the local SQLite store, kept fast with a day-by-day summary.
+
+Reading a million events as objects takes seconds, and even one ``GROUP BY`` over the
+whole ``events`` table is too slow to repeat. The events are append-only and numbered
+(``seq``), so a small summary database next to them (``pattern-summary.db`` in the data
+directory) holds outcome counts per pattern, verdict and UTC day, and each refresh adds
+only the events that arrived since the last one. Statistics are then computed from a
+few thousand summary rows, giving exactly what
+:func:`ailoop.patterns.stats.compute_pattern_stats` gives from the events themselves.
+
+The events database is only read (opened read-only), never changed; the schema read is
+the ``events`` table of ``ailoop.store.local.MIGRATIONS``. When the summary cannot be
+written (a read-only data directory), statistics fall back to one aggregate query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from ailoop.patterns.model import normalize_key
+from ailoop.patterns.reasons import normalize_reason
+from ailoop.patterns.stats import (
+    Buckets,
+    OutcomeRow,
+    PatternSettings,
+    PatternStats,
+    bucket,
+    event_day,
+    recent_cutoff,
+    stats_from_counts,
+    stats_from_rows,
+)
+from ailoop.store.local import DB_NAME, StoreError, default_data_dir, describe_failure
+
+SUMMARY_NAME = "pattern-summary.db"
+SUMMARY_VERSION = "1"
+
+_SUMMARY_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS key_days (key TEXT NOT NULL, rejected INTEGER NOT NULL,"
+    " day TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, rejected, day)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS total_days (rejected INTEGER NOT NULL, day TEXT NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY (rejected, day)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS reason_days (reason TEXT NOT NULL, keys TEXT NOT NULL,"
+    " day TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (reason, keys, day)) WITHOUT ROWID",
+)
+_SUMMARY_TABLES = ("key_days", "total_days", "reason_days")
+
+#: A day for standard timestamps, the whole timestamp otherwise (parsed in Python).
+_DAY = (
+    "CASE WHEN length(ts) > 10 AND substr(ts, 11, 1) = 'T' AND substr(ts, -1) = 'Z'"
+    " THEN substr(ts, 1, 10) ELSE ts END"
+)
+
+_NEW_OUTCOMES = f"""
+SELECT findings, pattern,
+       CASE WHEN kind = 'rejected' THEN reason END AS reason,
+       kind = 'rejected' AS rejected,
+       {_DAY} AS day,
+       count(*) AS n
+FROM events
+WHERE seq > ? AND seq <= ? AND kind IN ('accepted', 'kept', 'rejected')
+GROUP BY 1, 2, 3, 4, 5
+"""  # noqa: S608 - constants only
+
+_REASONS_QUERY = f"""
+SELECT reason, {_DAY} AS day, findings, pattern
+FROM events
+WHERE kind = 'rejected' AND reason IS NOT NULL AND trim(reason) != ''
+"""  # noqa: S608 - constants only
+
+
+def _open_events(database: Path) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise StoreError(describe_failure(database, exc)) from exc
+
+
+def _decode_findings(text: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    found = cache.get(text)
+    if found is None:
+        try:
+            found = tuple(str(f) for f in json.loads(text))
+        except (ValueError, TypeError):
+            found = ()
+        cache[text] = found
+    return found
+
+
+def _grouped_outcomes(
+    events: sqlite3.Connection, after_seq: int, up_to_seq: int
+) -> Iterator[tuple[tuple[str, ...], str | None, str | None, bool, str, int]]:
+    """Yield (findings, pattern, reason, rejected, day, count) for events in the seq range."""
+    cache: dict[str, tuple[str, ...]] = {}
+    for findings, pattern, reason, rejected, day, count in events.execute(
+        _NEW_OUTCOMES, (after_seq, up_to_seq)
+    ):
+        day_text = day if len(day) == 10 else event_day(day)
+        yield _decode_findings(findings, cache), pattern, reason, bool(rejected), day_text, count
+
+
+def _event_keys(findings: tuple[str, ...], pattern: str | None) -> set[str]:
+    keys = set(findings)
+    if pattern:
+        keys.add(normalize_key(pattern))
+    return keys
+
+
+class PatternSummary:
+    """The day-by-day outcome summary of one local store."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.events_path = data_dir / DB_NAME
+        self.path = data_dir / SUMMARY_NAME
+        self._db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        for statement in _SUMMARY_SCHEMA:
+            self._db.execute(statement)
+
+    def close(self) -> None:
+        """Close the summary database."""
+        self._db.close()
+
+    def _meta(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, name: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+    def refresh(self) -> int:
+        """Add the events stored since the last refresh; return how many seqs were read.
+
+        Starts over when the summary belongs to another events database (the store was
+        replaced) or to an older summary format.
+        """
+        events = _open_events(self.events_path)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                added = self._refresh(events)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            if "no such table" in str(exc):
+                return 0
+            raise StoreError(describe_failure(self.events_path, exc)) from exc
+        finally:
+            events.close()
+        return added
+
+    def _refresh(self, events: sqlite3.Connection) -> int:
+        last_seq = int(self._meta("last_seq") or 0)
+        last_id = self._meta("last_id")
+        if self._meta("version") != SUMMARY_VERSION or (
+            last_seq and _id_at(events, last_seq) != last_id
+        ):
+            for table in _SUMMARY_TABLES:
+                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
+            last_seq = 0
+            self._set_meta("version", SUMMARY_VERSION)
+        (up_to,) = events.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        if up_to <= last_seq:
+            return 0
+        key_days: dict[tuple[str, int, str], int] = {}
+        total_days: dict[tuple[int, str], int] = {}
+        reason_days: dict[tuple[str, str, str], int] = {}
+        for findings, pattern, reason, rejected, day, count in _grouped_outcomes(
+            events, last_seq, up_to
+        ):
+            verdict = int(rejected)
+            total_days[verdict, day] = total_days.get((verdict, day), 0) + count
+            keys = _event_keys(findings, pattern)
+            for key in keys:
+                key_days[key, verdict, day] = key_days.get((key, verdict, day), 0) + count
+            if reason and reason.strip():
+                slot = (reason, json.dumps(sorted(keys)), day)
+                reason_days[slot] = reason_days.get(slot, 0) + count
+        upsert = "ON CONFLICT DO UPDATE SET n = n + excluded.n"
+        self._db.executemany(
+            f"INSERT INTO key_days VALUES (?, ?, ?, ?) {upsert}",  # noqa: S608
+            [(*k, n) for k, n in key_days.items()],
+        )
+        self._db.executemany(
+            f"INSERT INTO total_days VALUES (?, ?, ?) {upsert}",  # noqa: S608
+            [(*k, n) for k, n in total_days.items()],
+        )
+        self._db.executemany(
+            f"INSERT INTO reason_days VALUES (?, ?, ?, ?) {upsert}",  # noqa: S608
+            [(*k, n) for k, n in reason_days.items()],
+        )
+        self._set_meta("last_seq", str(up_to))
+        self._set_meta("last_id", _id_at(events, up_to) or "")
+        return int(up_to - last_seq)
+
+    def stats(
+        self,
+        settings: PatternSettings,
+        now: dt.datetime,
+        reason_patterns: Mapping[str, str] | None = None,
+    ) -> dict[str, PatternStats]:
+        """Compute the statistics from the summary as it stands (call :meth:`refresh` first)."""
+        cutoff = recent_cutoff(now, settings)
+        per_key: dict[str, Buckets] = {}
+        overall = [0, 0, 0, 0]
+        for rejected, recent, n in self._db.execute(
+            "SELECT rejected, day >= ?, sum(n) FROM total_days GROUP BY 1, 2", (cutoff,)
+        ):
+            overall[bucket(bool(rejected), bool(recent))] += n
+        for key, rejected, recent, n in self._db.execute(
+            "SELECT key, rejected, day >= ?, sum(n) FROM key_days GROUP BY 1, 2, 3", (cutoff,)
+        ):
+            counts = per_key.setdefault(key, [0, 0, 0, 0])
+            counts[bucket(bool(rejected), bool(recent))] += n
+        if reason_patterns:
+            promoted_of: dict[str, str | None] = {}
+            for reason, keys, recent, n in self._db.execute(
+                "SELECT reason, keys, day >= ?, sum(n) FROM reason_days GROUP BY 1, 2, 3",
+                (cutoff,),
+            ):
+                if reason not in promoted_of:
+                    promoted_of[reason] = reason_patterns.get(normalize_reason(reason))
+                promoted = promoted_of[reason]
+                if promoted and promoted not in json.loads(keys):
+                    counts = per_key.setdefault(promoted, [0, 0, 0, 0])
+                    counts[bucket(True, bool(recent))] += n
+        return stats_from_counts(per_key, overall, settings)
+
+
+def _id_at(events: sqlite3.Connection, seq: int) -> str | None:
+    row = events.execute("SELECT id FROM events WHERE seq = ?", (seq,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def local_outcome_rows(database: Path, cutoff_day: str) -> list[OutcomeRow]:
+    """Return the outcome rows of the whole store at ``database`` (one aggregate query).
+
+    The fallback when no summary can be kept. A missing store has no rows.
+    """
+    if not database.exists():
+        return []
+    events = _open_events(database)
+    try:
+        return [
+            OutcomeRow(findings, pattern, reason, rejected, day >= cutoff_day, count)
+            for findings, pattern, reason, rejected, day, count in _grouped_outcomes(
+                events, 0, 2**63 - 1
+            )
+        ]
+    except sqlite3.Error as exc:
+        if "no such table" in str(exc):
+            return []
+        raise StoreError(describe_failure(database, exc)) from exc
+    finally:
+        events.close()
+
+
+def local_pattern_stats(
+    settings: PatternSettings,
+    now: dt.datetime,
+    data_dir: Path | None = None,
+    reason_patterns: Mapping[str, str] | None = None,
+) -> dict[str, PatternStats]:
+    """Compute pattern statistics over the local store in ``data_dir`` (default data dir).
+
+    Refreshes the summary with the events added since the last call, then computes from
+    it. Raises :class:`ailoop.store.local.StoreError` when the store cannot be read.
+    """
+    data_dir = data_dir or default_data_dir()
+    if not (data_dir / DB_NAME).exists():
+        return {}
+    try:
+        summary = PatternSummary(data_dir)
+    except sqlite3.Error:
+        rows = local_outcome_rows(data_dir / DB_NAME, recent_cutoff(now, settings))
+        return stats_from_rows(rows, settings, reason_patterns)
+    try:
+        try:
+            summary.refresh()
+        except sqlite3.Error:  # the summary itself cannot be written: compute without it
+            rows = local_outcome_rows(data_dir / DB_NAME, recent_cutoff(now, settings))
+            return stats_from_rows(rows, settings, reason_patterns)
+        return summary.stats(settings, now, reason_patterns)
+    finally:
+        summary.close()
+
+
+def local_reasons(
+    data_dir: Path | None, cutoff_day: str
+) -> list[tuple[str, bool, tuple[str, ...]]]:
+    """Return ``(reason, recent, pattern keys)`` for every rejection with a free-text reason."""
+    database = (data_dir or default_data_dir()) / DB_NAME
+    if not database.exists():
+        return []
+    events = _open_events(database)
+    try:
+        cache: dict[str, tuple[str, ...]] = {}
+        out = []
+        for reason, day, findings, pattern in events.execute(_REASONS_QUERY):
+            day_text = day if len(day) == 10 else event_day(day)
+            keys = _event_keys(_decode_findings(findings, cache), pattern)
+            out.append((str(reason), day_text >= cutoff_day, tuple(sorted(keys))))
+        return out
+    except sqlite3.Error as exc:
+        if "no such table" in str(exc):
+            return []
+        raise StoreError(describe_failure(database, exc)) from exc
+    finally:
+        events.close()

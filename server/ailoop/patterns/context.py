@@ -1,0 +1,285 @@
+"""The learned context: a "Known rejection patterns" section for the files AI tools read.
+
+The top patterns are rendered as a Markdown section and written between markers into
+``CLAUDE.md``, ``AGENTS.md``, ``.github/copilot-instructions.md`` and
+``.cursor/rules/ailoop.mdc``; the step-back logic decides how many patterns it shows.
+Writing is idempotent and touches nothing outside the markers. When the acceptance rate
+falls after the section changed, :func:`decide_shown` steps back to half as many patterns
+and then reintroduces them one by one while the rate holds (the "reset" of a feedback
+loop that would otherwise amplify a bad change).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ailoop.patterns.model import TEAM_PREFIX, display_title
+from ailoop.patterns.patternset import PatternSet
+from ailoop.patterns.stats import PatternStats
+
+BEGIN_MARKER = "<!-- ailoop:known-rejection-patterns:begin -->"
+END_MARKER = "<!-- ailoop:known-rejection-patterns:end -->"
+
+#: The files AI tools read their project instructions from, relative to the workspace root.
+CONTEXT_FILES = (
+    "CLAUDE.md",
+    "AGENTS.md",
+    ".github/copilot-instructions.md",
+    ".cursor/rules/ailoop.mdc",
+)
+
+#: Front matter for a Cursor rule file ailoop creates (Cursor needs it to apply the rule).
+CURSOR_FRONT_MATTER = (
+    "---\n"
+    "description: Known rejection patterns learned from the team's reviews of AI-written code\n"
+    "alwaysApply: true\n"
+    "---\n\n"
+)
+
+#: Where the step-back state of a workspace is kept, relative to its root.
+STATE_FILE = Path(".ailoop") / "context-state.json"
+
+
+class ContextFileError(Exception):
+    """A context file cannot be updated; the message names the file and the problem."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextEntry:
+    """One line of the section: a pattern, its numbers and how to avoid it."""
+
+    key: str
+    title: str
+    hint: str
+    rejected: int
+    rejected_recent: int
+    accepted: int
+    recent_days: int
+
+
+def default_hint(key: str) -> str:
+    """Return a fix hint for a feedback rule without a team-written one."""
+    engine, _, rule = key.partition(":")
+    if engine == "ruff":
+        return f"follow ruff rule {rule} (`ruff rule {rule}` explains it)"
+    if engine == "ty":
+        return f"resolve ty's {rule} diagnostic before proposing the code"
+    return f"avoid what {key} reports"
+
+
+def context_entries(
+    ranked: Sequence[PatternStats], patterns: PatternSet, limit: int
+) -> list[ContextEntry]:
+    """Return the section's entries for the first ``limit`` of the ``ranked`` patterns."""
+    entries = []
+    for stats in ranked[: max(limit, 0)]:
+        team = patterns.get(stats.pattern) if stats.pattern.startswith(TEAM_PREFIX) else None
+        entries.append(
+            ContextEntry(
+                key=stats.pattern,
+                title=display_title(stats.pattern, team.title if team else None),
+                hint=team.hint if team else default_hint(stats.pattern),
+                rejected=stats.rejected,
+                rejected_recent=stats.rejected_recent,
+                accepted=stats.accepted,
+                recent_days=stats.recent_days,
+            )
+        )
+    return entries
+
+
+def render_section(entries: Sequence[ContextEntry]) -> str:
+    """Render the "Known rejection patterns" section (Markdown, ending in a newline)."""
+    lines = ["## Known rejection patterns", ""]
+    if not entries:
+        lines.append("No known rejection patterns yet.")
+    else:
+        lines.append(
+            "Code with these patterns was rejected by this team's reviewers. "
+            "Do not write them; follow the fix instead."
+        )
+        lines.append("")
+        for entry in entries:
+            numbers = f"rejected {entry.rejected}× ({entry.rejected_recent} in the last {entry.recent_days} days)"
+            if entry.accepted:
+                numbers += f", accepted {entry.accepted}×"
+            lines.append(f"- **{entry.title}** (`{entry.key}`): {numbers}. Fix: {entry.hint}")
+    return "\n".join(lines) + "\n"
+
+
+def replace_between_markers(existing: str | None, section: str, front_matter: str = "") -> str:
+    """Return ``existing`` with ``section`` between the markers; nothing else changes.
+
+    Without markers the block is appended (after a blank line); a new file gets
+    ``front_matter`` first. Raises :class:`ContextFileError` on unpaired markers.
+    """
+    block = f"{BEGIN_MARKER}\n{section.rstrip(chr(10))}\n{END_MARKER}"
+    if existing is None:
+        return f"{front_matter}{block}\n"
+    begin = existing.find(BEGIN_MARKER)
+    end = existing.find(END_MARKER)
+    begins, ends = existing.count(BEGIN_MARKER), existing.count(END_MARKER)
+    if begins == 0 and ends == 0:
+        if not existing or existing.endswith("\n\n"):
+            separator = ""
+        elif existing.endswith("\n"):
+            separator = "\n"
+        else:
+            separator = "\n\n"
+        return f"{existing}{separator}{block}\n"
+    if begins != 1 or ends != 1 or end < begin:
+        raise ContextFileError(
+            f"the markers {BEGIN_MARKER} and {END_MARKER} must appear once each, in that order"
+        )
+    return existing[:begin] + block + existing[end + len(END_MARKER) :]
+
+
+def write_context_file(path: Path, section: str) -> bool:
+    """Write ``section`` between the markers of ``path``; return True when the file changed.
+
+    The file is replaced atomically; raises :class:`ContextFileError` with the path.
+    """
+    try:
+        existing: str | None = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        existing = None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContextFileError(f"{path}: cannot be read: {exc}") from exc
+    front = CURSOR_FRONT_MATTER if path.suffix == ".mdc" else ""
+    try:
+        updated = replace_between_markers(existing, section, front)
+    except ContextFileError as exc:
+        raise ContextFileError(f"{path}: {exc}") from exc
+    if updated == existing:
+        return False
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False,
+            newline="",
+        ) as handle:  # fmt: skip
+            handle.write(updated)
+        if path.exists():
+            Path(handle.name).chmod(path.stat().st_mode & 0o7777)
+        Path(handle.name).replace(path)
+    except OSError as exc:
+        raise ContextFileError(f"{path}: cannot be written: {exc}") from exc
+    return True
+
+
+# --- step back and reintroduce ---------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextState:
+    """What the last written section looked like and how acceptance stood before it."""
+
+    shown: int | None = None  # patterns in the section; None before the first write
+    digest: str = ""  # the section text's fingerprint, to notice any change
+    changed_at: str | None = None  # when the section last changed (ISO 8601 UTC)
+    rate_before: float | None = None  # acceptance rate in the window before that change
+    recovering: bool = False  # stepping back up after a fall
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the state as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ContextState:
+        """Build a state from its JSON dict; unknown or mistyped fields fall back."""
+        shown = data.get("shown")
+        rate = data.get("rate_before")
+        return cls(
+            shown=shown if isinstance(shown, int) and shown >= 0 else None,
+            digest=str(data.get("digest") or ""),
+            changed_at=data.get("changed_at") if isinstance(data.get("changed_at"), str) else None,
+            rate_before=float(rate) if isinstance(rate, (int, float)) else None,
+            recovering=data.get("recovering") is True,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """How many patterns to show, whether the loop is recovering, and why."""
+
+    shown: int
+    recovering: bool
+    reason: str
+
+
+def decide_shown(
+    state: ContextState,
+    target: int,
+    rate_since_change: float | None,
+    outcomes_since_change: int,
+    min_outcomes: int = 20,
+    tolerance: float = 0.02,
+) -> Decision:
+    """Decide how many of the top patterns the section shows.
+
+    ``target`` is how many it would show with no history (the limit, or fewer when fewer
+    patterns are supported). The rate since the last change is compared with the rate
+    before it once at least ``min_outcomes`` outcomes were seen: a fall of more than
+    ``tolerance`` halves the count; while recovering, each window that holds adds one
+    pattern back until the target is reached.
+    """
+    target = max(target, 0)
+    if state.shown is None:
+        return Decision(target, False, "first learned context")
+    evidence = (
+        outcomes_since_change >= min_outcomes
+        and rate_since_change is not None
+        and state.rate_before is not None
+    )
+    if not evidence:
+        if state.recovering:
+            shown = min(state.shown, target)
+            return Decision(
+                shown,
+                shown < target,
+                f"waiting for {min_outcomes} outcomes since the last change "
+                f"({outcomes_since_change} so far) before reintroducing a pattern",
+            )
+        return Decision(target, False, "not enough outcomes since the last change to judge it")
+    assert rate_since_change is not None
+    assert state.rate_before is not None
+    if rate_since_change < state.rate_before - tolerance:
+        shown = min(state.shown, target) // 2
+        return Decision(
+            shown,
+            True,
+            f"acceptance fell from {state.rate_before:.0%} to {rate_since_change:.0%} after "
+            f"the last change: stepping back to {shown} pattern(s)",
+        )
+    if state.recovering:
+        shown = min(state.shown + 1, target)
+        return Decision(
+            shown,
+            shown < target,
+            f"acceptance held at {rate_since_change:.0%}: reintroducing pattern {shown}",
+        )
+    return Decision(target, False, f"acceptance held at {rate_since_change:.0%}")
+
+
+def load_state(path: Path) -> tuple[ContextState, list[str]]:
+    """Read the step-back state; a missing or unreadable file is a fresh state (with a message)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return ContextState(), []
+    except (OSError, ValueError) as exc:
+        return ContextState(), [f"{path}: unreadable ({exc}); starting the context history afresh"]
+    if not isinstance(data, dict):
+        return ContextState(), [f"{path}: not a JSON object; starting the context history afresh"]
+    return ContextState.from_json(data), []
+
+
+def save_state(path: Path, state: ContextState) -> None:
+    """Write the step-back state (pretty JSON, stable key order)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")

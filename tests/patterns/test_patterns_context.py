@@ -1,0 +1,189 @@
+"""The learned context: writing between markers, and the step-back decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from conftest import RunAiloop
+from pattern_testkit import outcome, store_events, ts
+
+from ailoop.patterns.context import (
+    BEGIN_MARKER,
+    CONTEXT_FILES,
+    END_MARKER,
+    ContextFileError,
+    ContextState,
+    decide_shown,
+    replace_between_markers,
+)
+from ailoop.store.events import Kind
+
+SECTION = "## Known rejection patterns\n\n- **bare except**\n"
+
+
+def test_new_file_gets_the_block_and_front_matter() -> None:
+    text = replace_between_markers(None, SECTION, "---\nalwaysApply: true\n---\n\n")
+    assert text == f"---\nalwaysApply: true\n---\n\n{BEGIN_MARKER}\n{SECTION}{END_MARKER}\n"
+
+
+def test_block_is_appended_after_existing_text() -> None:
+    text = replace_between_markers("# Project\nUse tabs.", SECTION)
+    assert text == f"# Project\nUse tabs.\n\n{BEGIN_MARKER}\n{SECTION}{END_MARKER}\n"
+
+
+def test_only_the_text_between_markers_changes() -> None:
+    before = f"intro\n{BEGIN_MARKER}\nold stuff\n{END_MARKER}\noutro without newline"
+    after = replace_between_markers(before, SECTION)
+    assert after == f"intro\n{BEGIN_MARKER}\n{SECTION}{END_MARKER}\noutro without newline"
+    assert replace_between_markers(after, SECTION) == after
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        f"{BEGIN_MARKER}\nno end",
+        f"{END_MARKER}\n{BEGIN_MARKER}",
+        f"{BEGIN_MARKER}{BEGIN_MARKER}{END_MARKER}",
+    ],
+)
+def test_unpaired_markers_are_refused(broken: str) -> None:
+    with pytest.raises(ContextFileError, match="must appear once each"):
+        replace_between_markers(broken, SECTION)
+
+
+# --- step back -------------------------------------------------------------------------
+
+
+def state(shown: int, rate_before: float = 0.8, recovering: bool = False) -> ContextState:
+    return ContextState(shown, "d", "2026-11-01T00:00:00.000Z", rate_before, recovering)
+
+
+def test_first_context_shows_the_target() -> None:
+    decision = decide_shown(
+        ContextState(), target=5, rate_since_change=None, outcomes_since_change=0
+    )
+    assert (decision.shown, decision.recovering) == (5, False)
+
+
+def test_a_fall_after_a_change_halves_the_patterns() -> None:
+    decision = decide_shown(state(5), 5, rate_since_change=0.6, outcomes_since_change=40)
+    assert (decision.shown, decision.recovering) == (2, True)
+    assert "fell from 80% to 60%" in decision.reason
+
+
+def test_patterns_come_back_one_by_one_while_the_rate_holds() -> None:
+    shown, recovering = 2, True
+    history = []
+    while recovering:
+        decision = decide_shown(state(shown, recovering=True), 5, 0.8, 40)
+        shown, recovering = decision.shown, decision.recovering
+        history.append(shown)
+    assert history == [3, 4, 5]
+
+
+def test_no_judgement_without_enough_outcomes() -> None:
+    waiting = decide_shown(state(2, recovering=True), 5, 0.1, outcomes_since_change=3)
+    assert (waiting.shown, waiting.recovering) == (2, True)
+    steady = decide_shown(state(4), 5, 0.1, outcomes_since_change=3)
+    assert (steady.shown, steady.recovering) == (5, False)
+
+
+def test_a_small_dip_within_tolerance_is_not_a_fall() -> None:
+    decision = decide_shown(state(5), 5, rate_since_change=0.79, outcomes_since_change=40)
+    assert (decision.shown, decision.recovering) == (5, False)
+
+
+def test_fewer_supported_patterns_cap_the_count() -> None:
+    decision = decide_shown(state(5, recovering=True), 3, 0.9, 40)
+    assert (decision.shown, decision.recovering) == (3, False)
+
+
+# --- the command -----------------------------------------------------------------------
+
+
+def test_context_write_twice_is_identical_and_keeps_outside_text(
+    workspace: Path, data_dir: Path, run_ailoop: RunAiloop
+) -> None:
+    store_events(
+        data_dir,
+        [outcome(Kind.REJECTED, ["pattern:bare-except"]) for _ in range(3)]
+        + [outcome(Kind.REJECTED, ["ruff:BLE001"]) for _ in range(4)]
+        + [outcome(Kind.ACCEPTED, []) for _ in range(5)],
+    )
+    claude = workspace / "CLAUDE.md"
+    claude.write_text("# House rules\n\nUse tabs.\n", encoding="utf-8")
+    agents = workspace / "AGENTS.md"
+    agents.write_text(f"top\n{BEGIN_MARKER}\nstale\n{END_MARKER}\nbottom\n", encoding="utf-8")
+
+    first = run_ailoop("context", "--write", cwd=workspace)
+    assert first.returncode == 0, first.stderr
+    contents = {name: (workspace / name).read_bytes() for name in CONTEXT_FILES}
+    second = run_ailoop("context", "--write", cwd=workspace)
+    assert second.returncode == 0, second.stderr
+    assert {name: (workspace / name).read_bytes() for name in CONTEXT_FILES} == contents
+    assert all(line.endswith(": unchanged") for line in second.stdout.splitlines())
+
+    text = claude.read_text(encoding="utf-8")
+    assert text.startswith("# House rules\n\nUse tabs.\n\n" + BEGIN_MARKER)
+    assert "**bare except** (`pattern:bare-except`): rejected 3× (3 in the last 7 days)" in text
+    assert "(`ruff:BLE001`): rejected 4×" in text
+    assert text.index("ruff:BLE001") < text.index("pattern:bare-except")  # 4 before 3
+    agents_text = agents.read_text(encoding="utf-8")
+    assert agents_text.startswith(f"top\n{BEGIN_MARKER}\n## Known rejection patterns")
+    assert agents_text.endswith(f"{END_MARKER}\nbottom\n")
+    assert "stale" not in agents_text
+    cursor = (workspace / ".cursor/rules/ailoop.mdc").read_text(encoding="utf-8")
+    assert cursor.startswith("---\ndescription:")
+
+
+def test_context_prints_without_writing(workspace: Path, run_ailoop: RunAiloop) -> None:
+    result = run_ailoop("context", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "## Known rejection patterns\n\nNo known rejection patterns yet.\n"
+    assert not (workspace / "CLAUDE.md").exists()
+
+
+def entries_in(path: Path) -> list[str]:
+    return [
+        line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("- **")
+    ]
+
+
+def test_context_steps_back_after_a_fall_and_reintroduces(
+    workspace: Path, data_dir: Path, run_ailoop: RunAiloop
+) -> None:
+    store_events(
+        data_dir,
+        [outcome(Kind.REJECTED, ["pattern:bare-except"]) for _ in range(3)]
+        + [outcome(Kind.REJECTED, ["pattern:eval-call"]) for _ in range(3)],
+    )
+    assert run_ailoop("context", "--write", cwd=workspace).returncode == 0
+    claude = workspace / "CLAUDE.md"
+    assert len(entries_in(claude)) == 2
+    # pretend the section changed a day ago, when acceptance stood at 90 %
+    state_path = workspace / ".ailoop" / "context-state.json"
+    state = json.loads(state_path.read_text())
+    state.update(
+        changed_at=ts(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)), rate_before=0.9
+    )
+    state_path.write_text(json.dumps(state))
+    # since then, most AI snippets were rejected
+    store_events(data_dir, [outcome(Kind.REJECTED, []) for _ in range(15)])
+    store_events(data_dir, [outcome(Kind.ACCEPTED, []) for _ in range(5)])
+    fell = run_ailoop("context", "--write", "--min-outcomes", "20", cwd=workspace)
+    assert fell.returncode == 0, fell.stderr
+    assert "stepping back to 1 pattern(s)" in fell.stderr
+    assert len(entries_in(claude)) == 1
+    assert json.loads(state_path.read_text())["recovering"] is True
+    waiting = run_ailoop("context", "--write", "--min-outcomes", "20", cwd=workspace)
+    assert "waiting for 20 outcomes" in waiting.stderr
+    assert len(entries_in(claude)) == 1
+    # acceptance holds after the step back: the second pattern comes back
+    store_events(data_dir, [outcome(Kind.ACCEPTED, []) for _ in range(20)])
+    back = run_ailoop("context", "--write", "--min-outcomes", "20", cwd=workspace)
+    assert "reintroducing pattern 2" in back.stderr, back.stderr
+    assert len(entries_in(claude)) == 2
+    assert json.loads(state_path.read_text())["recovering"] is False
