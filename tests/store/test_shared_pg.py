@@ -14,6 +14,8 @@ import pytest
 from pg_cluster import PASSWORD, PASSWORD_ROLE, TestCluster
 from store_support import local_db_with, make_events, pg_count, pg_ids
 
+from ailoop.patterns.model import normalize_key
+from ailoop.patterns.stats import PatternSettings, accumulate, outcome_rows, recent_cutoff
 from ailoop.store import shared, team_cache
 from ailoop.store.events import Event, Kind
 from ailoop.store.local import DB_NAME, LocalStore
@@ -91,21 +93,31 @@ def test_share_code_and_user_hash(store_url: str, data_dir: Path, tmp_path: Path
 
 
 def _expected_stats(events: list[Event], now: dt.datetime) -> dict[str, tuple[int, ...]]:
-    week_ago = now - dt.timedelta(days=7)
+    """Per key: rejected, accepted, rejected recent, accepted recent, total (7 UTC days)."""
+    recent_from = (now.date() - dt.timedelta(days=6)).isoformat()
     counts: dict[str, Counter[str]] = {}
     for event in events:
-        for rule in set(event.findings) | ({event.pattern} if event.pattern else set()):
-            c = counts.setdefault(rule, Counter())
+        keys = set(event.findings) | ({normalize_key(event.pattern)} if event.pattern else set())
+        recent = shared.parse_ts(event.ts).date().isoformat() >= recent_from
+        for key in keys:
+            c = counts.setdefault(key, Counter())
             c["total"] += 1
             if event.kind is Kind.REJECTED:
                 c["rejected"] += 1
-                if shared.parse_ts(event.ts) >= week_ago:
-                    c["rejected_7d"] += 1
+                c["rejected_recent"] += recent
             if event.kind in (Kind.ACCEPTED, Kind.KEPT):
                 c["accepted"] += 1
+                c["accepted_recent"] += recent
     return {
-        rule: (c["rejected"], c["accepted"], c["rejected_7d"], c["total"])
-        for rule, c in counts.items()
+        key: (c["rejected"], c["accepted"], c["rejected_recent"], c["accepted_recent"], c["total"])
+        for key, c in counts.items()
+    }
+
+
+def _numbers(counts: dict[str, shared.PatternCounts]) -> dict[str, tuple[int, ...]]:
+    return {
+        key: (c.rejected, c.accepted, c.rejected_recent, c.accepted_recent, c.total)
+        for key, c in counts.items()
     }
 
 
@@ -124,20 +136,34 @@ def test_team_pattern_statistics_land_in_the_local_cache(
 
     cached = team_cache.read_team_pattern_stats(local_db)
     expected = _expected_stats(mine + theirs, now)
+    assert "pattern:bare-except" in expected  # picked patterns are read as team patterns
     assert report.rules == len(expected)
-    assert {
-        rule: (c.rejected, c.accepted, c.rejected_7d, c.total) for rule, c in cached.items()
-    } == expected
+    assert _numbers(cached) == expected
     newest = max(shared.parse_ts(e.ts) for e in mine + theirs if "ruff:F401" in e.findings)
     assert shared.parse_ts(cached["ruff:F401"].last_seen) == newest
-    assert shared.team_pattern_stats(store_url) == (
-        sorted(cached.values(), key=lambda c: c.rule),
-        team_cache.read_team_baseline(local_db)[0],
-    )
     baseline, pulled_at = team_cache.read_team_baseline(local_db)
     assert pulled_at is not None
     assert baseline.total == 1600
     assert baseline.rejected == sum(e.kind is Kind.REJECTED for e in mine + theirs)
+    direct = shared.team_pattern_stats(store_url)
+    assert direct.keys == sorted(cached.values(), key=lambda c: c.rule)
+    assert direct.baseline == baseline
+
+
+def test_cached_days_give_the_buckets_the_pattern_statistics_use(
+    store_url: str, data_dir: Path
+) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    events = make_events(1500, seed=14, now=now)
+    local_db = local_db_with(data_dir, events)
+    sync_once(local_db, store_url, SyncOptions())
+    for recent_days in (1, 7, 30):
+        settings = PatternSettings(recent_days=recent_days)
+        cutoff = recent_cutoff(now, settings)
+        expected = accumulate(outcome_rows(events, cutoff))
+        assert team_cache.team_buckets(local_db, cutoff) == expected
+    days = team_cache.read_team_pattern_days(local_db)
+    assert sum(d.total for d in days if d.rule == "") == 1500
 
 
 def test_least_privilege_role_can_sync_but_not_change_events(
@@ -288,9 +314,7 @@ def test_upgrade_counts_the_events_already_stored(
     local_db = local_db_with(data_dir, [])
     sync_once(local_db, url, SyncOptions())
     cached = team_cache.read_team_pattern_stats(local_db)
-    assert {
-        rule: (c.rejected, c.accepted, c.rejected_7d, c.total) for rule, c in cached.items()
-    } == _expected_stats(events, now)
+    assert _numbers(cached) == _expected_stats(events, now)
 
 
 def test_sync_draws_a_progress_bar_on_a_terminal(store_url: str, data_dir: Path) -> None:

@@ -160,8 +160,14 @@ def test_progress_line() -> None:
 def test_pattern_counts_split_rules_from_baseline() -> None:
     when = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     rules, baseline = shared.pattern_counts_from_rows(
-        [("ruff:F401", 2, 3, 1, 6, when), (None, 5, 9, 2, 20, when)]
+        [("ruff:F401", 2, 3, 1, 0, 6, when), (None, 5, 9, 2, 4, 20, when)]
     )
-    assert rules == [shared.PatternCounts("ruff:F401", 2, 3, 1, 6, "2026-01-01T00:00:00.000Z")]
+    assert rules == [shared.PatternCounts("ruff:F401", 2, 3, 1, 0, 6, "2026-01-01T00:00:00.000Z")]
     assert baseline.total == 20
     assert baseline.rule == ""
+
+
+def test_recent_window_is_whole_utc_days_today_included() -> None:
+    late = dt.datetime(2026, 3, 10, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert shared.recent_from(late, 7) == dt.date(2026, 3, 5)  # 04:30 UTC on the 11th
+    assert shared.recent_from(dt.datetime(2026, 3, 10, 12, 0), 1) == dt.date(2026, 3, 10)

@@ -52,6 +52,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 2: per-rule daily counts, kept by a statement trigger from the rows really inserted
     # (``ON CONFLICT DO NOTHING`` skips are not in the transition table), so the team
     # statistics read a few thousand rows instead of every event. Rule '' counts all events.
+    # Keys follow ``ailoop.patterns.model.normalize_key``: findings as they are, a picked
+    # pattern without a prefix as ``pattern:<id>``; an event counts once per key.
     """
     CREATE TABLE ailoop.pattern_daily (
         rule      text        NOT NULL,
@@ -62,6 +64,13 @@ MIGRATIONS: tuple[str, ...] = (
         last_seen timestamptz NOT NULL,
         PRIMARY KEY (rule, day)
     );
+    -- the key of a picked pattern: 'bare-except' is the team pattern 'pattern:bare-except'
+    CREATE FUNCTION ailoop.pattern_key(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+        SELECT CASE WHEN btrim(value) = '' THEN NULL
+                    WHEN strpos(value, ':') > 0 THEN btrim(value)
+                    ELSE 'pattern:' || btrim(value) END
+    $$;
     CREATE FUNCTION ailoop.count_patterns() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     BEGIN
@@ -72,7 +81,8 @@ MIGRATIONS: tuple[str, ...] = (
                count(*), max(n.ts)
         FROM new_events AS n
         CROSS JOIN LATERAL (
-            SELECT DISTINCT u.rule FROM unnest(n.findings || n.pattern || ''::text) AS u(rule)
+            SELECT DISTINCT u.rule FROM unnest(n.findings || ailoop.pattern_key(n.pattern)
+                                              || ''::text) AS u(rule)
             WHERE u.rule IS NOT NULL
         ) AS r
         GROUP BY 1, 2
@@ -86,8 +96,6 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $$;
     REVOKE ALL ON FUNCTION ailoop.count_patterns() FROM PUBLIC;
-    CREATE INDEX events_rejected_ts ON ailoop.events (ts) INCLUDE (findings, pattern)
-        WHERE kind = 'rejected';
     CREATE TRIGGER events_count_patterns AFTER INSERT ON ailoop.events
         REFERENCING NEW TABLE AS new_events
         FOR EACH STATEMENT EXECUTE FUNCTION ailoop.count_patterns();
@@ -98,7 +106,8 @@ MIGRATIONS: tuple[str, ...] = (
            count(*), max(e.ts)
     FROM ailoop.events AS e
     CROSS JOIN LATERAL (
-        SELECT DISTINCT u.rule FROM unnest(e.findings || e.pattern || ''::text) AS u(rule)
+        SELECT DISTINCT u.rule FROM unnest(e.findings || ailoop.pattern_key(e.pattern)
+                                          || ''::text) AS u(rule)
         WHERE u.rule IS NOT NULL
     ) AS r
     GROUP BY 1, 2;

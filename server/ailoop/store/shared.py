@@ -432,46 +432,57 @@ async def push_rows(conn: psycopg.AsyncConnection[Any], rows: Sequence[tuple[Any
 
 @dataclasses.dataclass(frozen=True)
 class PatternCounts:
-    """Raw team numbers for one rule id (a finding like ``ruff:F401`` or a pattern id).
+    """Raw team numbers for one pattern key.
 
-    ``accepted`` counts ``accepted`` and ``kept`` events; ``total`` counts every event that
-    carries the rule, of any kind; ``last_seen`` is the newest such event's time (ISO).
+    A key is a finding like ``ruff:F401`` or ``pattern:<id>``; a picked pattern without a
+    prefix is read as ``pattern:<id>``. ``accepted`` counts ``accepted`` and ``kept`` events; ``total`` counts every event that
+    carries the key, of any kind; ``*_recent`` count the last ``recent_days`` UTC calendar
+    days, today included (the window of ``ailoop.patterns.stats.recent_cutoff``);
+    ``last_seen`` is the newest such event's time (ISO).
     """
 
     rule: str
     rejected: int
     accepted: int
-    rejected_7d: int
+    rejected_recent: int
+    accepted_recent: int
     total: int
     last_seen: str
 
 
-#: Per rule id found in ``findings`` or ``pattern``: rejections, acceptances (accepted or
-#: kept), rejections in the last 7 days, events in all, newest event. The baseline row
-#: (rule NULL) holds the same counts over all events, for lift. An event counts once per
-#: rule even if the rule is both a finding and its pattern. All-time counts come from the
-#: ``pattern_daily`` rollup; the 7-day window is counted exactly from the recent rejections.
+@dataclasses.dataclass(frozen=True)
+class PatternDay:
+    """Team numbers for one pattern key on one UTC day (``day``: ``YYYY-MM-DD``)."""
+
+    rule: str
+    day: str
+    rejected: int
+    accepted: int
+    total: int
+
+
+#: Per pattern key: rejections, acceptances (accepted or kept), both again for the recent
+#: days (from ``%(recent_from)s``, a UTC date, on), events in all, newest event. The row
+#: with rule NULL holds the same counts over all events (the baseline for lift). Read from
+#: the ``pattern_daily`` rollup, so its cost does not grow with the number of events.
 TEAM_PATTERN_STATS_SQL = f"""
-WITH totals AS (
-    SELECT rule, sum(rejected) AS rejected, sum(accepted) AS accepted, sum(total) AS total,
-           max(last_seen) AS last_seen
-    FROM {SCHEMA}.pattern_daily
-    GROUP BY rule
-), recent AS (
-    SELECT r.rule, count(*) AS rejected_7d
-    FROM {SCHEMA}.events AS e
-    CROSS JOIN LATERAL (
-        SELECT DISTINCT u.rule FROM unnest(e.findings || e.pattern || ''::text) AS u(rule)
-        WHERE u.rule IS NOT NULL
-    ) AS r
-    WHERE e.kind = 'rejected' AND e.ts >= now() - interval '7 days'
-    GROUP BY r.rule
-)
-SELECT NULLIF(t.rule, ''), t.rejected, t.accepted, coalesce(recent.rejected_7d, 0),
-       t.total, t.last_seen
-FROM totals AS t
-LEFT JOIN recent ON recent.rule = t.rule
+SELECT NULLIF(rule, ''),
+       sum(rejected), sum(accepted),
+       coalesce(sum(rejected) FILTER (WHERE day >= %(recent_from)s), 0),
+       coalesce(sum(accepted) FILTER (WHERE day >= %(recent_from)s), 0),
+       sum(total), max(last_seen)
+FROM {SCHEMA}.pattern_daily
+GROUP BY rule
 """  # noqa: S608 - constants only
+
+#: Every (key, day) row of the rollup; rule '' is all events.
+TEAM_PATTERN_DAYS_SQL = f"SELECT rule, day, rejected, accepted, total FROM {SCHEMA}.pattern_daily"  # noqa: S608
+
+
+def recent_from(now: dt.datetime, recent_days: int) -> dt.date:
+    """Return the first UTC day of the last ``recent_days`` calendar days, today included."""
+    moment = now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).date() - dt.timedelta(days=recent_days - 1)
 
 
 def _iso(value: dt.datetime | None) -> str:
@@ -485,42 +496,80 @@ def _iso(value: dt.datetime | None) -> str:
 def pattern_counts_from_rows(
     rows: Sequence[tuple[Any, ...]],
 ) -> tuple[list[PatternCounts], PatternCounts]:
-    """Split the rows of ``TEAM_PATTERN_STATS_SQL`` into per-rule counts and the baseline."""
-    rules: list[PatternCounts] = []
-    baseline = PatternCounts("", 0, 0, 0, 0, "")
-    for rule, rejected, accepted, rejected_7d, total, last_seen in rows:
+    """Split the rows of ``TEAM_PATTERN_STATS_SQL`` into per-key counts and the baseline."""
+    keys: list[PatternCounts] = []
+    baseline = PatternCounts("", 0, 0, 0, 0, 0, "")
+    for rule, rejected, accepted, rejected_recent, accepted_recent, total, last_seen in rows:
         counts = PatternCounts(
-            rule or "", int(rejected), int(accepted), int(rejected_7d), int(total),
+            rule or "",
+            int(rejected),
+            int(accepted),
+            int(rejected_recent),
+            int(accepted_recent),
+            int(total),
             _iso(last_seen),
-        )  # fmt: skip
+        )
         if rule is None:
             baseline = counts
         else:
-            rules.append(counts)
-    rules.sort(key=lambda c: c.rule)
-    return rules, baseline
+            keys.append(counts)
+    keys.sort(key=lambda c: c.rule)
+    return keys, baseline
+
+
+def pattern_days_from_rows(rows: Sequence[tuple[Any, ...]]) -> list[PatternDay]:
+    """Turn the rows of ``TEAM_PATTERN_DAYS_SQL`` into ``PatternDay`` records, sorted."""
+    days = [
+        PatternDay(str(rule), day.isoformat(), int(rejected), int(accepted), int(total))
+        for rule, day, rejected, accepted, total in rows
+    ]
+    days.sort(key=lambda d: (d.rule, d.day))
+    return days
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamPatternStats:
+    """What the pull fetches: per-key counts, the baseline and the daily rows."""
+
+    keys: list[PatternCounts]
+    baseline: PatternCounts
+    days: list[PatternDay]
+    recent_days: int
 
 
 async def fetch_team_pattern_stats(
-    conn: psycopg.AsyncConnection[Any],
-) -> tuple[list[PatternCounts], PatternCounts]:
-    """Run the team pattern-statistics query; return per-rule counts and the baseline."""
-    cursor = await conn.execute(TEAM_PATTERN_STATS_SQL)
-    return pattern_counts_from_rows(await cursor.fetchall())
+    conn: psycopg.AsyncConnection[Any], recent_days: int = 7, now: dt.datetime | None = None
+) -> TeamPatternStats:
+    """Run the team pattern-statistics queries in one snapshot."""
+    params = {"recent_from": recent_from(now or dt.datetime.now(dt.timezone.utc), recent_days)}
+    async with conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        summary = await (await conn.execute(TEAM_PATTERN_STATS_SQL, params)).fetchall()
+        days = await (await conn.execute(TEAM_PATTERN_DAYS_SQL)).fetchall()
+    keys, baseline = pattern_counts_from_rows(summary)
+    return TeamPatternStats(keys, baseline, pattern_days_from_rows(days), recent_days)
 
 
 def team_pattern_stats(
-    url: str, timeouts: Timeouts = Timeouts()
-) -> tuple[list[PatternCounts], PatternCounts]:
-    """Run the team pattern-statistics query (blocking, for commands); see the async one."""
+    url: str,
+    recent_days: int = 7,
+    timeouts: Timeouts = Timeouts(),
+    now: dt.datetime | None = None,
+) -> TeamPatternStats:
+    """Run the team pattern-statistics queries (blocking, for commands)."""
+    params = {"recent_from": recent_from(now or dt.datetime.now(dt.timezone.utc), recent_days)}
     conn = connect(url, timeouts)
     try:
-        rows = conn.execute(TEAM_PATTERN_STATS_SQL).fetchall()
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            summary = conn.execute(TEAM_PATTERN_STATS_SQL, params).fetchall()
+            days = conn.execute(TEAM_PATTERN_DAYS_SQL).fetchall()
     except Exception as exc:  # noqa: BLE001 - one clear, redacted message
         raise classify_error(exc, url) from None
     finally:
         conn.close()
-    return pattern_counts_from_rows(rows)
+    keys, baseline = pattern_counts_from_rows(summary)
+    return TeamPatternStats(keys, baseline, pattern_days_from_rows(days), recent_days)
 
 
 # --------------------------------------------------------------------------- reading events

@@ -52,6 +52,7 @@ class SyncOptions:
     ``share_code``: send snippet texts (off: the ``text`` field stays on this machine).
     ``user_hash_key``: when set, user names are replaced by an HMAC keyed with it (every
     machine of the team must use the same key for the per-person stats to line up).
+    ``recent_days``: the recent window of the pulled statistics (the patterns' setting).
     """
 
     batch_size: int = 500
@@ -63,6 +64,7 @@ class SyncOptions:
     stats_interval: float = 300.0
     backoff_initial: float = 1.0
     backoff_max: float = 300.0
+    recent_days: int = 7
 
     @property
     def privacy(self) -> shared.Privacy:
@@ -276,16 +278,16 @@ class SyncEngine:
         return SyncReport(sent=done, new=new, skipped=done - new, rules=0)
 
     async def pull_stats(self) -> int:
-        """Copy the team's pattern statistics into the local cache; return how many rules."""
+        """Copy the team's pattern statistics into the local cache; return how many keys."""
         self._local_op(self._store)
         conn = await self._guarded(self._connection)
-        rules, baseline = await self._guarded(
-            functools.partial(shared.fetch_team_pattern_stats, conn)
+        stats = await self._guarded(
+            functools.partial(
+                shared.fetch_team_pattern_stats, conn, recent_days=self.options.recent_days
+            )
         )
-        self._local_op(
-            lambda: team_cache.replace_team_stats(self.local_db, rules, baseline, utc_now())
-        )
-        return len(rules)
+        self._local_op(lambda: team_cache.replace_team_stats(self.local_db, stats, utc_now()))
+        return len(stats.keys)
 
     def _local_op(self, operation: Callable[[], T]) -> T:
         """Run a local SQLite operation; its errors become ``StoreError`` with a hint."""
