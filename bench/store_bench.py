@@ -45,17 +45,25 @@ KINDS += ["reverted"] * 5 + ["modified"] * 5
 
 #: The same numbers computed from every event, as a store without the rollup would.
 FULL_SCAN_STATS_SQL = """
-SELECT r.rule, count(*) FILTER (WHERE kind = 'rejected'),
+SELECT NULLIF(r.rule, ''), count(*) FILTER (WHERE kind = 'rejected'),
        count(*) FILTER (WHERE kind IN ('accepted', 'kept')),
-       count(*) FILTER (WHERE kind = 'rejected' AND ts >= now() - interval '7 days'),
+       count(*) FILTER (WHERE kind = 'rejected' AND ts >= (now() AT TIME ZONE 'UTC')::date - 6),
+       count(*) FILTER (WHERE kind IN ('accepted', 'kept')
+                        AND ts >= (now() AT TIME ZONE 'UTC')::date - 6),
        count(*), max(ts)
 FROM ailoop.events AS e
 CROSS JOIN LATERAL (
-    SELECT DISTINCT u.rule FROM unnest(e.findings || e.pattern || ''::text) AS u(rule)
+    SELECT DISTINCT u.rule
+    FROM unnest(e.findings || ailoop.pattern_key(e.pattern) || ''::text) AS u(rule)
     WHERE u.rule IS NOT NULL
 ) AS r
 GROUP BY r.rule
 """
+
+#: The pull's query with its parameter written out (the last 7 UTC days).
+STATS_SQL = shared.TEAM_PATTERN_STATS_SQL.replace(
+    "%(recent_from)s", "((now() AT TIME ZONE 'UTC')::date - 6)"
+)
 
 
 def bench_url(url: str) -> tuple[str, str]:
@@ -234,7 +242,8 @@ def main() -> int:
     )
 
     queries = {
-        "team pattern statistics": shared.TEAM_PATTERN_STATS_SQL,
+        "team pattern statistics (the pull, from the rollup)": STATS_SQL,
+        "team pattern daily rows (the pull, for any window)": shared.TEAM_PATTERN_DAYS_SQL,
         "pattern statistics by a full scan (no rollup)": FULL_SCAN_STATS_SQL,
         "acceptance per tool, last 30 days": (
             "SELECT tool, count(*) FILTER (WHERE kind IN ('accepted','kept')), "
@@ -257,7 +266,7 @@ def main() -> int:
 
     print("\n## Plan of the team pattern-statistics query\n")
     print("```")
-    print("\n".join(plan_summary(url, shared.TEAM_PATTERN_STATS_SQL)))
+    print("\n".join(plan_summary(url, STATS_SQL)))
     print("```")
     print("\n## Sizes\n")
     print("| relation | size |")
