@@ -14,6 +14,7 @@ import pytest
 from pg_cluster import PASSWORD, PASSWORD_ROLE, TestCluster
 from store_support import local_db_with, make_events, pg_count, pg_ids
 
+from ailoop.analytics.acceptance import iso_week, outcome_groups
 from ailoop.patterns.model import normalize_key
 from ailoop.patterns.stats import PatternSettings, accumulate, outcome_rows, recent_cutoff
 from ailoop.store import shared, team_cache
@@ -352,3 +353,19 @@ def test_sync_draws_a_progress_bar_on_a_terminal(store_url: str, data_dir: Path)
     screen = drawn.decode()
     assert "\r[" in screen
     assert "] 3000/3000 events" in screen
+
+
+def test_team_outcome_counts_match_the_acceptance_analytics(store_url: str, data_dir: Path) -> None:
+    events = make_events(1200, seed=15)
+    sync_once(local_db_with(data_dir, events), store_url, SyncOptions())
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
+    for window, repo in ((None, None), (since, None), (None, "github.com/team/app"), (None, "x")):
+        merged: Counter[tuple[str, str, str, str, Kind]] = Counter()
+        for tool, language, user, day, kind, count in shared.team_outcome_counts(
+            store_url, since=window, repo=repo
+        ):
+            merged[tool, language, user, iso_week(day), Kind(kind)] += count
+        groups = outcome_groups(events, window, repo)
+        assert merged == Counter(
+            {(g.tool, g.language, g.user, g.week, g.kind): g.count for g in groups}
+        )

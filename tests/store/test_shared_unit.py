@@ -171,3 +171,14 @@ def test_recent_window_is_whole_utc_days_today_included() -> None:
     late = dt.datetime(2026, 3, 10, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     assert shared.recent_from(late, 7) == dt.date(2026, 3, 5)  # 04:30 UTC on the 11th
     assert shared.recent_from(dt.datetime(2026, 3, 10, 12, 0), 1) == dt.date(2026, 3, 10)
+
+
+def test_buckets_from_days_split_recent_and_older() -> None:
+    days = [
+        shared.PatternDay("ruff:E722", "2026-03-01", rejected=2, accepted=1, total=5),
+        shared.PatternDay("ruff:E722", "2026-03-08", rejected=3, accepted=4, total=9),
+        shared.PatternDay("", "2026-03-08", rejected=7, accepted=6, total=20),
+    ]
+    per_key, overall = shared.buckets_from_days(days, "2026-03-08")
+    assert per_key == {"ruff:E722": [4, 3, 1, 2]}
+    assert overall == [6, 7, 0, 0]

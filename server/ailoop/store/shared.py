@@ -572,6 +572,65 @@ def team_pattern_stats(
     return TeamPatternStats(keys, baseline, pattern_days_from_rows(days), recent_days)
 
 
+#: Outcome counts of one key: [accepted recent, rejected recent, accepted older, rejected
+#: older], the shape ``ailoop.patterns.stats.stats_from_counts`` takes.
+Buckets = list[int]
+
+
+def buckets_from_days(
+    days: Sequence[PatternDay], recent_from: str
+) -> tuple[dict[str, Buckets], Buckets]:
+    """Sum daily rows into per-key and overall buckets; days from ``recent_from`` are recent.
+
+    ``recent_from`` is a UTC day (``YYYY-MM-DD``), e.g. ``ailoop.patterns.stats.recent_cutoff``.
+    Rule ``''`` is the overall row.
+    """
+    per_key: dict[str, Buckets] = {}
+    overall: Buckets = [0, 0, 0, 0]
+    for day in days:
+        counts = overall if day.rule == "" else per_key.setdefault(day.rule, [0, 0, 0, 0])
+        offset = 0 if day.day >= recent_from else 2
+        counts[offset] += day.accepted
+        counts[offset + 1] += day.rejected
+    return per_key, overall
+
+
+#: Outcome events (accepted, kept, rejected, reverted) counted by tool, language, user,
+#: UTC day and kind: what ``ailoop stats`` groups, computed by the database.
+TEAM_OUTCOME_COUNTS_SQL = f"""
+SELECT tool, language, "user", to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD'), kind, count(*)
+FROM {SCHEMA}.events
+WHERE kind IN ('accepted', 'kept', 'rejected', 'reverted')
+  AND (%(since)s::timestamptz IS NULL OR ts >= %(since)s::timestamptz)
+  AND (%(repo)s::text IS NULL OR repo = %(repo)s::text)
+GROUP BY 1, 2, 3, 4, 5
+"""  # noqa: S608 - constants only
+
+
+def team_outcome_counts(
+    url: str,
+    *,
+    since: dt.datetime | None = None,
+    repo: str | None = None,
+    timeouts: Timeouts = Timeouts(statement=120.0),
+) -> list[tuple[str, str, str, str, str, int]]:
+    """Return (tool, language, user, UTC day, kind, count) over the team's outcome events.
+
+    For ``ailoop stats --team``: one aggregate query instead of reading every event.
+    """
+    conn = connect(url, timeouts)
+    try:
+        rows = conn.execute(TEAM_OUTCOME_COUNTS_SQL, {"since": since, "repo": repo}).fetchall()
+    except Exception as exc:  # noqa: BLE001 - one clear, redacted message
+        raise classify_error(exc, url) from None
+    finally:
+        conn.close()
+    return [
+        (str(tool), str(language), str(user), str(day), str(kind), int(count))
+        for tool, language, user, day, kind, count in rows
+    ]
+
+
 # --------------------------------------------------------------------------- reading events
 
 

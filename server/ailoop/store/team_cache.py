@@ -17,7 +17,13 @@ import sqlite3
 from collections.abc import Generator
 from pathlib import Path
 
-from ailoop.store.shared import PatternCounts, PatternDay, TeamPatternStats
+from ailoop.store.shared import (
+    Buckets,
+    PatternCounts,
+    PatternDay,
+    TeamPatternStats,
+    buckets_from_days,
+)
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS team_pattern_stats (
@@ -51,10 +57,6 @@ _BASELINE_KEYS = (
     "total",
     "last_seen",
 )
-
-#: Outcome counts of one key, the shape ``ailoop.patterns.stats.stats_from_counts`` takes:
-#: [accepted recent, rejected recent, accepted older, rejected older].
-Buckets = list[int]
 
 
 @contextlib.contextmanager
@@ -149,21 +151,4 @@ def team_buckets(db_path: Path, recent_from: str) -> tuple[dict[str, Buckets], B
     ``ailoop.patterns.stats.recent_cutoff``; the result feeds
     ``ailoop.patterns.stats.stats_from_counts``. Empty before the first pull.
     """
-    with _open(db_path) as db:
-        rows = db.execute(
-            "SELECT rule,"
-            " sum(CASE WHEN day >= ?1 THEN accepted ELSE 0 END),"
-            " sum(CASE WHEN day >= ?1 THEN rejected ELSE 0 END),"
-            " sum(CASE WHEN day < ?1 THEN accepted ELSE 0 END),"
-            " sum(CASE WHEN day < ?1 THEN rejected ELSE 0 END)"
-            " FROM team_pattern_days GROUP BY rule",
-            (recent_from,),
-        ).fetchall()
-    per_key: dict[str, Buckets] = {}
-    overall: Buckets = [0, 0, 0, 0]
-    for rule, *counts in rows:
-        if rule == "":
-            overall = [int(n) for n in counts]
-        else:
-            per_key[rule] = [int(n) for n in counts]
-    return per_key, overall
+    return buckets_from_days(read_team_pattern_days(db_path), recent_from)
