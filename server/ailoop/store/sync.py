@@ -53,6 +53,7 @@ class SyncOptions:
     ``user_hash_key``: when set, user names are replaced by an HMAC keyed with it (every
     machine of the team must use the same key for the per-person stats to line up).
     ``recent_days``: the recent window of the pulled statistics (the patterns' setting).
+    ``nudge_delay``: after a nudge, wait this long so a burst of events goes in one push.
     """
 
     batch_size: int = 500
@@ -65,6 +66,7 @@ class SyncOptions:
     backoff_initial: float = 1.0
     backoff_max: float = 300.0
     recent_days: int = 7
+    nudge_delay: float = 1.0
 
     @property
     def privacy(self) -> shared.Privacy:
@@ -513,7 +515,8 @@ class SyncTask:
                         last_error=None,
                         progress=None,
                     )
-                    await _wait(wake, opts.interval)
+                    if await _wait(wake, opts.interval):  # nudged: let a burst of events gather
+                        await asyncio.sleep(opts.nudge_delay)
                 except shared.SharedStoreError as exc:
                     failures += 1
                     delay = backoff_delay(failures, opts.backoff_initial, opts.backoff_max)
@@ -551,9 +554,13 @@ def _safe_pending(engine: SyncEngine, fallback: int) -> int:
         return fallback
 
 
-async def _wait(wake: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+async def _wait(wake: asyncio.Event, seconds: float) -> bool:
+    """Wait until ``wake`` is set or ``seconds`` pass; return whether it was set."""
+    try:
         await asyncio.wait_for(wake.wait(), max(seconds, 0.0))
+    except (TimeoutError, asyncio.TimeoutError):
+        return False
+    return True
 
 
 async def _wait_forever() -> None:
