@@ -8,7 +8,7 @@ from typing import Any
 from lsprotocol import types
 
 from ailoop import settings as settings_module
-from ailoop.lsp import diagnostics, feedback, patterns
+from ailoop.lsp import diagnostics, feedback, patterns, sync
 from ailoop.lsp.capture import flush_modified
 from ailoop.lsp.server import AiloopServer
 from ailoop.store.local import default_data_dir
@@ -56,6 +56,7 @@ async def initialized(ls: AiloopServer, params: types.InitializedParams) -> None
     await pull_configuration(ls)
     ls.run_task(feedback.start(ls), "start feedback engines")
     ls.run_task(patterns.start(ls), "load patterns")
+    ls.run_task(sync.start(ls), "start the sync")
 
 
 async def pull_configuration(ls: AiloopServer) -> None:
@@ -93,6 +94,7 @@ async def shutdown(ls: AiloopServer, params: None) -> None:
     if ls.hub is not None:
         await ls.hub.stop()
         ls.hub = None
+    await sync.stop(ls)
     for doc in list(ls.documents.values()):
         await flush_modified(ls, doc)
     if ls.writer is not None:

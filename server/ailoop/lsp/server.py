@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ailoop.feedback import EngineHub, Finding
     from ailoop.lsp.patterns import Matched
     from ailoop.patterns.feedback import PatternFeedback
+    from ailoop.store.sync import SyncTask
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,11 @@ class AiloopServer(LanguageServer):
         self.hub: EngineHub | None = None
         self.engine_findings: dict[str, dict[str, tuple[int, list[Finding]]]] = {}
         self.scope_whole_file = False
+        #: The background sync to the shared store, when one is configured.
+        self.sync: SyncTask | None = None
+        self.progress_token: str | None = None
+        self.team_stats_seen: str | None = None
+        self.use_team_stats = False
         #: Called before each publish to bring a stage's diagnostics up to date with the
         #: document's snippets (their ranges move with edits).
         self.diagnostic_providers: list[Callable[[AiloopServer, TrackedDocument], None]] = []
