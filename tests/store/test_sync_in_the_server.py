@@ -77,7 +77,9 @@ async def test_events_reach_the_shared_store_and_the_editor_sees_the_state(
 async def test_a_frozen_store_never_slows_the_editor(
     data_dir: Path, workspace: Path, store_url: str, pg_cluster: TestCluster
 ) -> None:
-    options = {"store": {"url": store_url, "interval": 1, "statementTimeout": 2, "connectTimeout": 2}}
+    options = {
+        "store": {"url": store_url, "interval": 1, "statementTimeout": 2, "connectTimeout": 2}
+    }
     async with session("neovim", data_dir, workspace, options) as client:
         record_status(client)
         uri = open_doc(client, workspace / "shop" / "cart.py", "")
@@ -95,7 +97,8 @@ async def test_a_frozen_store_never_slows_the_editor(
                 worst = max(worst, time.perf_counter() - started)
             assert worst < 0.5, f"a code lens request took {worst:.3f} s while the store was frozen"
             await status_where(
-                client, lambda s: s["state"] in ("offline", "error") and s["pending"] == 2,
+                client,
+                lambda s: s["state"] in ("offline", "error") and s["pending"] == 2,
                 since=before,
             )
         finally:
@@ -112,3 +115,36 @@ async def test_no_store_configured_says_disabled(data_dir: Path, workspace: Path
         record_status(client)
         status = await status_where(client, lambda s: True)
         assert status["state"] == "disabled"
+
+
+def test_team_stats_match_the_local_ones_after_a_sync(
+    data_dir: Path, store_url: str, tmp_path: Path
+) -> None:
+    import json
+    import os
+
+    from tests.conftest import ailoop
+
+    example = Path(__file__).parents[2] / "examples" / "session.jsonl"
+    ailoop("replay", str(example), "--data-dir", str(data_dir), data_dir=data_dir)
+    env = {"AILOOP_STORE_URL": store_url}
+    os.environ.update(env)
+    try:
+        ailoop("sync", data_dir=data_dir)
+        team = json.loads(
+            ailoop(
+                "stats", "--team", "--format", "json", "--root", str(tmp_path), data_dir=data_dir
+            ).stdout
+        )
+    finally:
+        for key in env:
+            os.environ.pop(key)
+    local = json.loads(
+        ailoop("stats", "--format", "json", "--root", str(tmp_path), data_dir=data_dir).stdout
+    )
+    assert team["overall"] == local["overall"]
+    assert team["overall"]["outcomes"] == 2
+    assert team["by"]["tool"] == local["by"]["tool"]
+    missing = ailoop("stats", "--team", "--root", str(tmp_path), data_dir=data_dir, check=False)
+    assert missing.returncode == 1
+    assert "no shared store configured" in missing.stderr
