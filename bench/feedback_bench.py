@@ -192,6 +192,9 @@ async def main() -> None:
                 root,
                 {"ruff": has_code("ruff:F821"), "ty": has_code("ty:unresolved-reference")},
                 env={"AILOOP_DATA_DIR": str(root / ".ailoop-data")},
+                vary=lambda text, n: text.replace(
+                    "last_error = None", f"last_error = None  # attempt plan {n}"
+                ),
             ),
             HubSubject(
                 root,
