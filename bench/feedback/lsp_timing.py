@@ -113,8 +113,13 @@ class LspServerSubject:
         initialization_options: Mapping[str, Any] | None = None,
         timeout: float = 30.0,
         env: Mapping[str, str] | None = None,
+        vary: Callable[[str, int], str] | None = None,
     ) -> None:
         self.name = name
+        #: Makes each round's inserted text unique, for a server that would otherwise take a
+        #: re-insertion of text it just saw deleted for an undo (ailoop does).
+        self.vary = vary
+        self._rounds = 0
         self.argv = list(argv)
         self.root = root
         self.probes = dict(probes)
@@ -180,8 +185,12 @@ class LspServerSubject:
         assert self._connection is not None
         mark = len(self._published)
         self._version += 1
+        self._rounds += 1
+        text = workload.inserted_text
+        if self.vary is not None:
+            text = self.vary(text, self._rounds)
         sent = time.perf_counter()
-        self._change(workload.uri, workload.inserted_text)
+        self._change(workload.uri, text)
         times = {}
         for label, probe in self.probes.items():
             arrived, _ = await self._wait(workload.uri, mark, probe)

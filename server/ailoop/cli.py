@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from ailoop import __version__
 
 #: Subcommand modules under ``ailoop.commands``, in the order ``--help`` lists them.
-COMMANDS = ("serve", "events", "replay", "check", "patterns", "stats", "context", "hook")
+COMMANDS = (
+    "serve",
+    "events",
+    "replay",
+    "check",
+    "patterns",
+    "stats",
+    "context",
+    "store",
+    "sync",
+    "hook",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,13 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-SERVER = [sys.executable, "-m", "ailoop", "serve"]
+SERVER = [
+    sys.executable,
+    "-m",
+    "ailoop",
+    "serve",
+    *os.environ.get("AILOOP_TEST_SERVER_ARGS", "").split(),
+]
 WAIT = 15.0
 
 

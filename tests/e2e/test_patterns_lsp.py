@@ -84,5 +84,7 @@ async def test_three_rejections_make_a_known_pattern_on_the_next_snippet(
     recorded = events(data_dir)
     rejected = [e for e in recorded if e["kind"] == "rejected"]
     assert len(rejected) == 3
-    assert all(e["findings"] == ["pattern:bare-except", "pattern:eval-call"] for e in rejected)
+    for event in rejected:  # the team's patterns, beside the engines' rules (ruff:E722, …)
+        assert {"pattern:bare-except", "pattern:eval-call"} <= set(event["findings"])
+        assert "ruff:E722" in event["findings"]
     assert all(e["pattern"] == "pattern:bare-except" for e in rejected)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ailoop.feedback.findings import Finding, finding_from_diagnostic, reencode
 from ailoop.feedback.output import OutputError, parse_regex_output, parse_sarif_output
-from ailoop.feedback.positions import column_of, convert_column, index_of
+from ailoop.positions import column_of, convert_column, index_of
 
 TEXT = "x = 1\ns = '😀'; y = undefined\n"
 

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ailoop.positions import code_units, column_of
+
 _BREAK = re.compile(r"(\r\n|\r|\n)")
 _HAS_BREAK = re.compile(r"[\r\n]")
 
@@ -44,19 +46,6 @@ def _content_length(line: str) -> int:
     if line.endswith(("\n", "\r")):
         return len(line) - 1
     return len(line)
-
-
-def _units(ch: str, encoding: str) -> int:
-    code = ord(ch)
-    if encoding == "utf-16":
-        return 2 if code > 0xFFFF else 1
-    if encoding == "utf-8":
-        return 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
-    return 1
-
-
-class PositionError(ValueError):
-    """A client position that does not exist in the document (it was clamped)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +101,7 @@ class Document:
         for index in range(length):
             if count >= units:
                 return Position(line, index), clamped or count > units
-            count += _units(text[index], self.encoding)
+            count += code_units(text[index], self.encoding)
         return Position(line, length), clamped or count != units
 
     def to_client(self, position: Position) -> tuple[int, int]:
@@ -121,7 +110,7 @@ class Document:
         text = self.lines[line] if line < len(self.lines) else ""
         if self.encoding == "utf-32" or text.isascii():
             return line, char
-        return line, sum(_units(ch, self.encoding) for ch in text[:char])
+        return line, column_of(text, char, self.encoding)
 
     def text_in(self, start: Position, end: Position) -> str:
         """Return the text between two code-point positions."""

@@ -27,7 +27,45 @@ def register(subparsers: Any) -> None:
         "--root", type=Path, default=Path(), help="workspace root (default: current directory)"
     )
     parser.add_argument("--data-dir", type=Path, help="data directory (default: AILOOP_DATA_DIR)")
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help="the team's numbers from the shared store (AILOOP_STORE_URL or [tool.ailoop.store] url)",
+    )
     parser.set_defaults(func=run)
+
+
+def team_numbers(
+    args: argparse.Namespace, workspace: Any, now: dt.datetime, since: dt.datetime | None
+) -> tuple[Any, Any]:
+    """Return the acceptance report and pattern statistics over the shared store."""
+    import os
+
+    from ailoop.analytics.acceptance import OutcomeGroup, acceptance_report, iso_week
+    from ailoop.patterns.stats import recent_cutoff, stats_from_counts
+    from ailoop.settings import load
+    from ailoop.store import shared
+    from ailoop.store.events import Kind
+    from ailoop.store.sync import store_settings
+
+    settings, _ = load(args.root.resolve())
+    url, _, problems = store_settings(settings.store, "store settings", os.environ)
+    for problem in problems:
+        print(f"ailoop stats: {problem}", file=sys.stderr)
+    if not url:
+        raise shared.SharedStoreError(
+            "no shared store configured: set AILOOP_STORE_URL or [tool.ailoop.store] url",
+            retryable=False,
+        )
+    groups = [
+        OutcomeGroup(tool, language, user, iso_week(day), Kind(kind), count)
+        for tool, language, user, day, kind, count in shared.team_outcome_counts(
+            url, since=since, repo=args.repo
+        )
+    ]
+    team = shared.team_pattern_stats(url, workspace.settings.recent_days, now=now)
+    per_key, overall = shared.buckets_from_days(team.days, recent_cutoff(now, workspace.settings))
+    return acceptance_report(groups), stats_from_counts(per_key, overall, workspace.settings)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from ailoop.patterns.stats import top_patterns
     from ailoop.patterns.workspace import Workspace
     from ailoop.store.local import StoreError
+    from ailoop.store.shared import SharedStoreError
 
     now = dt.datetime.now(dt.timezone.utc)
     since = now - dt.timedelta(days=args.since) if args.since else None
@@ -45,9 +84,13 @@ def run(args: argparse.Namespace) -> int:
     for problem in workspace.problems:
         print(f"ailoop stats: {problem}", file=sys.stderr)
     try:
-        report = acceptance_report(local_outcome_groups(args.data_dir, since, args.repo))
-        top = top_patterns(workspace.local_stats(now, args.data_dir), args.top)
-    except StoreError as exc:
+        if args.team:
+            report, pattern_stats = team_numbers(args, workspace, now, since)
+        else:
+            report = acceptance_report(local_outcome_groups(args.data_dir, since, args.repo))
+            pattern_stats = workspace.local_stats(now, args.data_dir)
+        top = top_patterns(pattern_stats, args.top)
+    except (StoreError, SharedStoreError) as exc:  # messages never carry a password
         print(f"ailoop stats: {exc}", file=sys.stderr)
         return 1
     if args.format == "json":

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from ailoop.feedback.findings import Finding
+
+#: A document's text, or a function that returns it: the language server passes the
+#: function so that a keystroke does not pay for joining the text unless a check reads it.
+TextSource = str | Callable[[], str]
 
 
 @dataclass(frozen=True)
@@ -16,7 +22,12 @@ class Document:
     uri: str
     language_id: str
     version: int
-    text: str
+    source: TextSource = field(repr=False)
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The text, read once on first use."""
+        return self.source if isinstance(self.source, str) else self.source()
 
 
 class EngineError(Exception):

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ailoop.feedback.positions import convert_column
+from ailoop.positions import convert_column
 
 #: LSP ``DiagnosticSeverity`` values.
 ERROR, WARNING, INFORMATION, HINT = 1, 2, 3, 4

@@ -20,11 +20,18 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ailoop.feedback.command import CommandEngine
-from ailoop.feedback.engine import CheckOutdated, Document, Engine, EngineError, EngineHung
+from ailoop.feedback.engine import (
+    CheckOutdated,
+    Document,
+    Engine,
+    EngineError,
+    EngineHung,
+    TextSource,
+)
 from ailoop.feedback.findings import Finding
 from ailoop.feedback.language_servers import make_ruff_engine, make_ty_engine
-from ailoop.feedback.positions import ENCODINGS
 from ailoop.feedback.settings import FeedbackSettings
+from ailoop.positions import ENCODINGS
 
 #: Called with ``(uri, version, engine, findings)``: every finding of that engine for the
 #: whole document at that version (an empty list clears the engine's earlier findings).
@@ -166,7 +173,7 @@ class EngineHub:
             if slot.state == "stopped":
                 self._launch(slot)
 
-    def open(self, uri: str, language_id: str, version: int, text: str) -> None:
+    def open(self, uri: str, language_id: str, version: int, text: TextSource) -> None:
         """Track an opened document: send it to its engines and check it now."""
         if uri in self._documents:
             self.close(uri)  # opened again (e.g. with another language id): start afresh
@@ -176,7 +183,7 @@ class EngineHub:
             self._guard(slot, slot.engine.open, document)
         self._schedule(uri, immediate=True)
 
-    def change(self, uri: str, version: int, text: str, immediate: bool = False) -> None:
+    def change(self, uri: str, version: int, text: TextSource, immediate: bool = False) -> None:
         """Take a document's new text: forward it and check it.
 
         The check runs at once when the document was quiet for the debounce time before

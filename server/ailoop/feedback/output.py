@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ailoop.feedback.findings import Finding
-from ailoop.feedback.positions import column_of, convert_column, index_of
 from ailoop.feedback.settings import severity_from_name
+from ailoop.positions import column_of, convert_column, index_of
 
 #: SARIF ``level`` -> LSP severity.
 _SARIF_LEVELS = {"error": 1, "warning": 2, "note": 3, "none": 4}

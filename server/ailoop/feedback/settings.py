@@ -3,6 +3,7 @@ r"""Feedback settings: which engines run, how fast, and the command engines a te
 Read from the ``feedback`` table of ailoop's configuration, e.g. in ``pyproject.toml``::
 
     [tool.ailoop.feedback]
+    scope = "snippet"                 # or "file": show findings outside AI snippets too
     debounce_ms = 150
     request_timeout_ms = 5000
 
@@ -77,6 +78,8 @@ class CommandEngineSettings:
 class FeedbackSettings:
     """Everything the feedback engines need to know; defaults work without configuration."""
 
+    #: Where findings are shown: inside AI snippets only, or in the whole file.
+    scope: str = "snippet"
     ruff: bool = True
     ty: bool = True
     #: Ruff rule selectors added for AI code only, on top of the workspace's ruff config.
@@ -98,7 +101,9 @@ class FeedbackSettings:
 
 
 _SEVERITY_NAMES = {"error": 1, "warning": 2, "information": 3, "info": 3, "hint": 4}
+_SCOPES = ("snippet", "file")
 _TOP_KEYS = {
+    "scope",
     "debounce_ms",
     "request_timeout_ms",
     "start_timeout_ms",
@@ -323,8 +328,16 @@ def parse_feedback_settings(
         return FeedbackSettings(), [f"feedback: expected a table, got {raw!r} (using the defaults)"]
     top = _Reader("feedback", raw, _TOP_KEYS, problems)
     settings = FeedbackSettings()
+    scope = top.values.get("scope", settings.scope)
+    if scope not in _SCOPES:
+        problems.append(
+            f"feedback.scope: expected one of {', '.join(map(repr, _SCOPES))}, got {scope!r} "
+            f"(using {settings.scope!r})"
+        )
+        scope = settings.scope
     settings = replace(
         settings,
+        scope=scope,
         debounce_ms=top.milliseconds("debounce_ms", settings.debounce_ms),
         request_timeout_ms=top.milliseconds("request_timeout_ms", settings.request_timeout_ms, 1),
         start_timeout_ms=top.milliseconds("start_timeout_ms", settings.start_timeout_ms, 1),

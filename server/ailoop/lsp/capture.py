@@ -96,6 +96,8 @@ def did_open(ls: AiloopServer, params: types.DidOpenTextDocumentParams) -> None:
         thresholds=_thresholds(ls),
     )
     ls.documents[item.uri] = doc
+    if ls.hub is not None:
+        ls.hub.open(item.uri, item.language_id, item.version, text)
     if "\x00" in text:
         ls.log(f"{item.uri} looks binary (it contains NUL characters); not looking for snippets")
         return
@@ -160,6 +162,8 @@ def did_change(ls: AiloopServer, params: types.DidChangeTextDocumentParams) -> N
     )
     for problem in result.problems:
         ls.log(problem, types.MessageType.Warning)
+    if ls.hub is not None:
+        ls.hub.change(uri, doc.version, lambda: doc.doc.text, immediate=bool(result.new))
     if log.isEnabledFor(logging.DEBUG):
         for verdict in result.verdicts:
             if verdict not in (Verdict.SMALL, Verdict.BLANK):
@@ -254,6 +258,8 @@ def did_close(ls: AiloopServer, params: types.DidCloseTextDocumentParams) -> Non
         timer.cancel()
     if doc is None:
         return
+    if ls.hub is not None:
+        ls.hub.close(uri)
     ls.run_task(close_snippets(ls, doc), f"close {uri}")
 
 
@@ -278,6 +284,8 @@ async def close_snippets(ls: AiloopServer, doc: TrackedDocument) -> None:
         else:
             events.append(make_event(ls, doc, snippet, Kind.REVERTED, similarity=0.0))
     doc.snippets.clear()
+    ls.engine_findings.pop(doc.uri, None)
+    ls.findings.pop(doc.uri, None)
     await record(ls, events)
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=[])

@@ -8,7 +8,7 @@ from typing import Any
 from lsprotocol import types
 
 from ailoop import settings as settings_module
-from ailoop.lsp import diagnostics, patterns
+from ailoop.lsp import diagnostics, feedback, patterns, sync
 from ailoop.lsp.capture import flush_modified
 from ailoop.lsp.server import AiloopServer
 from ailoop.store.local import default_data_dir
@@ -54,7 +54,9 @@ def apply_settings(ls: AiloopServer, from_editor: Any) -> None:
 async def initialized(ls: AiloopServer, params: types.InitializedParams) -> None:
     """Ask the editor for its ``ailoop`` settings, then load the rejection patterns."""
     await pull_configuration(ls)
+    ls.run_task(feedback.start(ls), "start feedback engines")
     ls.run_task(patterns.start(ls), "load patterns")
+    ls.run_task(sync.start(ls), "start the sync")
 
 
 async def pull_configuration(ls: AiloopServer) -> None:
@@ -88,7 +90,11 @@ async def did_change_configuration(
 
 
 async def shutdown(ls: AiloopServer, params: None) -> None:
-    """Write what is pending (modified snippets, queued events) before exiting."""
+    """Stop the engines; write what is pending (modified snippets, queued events)."""
+    if ls.hub is not None:
+        await ls.hub.stop()
+        ls.hub = None
+    await sync.stop(ls)
     for doc in list(ls.documents.values()):
         await flush_modified(ls, doc)
     if ls.writer is not None:

@@ -18,7 +18,7 @@ from ailoop.capture.track import Snippet, TrackedDocument
 from ailoop.lsp import diagnostics
 from ailoop.lsp.server import AiloopServer
 from ailoop.patterns.feedback import PatternFeedback, PatternFinding
-from ailoop.store.local import StoreError, default_data_dir
+from ailoop.store.local import DB_NAME, StoreError, default_data_dir
 
 STAGE = "patterns"
 #: Seconds after an outcome is recorded before the statistics are computed again.
@@ -104,6 +104,22 @@ def code_actions(ls: AiloopServer, doc: TrackedDocument, snippet: Snippet) -> li
     return [(found.titles[key], key) for key in found.keys]
 
 
+def _use_team_stats(ls: AiloopServer, feedback: PatternFeedback) -> None:
+    """Use the team's statistics, pulled from the shared store into the local cache."""
+    import datetime as dt
+
+    from ailoop.patterns.stats import recent_cutoff, stats_from_counts
+    from ailoop.store.team_cache import team_buckets
+
+    db = (ls.data_dir or default_data_dir()) / DB_NAME
+    cutoff = recent_cutoff(dt.datetime.now(dt.timezone.utc), feedback.settings)
+    per_key, overall = team_buckets(db, cutoff)
+    if not per_key:  # nothing pulled yet: the local numbers stay
+        feedback.refresh_stats()
+        return
+    feedback.set_stats(stats_from_counts(per_key, overall, feedback.settings))
+
+
 def schedule_stats(ls: AiloopServer, delay: float = STATS_DELAY) -> None:
     """Recompute the statistics in the background, once things are quiet."""
     if ls.stats_timer is not None:
@@ -120,7 +136,10 @@ async def refresh_stats(ls: AiloopServer) -> None:
     if feedback is None:
         return
     try:
-        await asyncio.to_thread(feedback.refresh_stats)
+        if ls.use_team_stats:
+            await asyncio.to_thread(_use_team_stats, ls, feedback)
+        else:
+            await asyncio.to_thread(feedback.refresh_stats)
     except StoreError as exc:
         ls.log(f"pattern statistics not updated: {exc}", types.MessageType.Warning)
         return

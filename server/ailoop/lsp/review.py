@@ -8,7 +8,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from ailoop.capture.track import Snippet, TrackedDocument
-from ailoop.lsp import diagnostics, patterns
+from ailoop.lsp import diagnostics, feedback, patterns
 from ailoop.lsp.capture import make_event, record
 from ailoop.lsp.server import AiloopServer
 from ailoop.store.events import Kind
@@ -87,7 +87,9 @@ def code_action(ls: AiloopServer, params: types.CodeActionParams) -> list[types.
                 ),
             ),
         ]
-        for title, key in patterns.code_actions(ls, doc, snippet):
+        for title, key in feedback.code_actions(ls, doc, snippet) + patterns.code_actions(
+            ls, doc, snippet
+        ):
             actions.append(
                 types.CodeAction(
                     title=f"Reject: {title} ({key})",

@@ -21,8 +21,10 @@ from ailoop.settings import Settings
 from ailoop.store.writer import EventWriter
 
 if TYPE_CHECKING:
+    from ailoop.feedback import EngineHub, Finding
     from ailoop.lsp.patterns import Matched
     from ailoop.patterns.feedback import PatternFeedback
+    from ailoop.store.sync import SyncTask
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,16 @@ class AiloopServer(LanguageServer):
         self.patterns: PatternFeedback | None = None
         self.pattern_matches: dict[tuple[str, str], Matched] = {}
         self.stats_timer: asyncio.TimerHandle | None = None
+        #: The feedback engines (started after initialization) and what they last found, per
+        #: document and engine, with the document version it belongs to.
+        self.hub: EngineHub | None = None
+        self.engine_findings: dict[str, dict[str, tuple[int, list[Finding]]]] = {}
+        self.scope_whole_file = False
+        #: The background sync to the shared store, when one is configured.
+        self.sync: SyncTask | None = None
+        self.progress_token: str | None = None
+        self.team_stats_seen: str | None = None
+        self.use_team_stats = False
         #: Called before each publish to bring a stage's diagnostics up to date with the
         #: document's snippets (their ranges move with edits).
         self.diagnostic_providers: list[Callable[[AiloopServer, TrackedDocument], None]] = []
@@ -146,10 +158,12 @@ class AiloopServer(LanguageServer):
 
 def create_server(data_dir: Path | None = None) -> AiloopServer:
     """Build the server with all its features registered."""
-    from ailoop.lsp import capture, lifecycle, review
+    from ailoop.lsp import capture, feedback, lifecycle, patterns, review
 
     server = AiloopServer(data_dir)
     lifecycle.register(server)
     capture.register(server)
+    feedback.register(server)
+    patterns.register(server)
     review.register(server)
     return server

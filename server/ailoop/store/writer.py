@@ -56,7 +56,8 @@ class EventWriter:
         self.data_dir = data_dir
         self._on_problem = on_problem
         self._on_recovered = on_recovered
-        self._on_written = on_written
+        #: Called on the event loop after each successful write (the sync is woken here).
+        self.on_written = on_written
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ailoop-store")
         self._store: LocalStore | None = None
         self._pending: list[Event] = []  # touched only on the worker thread
@@ -153,8 +154,8 @@ class EventWriter:
                 self._on_recovered(f"event store {self.data_dir / DB_NAME} is writable again")
             self._failing = None
             self._retry_delay = RETRY_FIRST
-            if self._on_written is not None:
-                self._on_written()
+            if self.on_written is not None:
+                self.on_written()
             return
         if failure != self._failing:
             self._on_problem(f"{failure}; {self.pending} event(s) wait in memory")

@@ -1,0 +1,30 @@
+/** The HTML of the "ailoop stats" webview: the command's output, escaped, as preformatted text. Pure. */
+
+/** Escape text for HTML element content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+/** A complete HTML page (no scripts, strict CSP) showing `output` of `commandLine` at `when`. */
+export function renderStatsHtml(output: string, commandLine: string, when: Date): string {
+  const body = output.trim() === '' ? '(no events recorded yet)' : output.replace(/\s+$/, '');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline';">
+<title>ailoop stats</title>
+<style>
+  body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; }
+  pre { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); white-space: pre; overflow-x: auto; }
+  .meta { color: var(--vscode-descriptionForeground); }
+</style>
+</head>
+<body>
+<h2>ailoop stats</h2>
+<p class="meta"><code>${escapeHtml(commandLine)}</code> at ${escapeHtml(when.toISOString())}</p>
+<pre>${escapeHtml(body)}</pre>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+
+const root = path.join(__dirname, '..', '..');
+const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  contributes: { commands: Array<{ command: string }>; keybindings: Array<{ command: string; key: string; when: string }> };
+};
+const extensionSource = fs.readFileSync(path.join(root, 'src', 'extension.ts'), 'utf8');
+
+describe('package.json contributions', () => {
+  it('declares exactly the commands the extension registers', () => {
+    const registered = [...extensionSource.matchAll(/register\('([^']+)'/g)].map((m) => m[1]).sort();
+    const declared = manifest.contributes.commands.map((c) => c.command).sort();
+    assert.deepEqual(declared, registered);
+  });
+
+  it('never claims the server-side command ids (the language client registers those)', () => {
+    const declared = manifest.contributes.commands.map((c) => c.command);
+    assert.ok(!declared.includes('ailoop.accept'));
+    assert.ok(!declared.includes('ailoop.reject'));
+  });
+
+  it('binds Tab only while an inline suggestion is visible', () => {
+    const tab = manifest.contributes.keybindings.find((k) => k.key === 'tab');
+    assert.equal(tab?.command, 'ailoop.commitInlineSuggestion');
+    assert.match(tab?.when ?? '', /\binlineSuggestionVisible\b/);
+    assert.match(tab?.when ?? '', /config\.ailoop\.inlineSuggestions\.report/);
+  });
+});

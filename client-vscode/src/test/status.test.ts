@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseSyncStatus, statusView } from '../status';
+
+describe('parseSyncStatus', () => {
+  it('accepts the documented payload', () => {
+    assert.deepEqual(parseSyncStatus({ state: 'offline', pending: 4, message: 'connection refused' }), { state: 'offline', pending: 4, message: 'connection refused' });
+  });
+  it('rejects unknown states and non-objects, and repairs a bad count', () => {
+    assert.equal(parseSyncStatus({ state: 'exploded', pending: 1 }), undefined);
+    assert.equal(parseSyncStatus('idle'), undefined);
+    assert.equal(parseSyncStatus(null), undefined);
+    assert.deepEqual(parseSyncStatus({ state: 'idle', pending: -3 }), { state: 'idle', pending: 0 });
+  });
+});
+
+describe('statusView', () => {
+  it('shows the pending snippets and the sync state', () => {
+    const view = statusView(2, { state: 'offline', pending: 5 }, 'running');
+    assert.equal(view.text, '$(sparkle) 2 $(cloud-offline) 5');
+    assert.match(view.tooltip, /2 AI snippets pending review/);
+    assert.match(view.tooltip, /offline, 5 events waiting/);
+    assert.equal(view.warning, false);
+  });
+  it('uses the singular and flags sync errors', () => {
+    const view = statusView(1, { state: 'error', pending: 0, message: 'auth failed' }, 'running');
+    assert.match(view.tooltip, /1 AI snippet pending/);
+    assert.match(view.tooltip, /sync error \(auth failed\)/);
+    assert.equal(view.warning, true);
+  });
+  it('says when the server is not running', () => {
+    const view = statusView(3, undefined, 'stopped');
+    assert.match(view.text, /circle-slash/);
+    assert.equal(view.warning, true);
+  });
+  it('does not count snippets while the server starts', () => {
+    const view = statusView(0, undefined, 'starting');
+    assert.doesNotMatch(view.tooltip, /pending review/);
+    assert.match(view.tooltip, /starting/);
+  });
+});

@@ -1,0 +1,371 @@
+"""The shared store against a real PostgreSQL: schema, push, pull, privacy, roles, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from pg_cluster import PASSWORD, PASSWORD_ROLE, TestCluster
+from store_support import local_db_with, make_events, pg_count, pg_ids
+
+from ailoop.analytics.acceptance import iso_week, outcome_groups
+from ailoop.patterns.model import normalize_key
+from ailoop.patterns.stats import PatternSettings, accumulate, outcome_rows, recent_cutoff
+from ailoop.store import shared, team_cache
+from ailoop.store.events import Event, Kind
+from ailoop.store.local import DB_NAME, LocalStore
+from ailoop.store.pg_migrations import CURRENT_VERSION, MIGRATIONS
+from ailoop.store.sync import SyncOptions, count_unsynced, sync_once
+
+pytestmark = pytest.mark.postgres
+
+SERVER = str(Path(__file__).resolve().parents[2] / "server")
+
+
+def ailoop(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ailoop command line in a child process."""
+    full_env = {**os.environ, "PYTHONPATH": SERVER, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "ailoop", *argv],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_init_creates_the_schema_once(pg_cluster: TestCluster, database: str) -> None:
+    url = pg_cluster.url(database)
+    first = ailoop("store", "init", "--url", url)
+    second = ailoop("store", "init", "--url", url)
+    assert first.returncode == 0, first.stderr
+    assert f"from version 0 to {CURRENT_VERSION}" in first.stdout
+    assert second.returncode == 0, second.stderr
+    assert "up to date" in second.stdout
+    status = ailoop("store", "status", "--url", url)
+    assert status.returncode == 0, status.stderr
+    assert "schema ok, 0 events" in status.stdout
+
+
+def test_push_round_trips_every_field_but_the_text(store_url: str, data_dir: Path) -> None:
+    events = make_events(1200, seed=1)
+    local_db = local_db_with(data_dir, events)
+    report = sync_once(local_db, store_url, SyncOptions(batch_size=250))
+    assert (report.sent, report.new, report.skipped) == (1200, 1200, 0)
+    assert count_unsynced(local_db) == 0
+    shared_events = {e.id: e for e in shared.iter_team_events(store_url)}
+    assert len(shared_events) == 1200
+    for event in events:
+        assert shared_events[event.id] == Event(**{**event.__dict__, "text": None})
+
+
+def test_team_events_can_be_narrowed(store_url: str, data_dir: Path) -> None:
+    events = make_events(300, seed=2)
+    sync_once(local_db_with(data_dir, events), store_url, SyncOptions())
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)
+    recent = list(shared.iter_team_events(store_url, since=since, repo="github.com/team/app"))
+    expected = sorted(
+        (e for e in events if shared.parse_ts(e.ts) >= since), key=lambda e: (e.ts, e.id)
+    )
+    assert [e.id for e in recent] == [e.id for e in expected]
+    assert list(shared.iter_team_events(store_url, repo="elsewhere")) == []
+
+
+def test_share_code_and_user_hash(store_url: str, data_dir: Path, tmp_path: Path) -> None:
+    events = make_events(50, seed=3)
+    sync_once(local_db_with(data_dir, events[:25]), store_url, SyncOptions(share_code=True))
+    other = tmp_path / "other"
+    other.mkdir()
+    sync_once(local_db_with(other, events[25:]), store_url, SyncOptions(user_hash_key="k1"))
+    by_id = {e.id: e for e in shared.iter_team_events(store_url)}
+    for event in events[:25]:
+        assert by_id[event.id].text == event.text
+        assert by_id[event.id].user == event.user
+    for event in events[25:]:
+        assert by_id[event.id].text is None
+        assert by_id[event.id].user == shared.hash_user(event.user, "k1")
+
+
+def _expected_stats(events: list[Event], now: dt.datetime) -> dict[str, tuple[int, ...]]:
+    """Per key: rejected, accepted, rejected recent, accepted recent, total (7 UTC days)."""
+    recent_from = (now.date() - dt.timedelta(days=6)).isoformat()
+    counts: dict[str, Counter[str]] = {}
+    for event in events:
+        keys = set(event.findings) | ({normalize_key(event.pattern)} if event.pattern else set())
+        recent = shared.parse_ts(event.ts).date().isoformat() >= recent_from
+        for key in keys:
+            c = counts.setdefault(key, Counter())
+            c["total"] += 1
+            if event.kind is Kind.REJECTED:
+                c["rejected"] += 1
+                c["rejected_recent"] += recent
+            if event.kind in (Kind.ACCEPTED, Kind.KEPT):
+                c["accepted"] += 1
+                c["accepted_recent"] += recent
+    return {
+        key: (c["rejected"], c["accepted"], c["rejected_recent"], c["accepted_recent"], c["total"])
+        for key, c in counts.items()
+    }
+
+
+def _numbers(counts: dict[str, shared.PatternCounts]) -> dict[str, tuple[int, ...]]:
+    return {
+        key: (c.rejected, c.accepted, c.rejected_recent, c.accepted_recent, c.total)
+        for key, c in counts.items()
+    }
+
+
+def test_team_pattern_statistics_land_in_the_local_cache(
+    store_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    mine, theirs = make_events(700, seed=4, now=now), make_events(900, seed=5, now=now)
+    their_dir = tmp_path / "theirs"
+    their_dir.mkdir()
+    # they also hold 200 of my events: the statistics must count those once
+    sync_once(local_db_with(their_dir, theirs + mine[:200]), store_url, SyncOptions(), pull=False)
+    local_db = local_db_with(data_dir, mine)
+    report = sync_once(local_db, store_url, SyncOptions())
+    assert report.skipped == 200
+
+    cached = team_cache.read_team_pattern_stats(local_db)
+    expected = _expected_stats(mine + theirs, now)
+    assert "pattern:bare-except" in expected  # picked patterns are read as team patterns
+    assert report.rules == len(expected)
+    assert _numbers(cached) == expected
+    newest = max(shared.parse_ts(e.ts) for e in mine + theirs if "ruff:F401" in e.findings)
+    assert shared.parse_ts(cached["ruff:F401"].last_seen) == newest
+    baseline, pulled_at = team_cache.read_team_baseline(local_db)
+    assert pulled_at is not None
+    assert baseline.total == 1600
+    assert baseline.rejected == sum(e.kind is Kind.REJECTED for e in mine + theirs)
+    direct = shared.team_pattern_stats(store_url)
+    assert direct.keys == sorted(cached.values(), key=lambda c: c.rule)
+    assert direct.baseline == baseline
+
+
+def test_cached_days_give_the_buckets_the_pattern_statistics_use(
+    store_url: str, data_dir: Path
+) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    events = make_events(1500, seed=14, now=now)
+    local_db = local_db_with(data_dir, events)
+    sync_once(local_db, store_url, SyncOptions())
+    for recent_days in (1, 7, 30):
+        settings = PatternSettings(recent_days=recent_days)
+        cutoff = recent_cutoff(now, settings)
+        expected = accumulate(outcome_rows(events, cutoff))
+        assert team_cache.team_buckets(local_db, cutoff) == expected
+    days = team_cache.read_team_pattern_days(local_db)
+    assert sum(d.total for d in days if d.rule == "") == 1500
+
+
+def test_least_privilege_role_can_sync_but_not_change_events(
+    pg_cluster: TestCluster, store_url: str, database: str, data_dir: Path
+) -> None:
+    import psycopg
+
+    role = f"client_{uuid.uuid4().hex[:8]}"
+    pg_cluster.admin(shared.role_sql(role, database), database)
+    client_url = pg_cluster.url(database, user=role)
+    events = make_events(400, seed=6)
+    report = sync_once(local_db_with(data_dir, events), client_url, SyncOptions(batch_size=100))
+    assert report.new == 400
+    assert report.rules > 0
+    with psycopg.connect(client_url, autocommit=True) as conn:
+        for statement in (
+            "UPDATE ailoop.events SET kind = 'accepted'",
+            "DELETE FROM ailoop.events",
+            "TRUNCATE ailoop.events",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+    assert pg_count(store_url) == 400
+
+
+def test_wrong_password_is_one_clear_message_without_the_password(
+    pg_cluster: TestCluster, store_url: str, database: str, data_dir: Path
+) -> None:
+    local_db_with(data_dir, make_events(10, seed=7))
+    inline = pg_cluster.url(database, user=PASSWORD_ROLE, password="Wr0ng-Secret")
+    from_env = pg_cluster.url(database, user=PASSWORD_ROLE)
+    for url, env in ((inline, {}), (from_env, {"PGPASSWORD": "Wr0ng-Secret"})):
+        result = ailoop("sync", "--url", url, "--data-dir", str(data_dir), env=env)
+        assert result.returncode == 1
+        assert "authentication failed" in result.stderr
+        assert "Wr0ng-Secret" not in result.stderr + result.stdout
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert count_unsynced(data_dir / DB_NAME) == 10
+
+
+def test_right_password_from_the_environment_works(
+    pg_cluster: TestCluster, store_url: str, database: str, data_dir: Path
+) -> None:
+    pg_cluster.admin(f"GRANT USAGE ON SCHEMA ailoop TO {PASSWORD_ROLE}", database)
+    pg_cluster.admin(
+        f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA ailoop TO {PASSWORD_ROLE}", database
+    )
+    local_db_with(data_dir, make_events(10, seed=8))
+    url = pg_cluster.url(database, user=PASSWORD_ROLE)
+    result = ailoop("sync", "--url", url, "--data-dir", str(data_dir), env={"PGPASSWORD": PASSWORD})
+    assert result.returncode == 0, result.stderr
+    assert "synced 10 events" in result.stdout
+
+
+def test_unknown_host_is_one_clear_message(data_dir: Path) -> None:
+    local_db_with(data_dir, make_events(3, seed=9))
+    url = "postgresql://someone:Secret-Value-1@no-such-host.invalid:5432/team"
+    result = ailoop("sync", "--url", url, "--data-dir", str(data_dir))
+    assert result.returncode == 1
+    assert "unknown host" in result.stderr
+    assert "Secret-Value-1" not in result.stderr
+    assert count_unsynced(data_dir / DB_NAME) == 3
+
+
+def test_newer_schema_is_refused_with_one_clear_message(
+    pg_cluster: TestCluster, store_url: str, database: str, data_dir: Path
+) -> None:
+    pg_cluster.admin(
+        f"INSERT INTO ailoop.schema_version (version) VALUES ({CURRENT_VERSION + 1})", database
+    )
+    local_db_with(data_dir, make_events(5, seed=10))
+    result = ailoop("sync", "--url", store_url, "--data-dir", str(data_dir))
+    assert result.returncode == 1
+    assert "newer schema" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert count_unsynced(data_dir / DB_NAME) == 5
+    init = ailoop("store", "init", "--url", store_url)
+    assert init.returncode == 1
+    assert "newer schema" in init.stderr
+
+
+def test_store_without_schema_says_to_run_init(
+    pg_cluster: TestCluster, database: str, data_dir: Path
+) -> None:
+    local_db_with(data_dir, make_events(2, seed=11))
+    result = ailoop("sync", "--url", pg_cluster.url(database), "--data-dir", str(data_dir))
+    assert result.returncode == 1
+    assert "ailoop store init" in result.stderr
+
+
+def test_tls_settings_reach_libpq(pg_cluster: TestCluster, store_url: str, data_dir: Path) -> None:
+    local_db_with(data_dir, make_events(2, seed=12))
+    result = ailoop("sync", "--url", f"{store_url}?sslmode=require", "--data-dir", str(data_dir))
+    assert result.returncode == 1
+    assert "SSL" in result.stderr  # the test server has no TLS: libpq refused as asked
+
+
+def test_missing_psycopg_gives_the_install_hint(data_dir: Path) -> None:
+    argv = ["sync", "--url", "postgresql://x@127.0.0.1/db", "--data-dir", str(data_dir)]
+    script = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        f"from ailoop.cli import main; sys.exit(main({argv!r}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": SERVER},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "pip install 'ailoop[postgres]'" in result.stderr
+
+
+def test_local_capture_is_not_touched_by_sync(store_url: str, data_dir: Path) -> None:
+    events = make_events(20, seed=13)
+    local_db = local_db_with(data_dir, events)
+    sync_once(local_db, store_url, SyncOptions())
+    store = LocalStore(local_db)
+    try:
+        assert [e.id for e in store.events()] == [e.id for e in sorted(events, key=lambda e: e.ts)]
+    finally:
+        store.close()
+    assert sorted(pg_ids(store_url)) == sorted(e.id for e in events)
+
+
+def test_upgrade_counts_the_events_already_stored(
+    pg_cluster: TestCluster, database: str, data_dir: Path
+) -> None:
+    import psycopg
+
+    url = pg_cluster.url(database)
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute(MIGRATIONS[0].encode())
+        conn.execute("INSERT INTO ailoop.schema_version (version) VALUES (1)")
+    now = dt.datetime.now(dt.timezone.utc)
+    events = make_events(500, seed=30, now=now)
+    columns = ", ".join(f'"{c}"' for c in shared.PUSH_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(shared.PUSH_COLUMNS))
+    with psycopg.connect(url) as conn, conn.cursor() as cur:  # as the older ailoop wrote them
+        cur.executemany(
+            f"INSERT INTO ailoop.events ({columns}) VALUES ({placeholders})",
+            [shared.shared_row(e, shared.Privacy()) for e in events],
+        )
+
+    assert shared.apply_migrations(url) == (1, CURRENT_VERSION)
+    local_db = local_db_with(data_dir, [])
+    sync_once(local_db, url, SyncOptions())
+    cached = team_cache.read_team_pattern_stats(local_db)
+    assert _numbers(cached) == _expected_stats(events, now)
+
+
+def test_sync_draws_a_progress_bar_on_a_terminal(store_url: str, data_dir: Path) -> None:
+    import pty
+
+    local_db_with(data_dir, make_events(3000, seed=31))
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ailoop", "sync", "--url", store_url, "--batch-size", "100"],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            env={**os.environ, "PYTHONPATH": SERVER, "AILOOP_DATA_DIR": str(data_dir)},
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is closed once everything was read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        if follower != -1:
+            os.close(follower)
+        os.close(leader)
+    assert result.returncode == 0
+    assert "synced 3000 events" in result.stdout
+    screen = drawn.decode()
+    assert "\r[" in screen
+    assert "] 3000/3000 events" in screen
+
+
+def test_team_outcome_counts_match_the_acceptance_analytics(store_url: str, data_dir: Path) -> None:
+    events = make_events(1200, seed=15)
+    sync_once(local_db_with(data_dir, events), store_url, SyncOptions())
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
+    for window, repo in ((None, None), (since, None), (None, "github.com/team/app"), (None, "x")):
+        merged: Counter[tuple[str, str, str, str, Kind]] = Counter()
+        for tool, language, user, day, kind, count in shared.team_outcome_counts(
+            store_url, since=window, repo=repo
+        ):
+            merged[tool, language, user, iso_week(day), Kind(kind)] += count
+        groups = outcome_groups(events, window, repo)
+        assert merged == Counter(
+            {(g.tool, g.language, g.user, g.week, g.kind): g.count for g in groups}
+        )

@@ -1,0 +1,150 @@
+"""The sync as the editor sees it: the real server, a real PostgreSQL, ``ailoop/status``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from ailoop.capture.identity import snippet_id
+from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session
+from tests.store.pg_cluster import TestCluster
+from tests.store.store_support import pg_count
+
+pytestmark = pytest.mark.postgres
+
+SNIPPET = "def total(items):\n    return sum(i.price for i in items)\n\n\nTAX = 0.2\n"
+
+
+def as_dict(params: Any) -> dict[str, Any]:
+    return params._asdict() if hasattr(params, "_asdict") else dict(params)
+
+
+async def status_where(
+    client: LanguageClient, predicate: Any, timeout: float = 30, *, since: int = 0
+) -> dict[str, Any]:
+    """Wait for an ``ailoop/status`` (the ``since``-th or a later one) satisfying ``predicate``."""
+    seen: list[dict[str, Any]] = client.ailoop_status  # type: ignore[attr-defined]
+
+    async def wait() -> dict[str, Any]:
+        checked = since
+        while True:
+            for status in seen[checked:]:
+                if predicate(status):
+                    return status
+            checked = len(seen)
+            await client.wait_for_notification("ailoop/status")
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+def record_status(client: LanguageClient) -> None:
+    """Keep every ``ailoop/status`` the server sends, as an editor's status line would."""
+    client.ailoop_status = []  # type: ignore[attr-defined]
+
+    @client.feature("ailoop/status")
+    def on_status(params: Any) -> None:
+        client.ailoop_status.append(as_dict(params))  # type: ignore[attr-defined]
+
+
+async def review(client: LanguageClient, uri: str, version: int, text: str) -> None:
+    change(client, uri, version, (0, 0), (0, 0), text)
+    await diagnostics_where(client, uri, lambda d: bool(markers(d)))
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams("ailoop.accept", [{"uri": uri, "snippet": snippet_id(text)}])
+    )
+
+
+async def test_events_reach_the_shared_store_and_the_editor_sees_the_state(
+    data_dir: Path, workspace: Path, store_url: str
+) -> None:
+    options = {"store": {"url": store_url, "interval": 1}}
+    async with session("visual_studio_code", data_dir, workspace, options) as client:
+        record_status(client)
+        uri = open_doc(client, workspace / "shop" / "cart.py", "")
+        await review(client, uri, 2, SNIPPET)
+        status = await status_where(client, lambda s: s["state"] == "idle" and s["pending"] == 0)
+        assert "lastSync" in status
+        assert pg_count(store_url) == 2  # generated + accepted, each once
+    assert store_url.split("@")[0] not in str(client.log_messages)
+
+
+async def test_a_frozen_store_never_slows_the_editor(
+    data_dir: Path, workspace: Path, store_url: str, pg_cluster: TestCluster
+) -> None:
+    options = {
+        "store": {"url": store_url, "interval": 1, "statementTimeout": 2, "connectTimeout": 2}
+    }
+    async with session("neovim", data_dir, workspace, options) as client:
+        record_status(client)
+        uri = open_doc(client, workspace / "shop" / "cart.py", "")
+        await status_where(client, lambda s: s["state"] in ("idle", "syncing"))
+        before = len(client.ailoop_status)  # type: ignore[attr-defined]
+        frozen = pg_cluster.freeze()
+        try:
+            await review(client, uri, 2, SNIPPET)
+            worst = 0.0
+            for _ in range(20):  # the editor's requests while the sync is stuck
+                started = time.perf_counter()
+                await client.text_document_code_lens_async(
+                    types.CodeLensParams(types.TextDocumentIdentifier(uri))
+                )
+                worst = max(worst, time.perf_counter() - started)
+            assert worst < 0.5, f"a code lens request took {worst:.3f} s while the store was frozen"
+            await status_where(
+                client,
+                lambda s: s["state"] in ("offline", "error") and s["pending"] == 2,
+                since=before,
+            )
+        finally:
+            pg_cluster.thaw(frozen)
+        thawed = len(client.ailoop_status)  # type: ignore[attr-defined]
+        await status_where(
+            client, lambda s: s["state"] == "idle" and s["pending"] == 0, timeout=60, since=thawed
+        )
+    assert pg_count(store_url) == 2
+
+
+async def test_no_store_configured_says_disabled(data_dir: Path, workspace: Path) -> None:
+    async with session("visual_studio_code", data_dir, workspace) as client:
+        record_status(client)
+        status = await status_where(client, lambda s: True)
+        assert status["state"] == "disabled"
+
+
+def test_team_stats_match_the_local_ones_after_a_sync(
+    data_dir: Path, store_url: str, tmp_path: Path
+) -> None:
+    import json
+    import os
+
+    from tests.conftest import ailoop
+
+    example = Path(__file__).parents[2] / "examples" / "session.jsonl"
+    ailoop("replay", str(example), "--data-dir", str(data_dir), data_dir=data_dir)
+    env = {"AILOOP_STORE_URL": store_url}
+    os.environ.update(env)
+    try:
+        ailoop("sync", data_dir=data_dir)
+        team = json.loads(
+            ailoop(
+                "stats", "--team", "--format", "json", "--root", str(tmp_path), data_dir=data_dir
+            ).stdout
+        )
+    finally:
+        for key in env:
+            os.environ.pop(key)
+    local = json.loads(
+        ailoop("stats", "--format", "json", "--root", str(tmp_path), data_dir=data_dir).stdout
+    )
+    assert team["overall"] == local["overall"]
+    assert team["overall"]["outcomes"] == 2
+    assert team["by"]["tool"] == local["by"]["tool"]
+    missing = ailoop("stats", "--team", "--root", str(tmp_path), data_dir=data_dir, check=False)
+    assert missing.returncode == 1
+    assert "no shared store configured" in missing.stderr

@@ -1,0 +1,321 @@
+// Drives code-server in headless Chromium (playwright-core) through one ailoop scenario and
+// writes what it saw to OUT/result.json; the pytest test makes the assertions on the ailoop
+// side (events). Exits non-zero when a step of the scenario could not be done.
+//
+// usage: node drive.mjs --url URL --out DIR --playwright DIR --plan PLAN.json
+//   PLAN.json: {"scenario": "reject" | "inline" | "missing-ailoop", "file": "sample.py",
+//               "snippets": ["...", "..."], "reason": "...",            (reject)
+//               "pattern": "<title of a known pattern to pick>",       (reject, optional)
+//               "trigger": "...", "expectText": "...",                 (inline)
+//               "expectNotification": "...",                           (missing-ailoop)
+//               "fix": {"settingsFiles": [...], "settings": {...}}}    (missing-ailoop)
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const opt = { url: null, out: null, playwright: null, plan: null, chromium: '/usr/bin/chromium' };
+for (let i = 2; i < process.argv.length; i += 2) {
+  const key = process.argv[i].replace(/^--/, '');
+  if (!(key in opt)) throw new Error(`unknown option ${process.argv[i]}`);
+  opt[key] = process.argv[i + 1];
+}
+for (const key of ['url', 'out', 'playwright', 'plan']) if (!opt[key]) throw new Error(`--${key} is required`);
+const plan = JSON.parse(fs.readFileSync(opt.plan, 'utf8'));
+fs.mkdirSync(opt.out, { recursive: true });
+
+// an ESM import ignores NODE_PATH: load playwright-core from its install dir
+const { chromium } = createRequire(path.join(opt.playwright, 'package.json'))('playwright-core');
+
+const t0 = Date.now();
+const steps = [];
+const seen = {};
+function step(name, detail) {
+  const at = (Date.now() - t0) / 1000;
+  steps.push({ name, at_s: at, detail });
+  console.log(`[${at.toFixed(1)}s] ${name}${detail === undefined ? '' : ' ' + JSON.stringify(detail)}`);
+}
+
+const SQUIGGLES = ['error', 'warning', 'info', 'hint'].map((s) => `.monaco-editor .squiggly-${s}`).join(', ');
+
+// The workbench may swallow the first shortcut while it restores: retry until the box shows.
+async function openQuickInput(page, keys, value) {
+  const input = page.locator('.quick-input-widget input.input');
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    await page.keyboard.press(keys);
+    if (await input.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) {
+      await input.fill(value);
+      return;
+    }
+  }
+  throw new Error(`the quick input did not open with ${keys}`);
+}
+
+async function pickRow(page, text) {
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout: 20000 });
+  await row.click();
+}
+
+async function openFile(page, file) {
+  await openQuickInput(page, 'Control+P', file);
+  await pickRow(page, file);
+  await page.locator(`.tabs-container .tab.active[data-resource-name="${file}"]`).waitFor({ timeout: 20000 });
+  const editor = page.locator('.editor-group-container.active .monaco-editor').first();
+  await editor.locator('.view-lines').waitFor();
+  return editor;
+}
+
+// The text the editor renders (small files: every line is in the DOM).
+async function renderedText(editor) {
+  return editor.locator('.view-lines').evaluate((el) =>
+    [...el.querySelectorAll('.view-line')]
+      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+      .map((line) => line.textContent.replace(/\u00a0/g, ' '))
+      .join('\n'));
+}
+
+// Paste `text` at the end of the file: one edit, as when code is pasted from an AI chat.
+// (keyboard.insertText reaches Monaco one character at a time, like typing.)
+async function pasteAtEnd(page, editor, text) {
+  await editor.locator('.view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.evaluate((t) => navigator.clipboard.writeText(t), text);
+  await page.keyboard.press('Control+V');
+}
+
+// Wait until ailoop's status bar item says the server runs (it counts snippets then).
+async function waitForServer(page, timeoutMs = 60000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const items = await statusText(page);
+    const ready = items.find((i) => /pending review/.test(i.label));
+    if (ready) return ready;
+    if (Date.now() > end) throw new Error(`the ailoop server did not come up: ${JSON.stringify(items)}`);
+    await page.waitForTimeout(250);
+  }
+}
+
+// Boxes of all squiggle decorations in the editor.
+async function squiggleBoxes(page) {
+  const boxes = [];
+  for (const el of await page.locator(SQUIGGLES).all()) {
+    const box = await el.boundingBox().catch(() => null);
+    if (box && box.width > 0) boxes.push({ ...box, cls: await el.getAttribute('class', { timeout: 1000 }).catch(() => '') });
+  }
+  return boxes;
+}
+
+async function lineTop(editor, lineNumber) {
+  // the line-numbers gutter has one .line-numbers element per rendered line
+  const gutter = editor.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^${lineNumber}$`) }).first();
+  await gutter.waitFor({ timeout: 10000 });
+  return gutter.boundingBox({ timeout: 1000 });
+}
+
+// Wait for a squiggle on one of the editor lines [first, last] (1-based) and return its box.
+async function waitForSquiggleOnLines(page, editor, first, last, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    // the editor re-renders while decorations and lenses arrive: a box may be gone meanwhile
+    const top = await lineTop(editor, first).catch(() => null);
+    const bottom = await lineTop(editor, last).catch(() => null);
+    const hit = top && bottom && (await squiggleBoxes(page)).find((b) => b.y + b.height / 2 >= top.y && b.y + b.height / 2 <= bottom.y + bottom.height);
+    if (hit) return hit;
+    if (Date.now() > end) throw new Error(`no squiggle on lines ${first}-${last} within ${timeoutMs / 1000}s`);
+    await page.waitForTimeout(250);
+  }
+}
+
+async function codeLensText(editor) {
+  const lens = editor.locator('.codelens-decoration', { hasText: 'Reject' }).first();
+  await lens.waitFor({ state: 'visible', timeout: 20000 });
+  return (await lens.innerText()).replace(/\s+/g, ' ').trim();
+}
+
+async function hoverText(page, box, containing, screenshot) {
+  await page.mouse.move(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
+  const hover = page.locator('.monaco-hover:visible', { hasText: containing }).first();
+  await hover.waitFor({ state: 'visible', timeout: 20000 });
+  const text = (await hover.innerText()).replace(/\s+/g, ' ').trim();
+  if (screenshot) await page.screenshot({ path: screenshot });
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('Escape');
+  return text;
+}
+
+async function codeActionFromLightbulb(page, box, title) {
+  await page.mouse.click(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
+  const bulb = page.locator('.monaco-editor .lightBulbWidget').first();
+  await bulb.waitFor({ state: 'visible', timeout: 20000 });
+  await bulb.click();
+  const menu = page.locator('.action-widget:visible').first();
+  await menu.waitFor({ state: 'visible', timeout: 10000 });
+  const items = (await menu.locator('.monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').trim());
+  await menu.locator('.monaco-list-row', { hasText: title }).first().click();
+  await menu.waitFor({ state: 'hidden', timeout: 10000 }).catch(() => {});
+  return items;
+}
+
+// The ailoop status bar item(s): their DOM id carries the extension's item id.
+async function statusText(page) {
+  return page.locator('.statusbar-item').evaluateAll((els) => els
+    .filter((el) => /ailoop/i.test(el.id))
+    .map((el) => ({ id: el.id, text: el.innerText.trim(), label: el.getAttribute('aria-label') || '' })));
+}
+
+async function waitForStatus(page, pattern, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const items = await statusText(page);
+    const hit = items.find((i) => pattern.test(i.label));
+    if (hit) return hit;
+    if (Date.now() > end) throw new Error(`status bar never matched ${pattern}: ${JSON.stringify(items)}`);
+    await page.waitForTimeout(250);
+  }
+}
+
+async function scenarioReject(page) {
+  const editor = await openFile(page, plan.file);
+  step('file opened', plan.file);
+  const before = (await renderedText(editor)).split('\n').length;
+
+  // 1. an AI-sized insertion, rejected from the lightbulb menu
+  seen.statusBeforeInsert = await waitForServer(page);
+  step('server running', seen.statusBeforeInsert);
+  await pasteAtEnd(page, editor, plan.snippets[0]);
+  const lines0 = plan.snippets[0].replace(/\n+$/, '').split('\n').length;
+  seen.squiggle = (await waitForSquiggleOnLines(page, editor, before, before + lines0 - 1)).cls;
+  step('squiggle on the inserted snippet', seen.squiggle);
+  // the code lens above the snippet moves the lines down: measure the squiggle after it
+  seen.codeLens = await codeLensText(editor);
+  step('code lens', seen.codeLens);
+  const box = await waitForSquiggleOnLines(page, editor, before, before + lines0 - 1);
+  seen.hover = await hoverText(page, box, 'ailoop', path.join(opt.out, 'reject-hover.png'));
+  step('hover', seen.hover);
+  seen.statusAfterInsert = await waitForStatus(page, /1 AI snippet pending review/);
+  step('status bar', seen.statusAfterInsert);
+  seen.lightbulbMenu = await codeActionFromLightbulb(page, box, /^\s*Reject/);
+  step('picked Reject from the lightbulb menu', seen.lightbulbMenu);
+
+  // 2. a second snippet, rejected with a note through the command palette
+  if (plan.snippets.length > 1) {
+    const start = (await renderedText(editor)).split('\n').length;
+    await pasteAtEnd(page, editor, plan.snippets[1]);
+    const lines1 = plan.snippets[1].replace(/\n+$/, '').split('\n').length;
+    await waitForSquiggleOnLines(page, editor, start, start + lines1 - 1);
+    await page.locator('.codelens-decoration', { hasText: 'Reject' }).nth(0).waitFor({ timeout: 20000 });
+    const box1 = await waitForSquiggleOnLines(page, editor, start, start + lines1 - 1);
+    step('squiggle on the second snippet', box1.cls);
+    await page.mouse.click(box1.x + Math.min(box1.width / 2, 20), box1.y + box1.height / 2);
+    await openQuickInput(page, 'Control+Shift+P', '>ailoop: Reject with a Note');
+    await pickRow(page, 'Reject with a Note');
+    // when the server knows patterns in this snippet, a pick of them comes before the note
+    const widget = page.locator('.quick-input-widget');
+    const noPattern = widget.locator('.quick-input-list .monaco-list-row', { hasText: 'No known pattern' });
+    const notePrompt = widget.filter({ hasText: 'Why is this AI snippet rejected' });
+    await noPattern.or(notePrompt).first().waitFor({ state: 'visible', timeout: 10000 });
+    if (await noPattern.isVisible()) {
+      seen.patternChoices = await widget.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+      const choice = plan.pattern ? widget.locator('.quick-input-list .monaco-list-row', { hasText: plan.pattern }) : noPattern;
+      await choice.first().click();
+      step('picked a pattern', plan.pattern || 'none');
+      await notePrompt.waitFor({ state: 'visible', timeout: 10000 });
+    }
+    const input = widget.locator('input.input');
+    await input.fill(plan.reason);
+    await input.press('Enter');
+    step('rejected the second snippet with a note', plan.reason);
+  }
+  // once reviewed, the snippets lose their markers and lenses
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10000 });
+  seen.statusAfterReject = await waitForStatus(page, /\b0 AI snippets pending review/);
+  step('status bar after the rejections', seen.statusAfterReject);
+  await editor.locator('.codelens-decoration', { hasText: 'Reject' }).first().waitFor({ state: 'detached', timeout: 20000 });
+  seen.editorText = await renderedText(editor);
+
+  // 3. the stats of what was just recorded, in a webview
+  if (plan.stats) {
+    await openQuickInput(page, 'Control+Shift+P', '>ailoop: Show Stats');
+    await pickRow(page, 'Show Stats');
+    const pre = page.frameLocator('iframe.webview').frameLocator('#active-frame').locator('pre');
+    await pre.waitFor({ state: 'visible', timeout: 30000 });
+    seen.stats = await pre.innerText();
+    step('stats webview', seen.stats.split('\n').slice(0, 4));
+  }
+}
+
+// Accept an inline suggestion (ghost text) with Tab: ailoop's keybinding reports it first.
+async function scenarioInline(page) {
+  const editor = await openFile(page, plan.file);
+  step('file opened', plan.file);
+  seen.statusBeforeInsert = await waitForServer(page);
+  step('server running', seen.statusBeforeInsert);
+  await editor.locator('.view-lines').click();
+  await page.keyboard.press('Control+End');
+  const line = (await renderedText(editor)).split('\n').length;
+  await page.keyboard.type(plan.trigger, { delay: 10 });
+  const ghost = editor.locator('.ghost-text-decoration, .ghost-text').first();
+  await ghost.waitFor({ state: 'visible', timeout: 20000 });
+  seen.ghostText = (await editor.locator('.ghost-text-decoration, .ghost-text').allInnerTexts()).join('\n');
+  step('inline suggestion shown', seen.ghostText);
+  await page.keyboard.press('Tab');
+  const end = Date.now() + 20000;
+  while (!(await renderedText(editor)).includes(plan.expectText)) {
+    if (Date.now() > end) throw new Error(`Tab did not insert ${JSON.stringify(plan.expectText)}`);
+    await page.waitForTimeout(200);
+  }
+  step('Tab accepted the suggestion');
+  const box = await waitForSquiggleOnLines(page, editor, line, line + 1);
+  step('squiggle on the accepted suggestion', box.cls);
+  seen.hover = await hoverText(page, box, 'ailoop', path.join(opt.out, 'inline-hover.png'));
+  step('hover', seen.hover);
+  seen.editorText = await renderedText(editor);
+}
+
+async function scenarioMissingAiloop(page) {
+  await openFile(page, plan.file);
+  step('file opened', plan.file);
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: plan.expectNotification }).first();
+  await toast.waitFor({ state: 'visible', timeout: 60000 });
+  seen.notification = (await toast.innerText()).replace(/\s+/g, ' ').trim();
+  step('notification', seen.notification);
+  seen.statusWithoutAiloop = await statusText(page);
+  if (plan.fix) {
+    // the user points ailoop.interpreter at a Python that has ailoop: the server starts
+    await page.locator('.notifications-toasts .notification-toast .codicon-notifications-clear, .notifications-toasts .notification-toast .codicon-close').first().click().catch(() => {});
+    for (const file of plan.fix.settingsFiles) fs.writeFileSync(file, JSON.stringify(plan.fix.settings, null, 2));
+    step('settings changed', plan.fix.settings['ailoop.interpreter']);
+    seen.statusAfterFix = await waitForServer(page);
+    step('server running after the settings change', seen.statusAfterFix);
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: opt.chromium,
+  headless: true,
+  args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+  env: { ...process.env, XDG_CONFIG_HOME: path.join(opt.out, 'chromium', 'config'), XDG_CACHE_HOME: path.join(opt.out, 'chromium', 'cache') },
+});
+let error = null;
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] });
+  page = await context.newPage();
+  await page.goto(opt.url, { waitUntil: 'domcontentloaded' });
+  await page.locator('.monaco-workbench .part.editor').waitFor({ timeout: 60000 });
+  step('workbench loaded');
+  if (plan.scenario === 'reject') await scenarioReject(page);
+  else if (plan.scenario === 'missing-ailoop') await scenarioMissingAiloop(page);
+  else if (plan.scenario === 'inline') await scenarioInline(page);
+  else throw new Error(`unknown scenario ${plan.scenario}`);
+  await page.screenshot({ path: path.join(opt.out, `${plan.scenario}.png`) });
+  step('screenshot', path.join(opt.out, `${plan.scenario}.png`));
+} catch (e) {
+  error = String(e && e.stack ? e.stack : e);
+  console.error(error);
+  if (page) await page.screenshot({ path: path.join(opt.out, `${plan.scenario}-failure.png`) }).catch(() => {});
+} finally {
+  await browser.close();
+}
+fs.writeFileSync(path.join(opt.out, 'result.json'), JSON.stringify({ ok: error === null, error, total_s: (Date.now() - t0) / 1000, steps, seen }, null, 2));
+process.exit(error === null ? 0 : 1);

@@ -1,0 +1,306 @@
+"""The ailoop extension in a real VS Code: code-server + headless Chromium driven by Playwright.
+
+Each test packages the extension (``npm run package``), installs the .vsix into a fresh
+code-server profile, drives the editor with ``drive.mjs`` and checks what ailoop recorded.
+Screenshots, the driver's observations and the editor logs go to ``test-artifacts/vscode/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import venv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from vscode_harness import REPO, TEST_SETTINGS, CodeServer, EditorKit
+
+pytestmark = pytest.mark.editors
+
+DRIVER = Path(__file__).with_name("drive.mjs")
+INLINE_PROVIDER = Path(__file__).with_name("inline-provider")
+
+SAMPLE = '"""A small module the test edits."""\n\n\ndef existing() -> int:\n    return 1\n\n\n'
+# Inserted in one edit each: the first is rejected from the lightbulb, the second with a note.
+SNIPPET_LIGHTBULB = (
+    "def parse_port(value):\n"
+    "    try:\n"
+    "        return int(value)\n"
+    "    except:\n"
+    "        return 8080\n"
+)
+SNIPPET_NOTE = (
+    "\n\n"
+    "def read_config(path):\n"
+    "    import json\n"
+    "    with open(path) as handle:\n"
+    "        return json.load(handle)\n"
+)
+REASON = "opens files without an encoding; use load_settings()"
+# A team pattern that the second snippet repeats: "Reject with a Note…" offers it.
+PATTERNS_TOML = """\
+[[pattern]]
+id = "open-without-encoding"
+title = "open() without an encoding"
+languages = ["python"]
+regex = '\\bopen\\([^)]*\\)'
+"""
+
+
+def server_env(data_dir: Path) -> dict[str, str]:
+    """Environment for the language server: ailoop from this checkout, a private data dir."""
+    pythonpath = os.pathsep.join(
+        p for p in (str(REPO / "server"), os.environ.get("PYTHONPATH", "")) if p
+    )
+    return {"PYTHONPATH": pythonpath, "AILOOP_DATA_DIR": str(data_dir)}
+
+
+def ailoop_events(env: dict[str, str]) -> list[dict[str, Any]]:
+    """Every local event, via ``ailoop events --format jsonl``."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "ailoop", "events", "--format", "jsonl"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, f"ailoop events failed: {proc.stderr}"
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def wait_for_events(
+    env: dict[str, str], predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Poll the local store until ``predicate(events)`` holds; return the events."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = ailoop_events(env)
+        if predicate(events) or time.monotonic() > deadline:
+            return events
+        time.sleep(0.5)  # polling the store, bounded by the deadline
+
+
+def drive(
+    kit: EditorKit, server: CodeServer, artifacts: Path, plan: dict[str, Any]
+) -> dict[str, Any]:
+    """Run drive.mjs against ``server`` with ``plan``; return its observations."""
+    plan_file = artifacts / "plan.json"
+    plan_file.write_text(json.dumps(plan, indent=2))
+    started = time.monotonic()
+    proc = subprocess.run(
+        [
+            str(kit.node),
+            str(DRIVER),
+            "--url",
+            server.url,
+            "--out",
+            str(artifacts),
+            "--playwright",
+            str(kit.playwright_dir),
+            "--plan",
+            str(plan_file),
+            "--chromium",
+            str(kit.chromium),
+        ],
+        env={**os.environ, "TMPDIR": str(server.state / "tmp")},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    (artifacts / "drive.log").write_text(proc.stdout + proc.stderr)
+    print(f"browser scenario {plan['scenario']}: {time.monotonic() - started:.1f}s\n{proc.stdout}")
+    assert proc.returncode == 0, (
+        f"the browser scenario failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    )
+    result: dict[str, Any] = json.loads((artifacts / "result.json").read_text())
+    return result
+
+
+def test_reject_from_lightbulb_and_with_a_note(
+    editor_kit: EditorKit,
+    vsix: Path,
+    code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """An inserted snippet is marked, hovered, rejected from the lightbulb and with a note."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "sample.py").write_text(SAMPLE)
+    (workspace / ".ailoop").mkdir()
+    (workspace / ".ailoop" / "patterns.toml").write_text(PATTERNS_TOML)
+    env = server_env(artifacts / "data")
+    server = code_server_factory(workspace, env)
+    server.install_extension(vsix)
+    serve = [
+        sys.executable,
+        "-m",
+        "ailoop",
+        "serve",
+        "--log-file",
+        str(artifacts / "server.log"),
+        "--log-level",
+        "DEBUG",
+    ]
+    server.write_settings({**TEST_SETTINGS, "ailoop.serverCommand": serve})
+    server.start()
+
+    seen = drive(
+        editor_kit,
+        server,
+        artifacts,
+        {
+            "scenario": "reject",
+            "file": "sample.py",
+            "snippets": [SNIPPET_LIGHTBULB, SNIPPET_NOTE],
+            "reason": REASON,
+            "pattern": "open() without an encoding",
+            "stats": True,
+        },
+    )["seen"]
+
+    assert "ailoop(ai-snippet)" in seen["hover"], seen["hover"]
+    assert "AI snippet" in seen["hover"], seen["hover"]
+    assert "Reject" in seen["codeLens"], seen["codeLens"]
+    assert any(item.startswith("Reject") for item in seen["lightbulbMenu"]), seen["lightbulbMenu"]
+    assert "1 AI snippet pending review" in seen["statusAfterInsert"]["label"], seen[
+        "statusAfterInsert"
+    ]
+    assert "0 AI snippets pending review" in seen["statusAfterReject"]["label"], seen[
+        "statusAfterReject"
+    ]
+    assert (artifacts / "reject.png").is_file()
+    assert (artifacts / "reject-hover.png").is_file()
+
+    def rejected(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in events if e["kind"] == "rejected"]
+
+    events = wait_for_events(env, lambda evs: len(rejected(evs)) >= 2)
+    (artifacts / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    generated = [e for e in events if e["kind"] == "generated"]
+    assert len(generated) >= 2, events
+    by_snippet = {e["snippet"]: e for e in rejected(events)}
+    assert len(by_snippet) == 2, rejected(events)
+    with_note = [e for e in by_snippet.values() if e.get("reason") == REASON]
+    assert len(with_note) == 1, rejected(events)
+    assert with_note[0]["pattern"] == "pattern:open-without-encoding", with_note
+    assert not [e for e in by_snippet.values() if e.get("pattern") and e is not with_note[0]], (
+        events
+    )
+    assert {e["snippet"] for e in generated} >= set(by_snippet), (
+        "a rejected snippet was never generated"
+    )
+
+    # "ailoop: Show Stats" shows what `ailoop stats` prints for this workspace
+    stats = subprocess.run(
+        [sys.executable, "-m", "ailoop", "stats"],
+        cwd=workspace,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    shown = " ".join(seen["stats"].split())
+    for line in filter(str.strip, stats.splitlines()):
+        assert " ".join(line.split()) in shown, (
+            f"{line!r} missing from the stats view:\n{seen['stats']}"
+        )
+
+
+def test_tab_accepted_inline_suggestion_is_reported(
+    editor_kit: EditorKit,
+    vsix: Path,
+    code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """Tab on ghost text sends ailoop/generated first: the small insertion becomes a snippet.
+
+    The suggestion (one line) is below the heuristic's thresholds, so only the
+    announcement from the Tab keybinding can make it a snippet.
+    """
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "sample.py").write_text(SAMPLE)
+    env = server_env(artifacts / "data")
+    server = code_server_factory(workspace, env)
+    server.install_unpacked(INLINE_PROVIDER)  # before the .vsix: its install lists both
+    server.install_extension(vsix)
+    server.write_settings({**TEST_SETTINGS, "ailoop.interpreter": [sys.executable]})
+    server.start()
+
+    seen = drive(
+        editor_kit,
+        server,
+        artifacts,
+        {
+            "scenario": "inline",
+            "file": "sample.py",
+            "trigger": "def double(x):",
+            "expectText": "    return 2 * x",
+        },
+    )["seen"]
+
+    assert "def double(x):\n    return 2 * x" in seen["editorText"], seen["editorText"]
+    assert "ailoop(ai-snippet)" in seen["hover"], seen["hover"]
+
+    def from_client(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in events if e["kind"] == "generated" and e["source"] == "client"]
+
+    events = wait_for_events(env, lambda evs: bool(from_client(evs)))
+    (artifacts / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    generated = [e for e in events if e["kind"] == "generated"]
+    assert len(generated) == 1, events
+    assert generated[0]["source"] == "client", generated
+    assert generated[0]["tool"] == "unknown", generated
+
+
+def test_missing_ailoop_gives_a_notification_then_a_settings_change_starts_it(
+    editor_kit: EditorKit,
+    vsix: Path,
+    code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """An interpreter without ailoop gets a notification with the fix; fixing the setting starts it."""
+    bare = tmp_path / "bare-venv"
+    venv.create(bare, with_pip=False)
+    python = bare / "bin" / "python"
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "sample.py").write_text(SAMPLE)
+    server = code_server_factory(workspace, server_env(artifacts / "data"))
+    server.install_extension(vsix)
+    # -I: ignore PYTHONPATH, which points at this checkout's ailoop
+    server.write_settings({**TEST_SETTINGS, "ailoop.interpreter": [str(python), "-I"]})
+    server.start()
+
+    fixed = {**TEST_SETTINGS, "ailoop.interpreter": [sys.executable]}
+    settings_files = [
+        str(server.user_data / kind / "settings.json") for kind in ("User", "Machine")
+    ]
+    seen = drive(
+        editor_kit,
+        server,
+        artifacts,
+        {
+            "scenario": "missing-ailoop",
+            "file": "sample.py",
+            "expectNotification": "ailoop is not installed",
+            "fix": {"settingsFiles": settings_files, "settings": fixed},
+        },
+    )["seen"]
+
+    assert str(python) in seen["notification"], seen["notification"]
+    assert "pip install ailoop" in seen["notification"], seen["notification"]
+    assert "Install ailoop" in seen["notification"], seen["notification"]
+    assert "not running" in seen["statusWithoutAiloop"][0]["label"], seen["statusWithoutAiloop"]
+    assert "pending review" in seen["statusAfterFix"]["label"], seen["statusAfterFix"]
