@@ -25,7 +25,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 #: Top-level sections; each is a table.
-SECTIONS = ("detect", "feedback", "engines", "store", "patterns", "context")
+SECTIONS = ("detect", "feedback", "engines", "store", "patterns", "context", "hooks")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Settings:
     store: Mapping[str, Any] = field(default_factory=dict)
     patterns: Mapping[str, Any] = field(default_factory=dict)
     context: Mapping[str, Any] = field(default_factory=dict)
+    hooks: Mapping[str, Any] = field(default_factory=dict)
 
 
 def snake_case(key: str) -> str:
@@ -131,6 +132,8 @@ def parse(raw: Mapping[str, Any], origin: str) -> tuple[Settings, list[str]]:
             settings = replace(settings, store=dict(value))
         elif key == "patterns":
             settings = replace(settings, patterns=dict(value))
+        elif key == "hooks":
+            settings = replace(settings, hooks=dict(value))
         else:
             settings = replace(settings, context=dict(value))
     return settings, problems

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ailoop.capture.detect import Thresholds, line_hunks
+from ailoop.capture.detect import Thresholds
 from ailoop.capture.document import split_lines
 from ailoop.capture.track import TrackedDocument
-from ailoop.hooks.locate import changed_hunks, inserted_snippets, locate, text_before
+from ailoop.hooks.locate import inserted_snippets, locate, text_before
 from ailoop.hooks.payload import HookCall, PayloadError, TextEdit, parse_claude_code, parse_cursor
 
 FILE = Path("/project/m.py")
@@ -39,12 +39,6 @@ def test_same_snippets_as_the_editor(before: str, after: str) -> None:
         first = snippet.first_line
         assert first is not None
         assert snippet.text.splitlines()[0] in split_lines(after)[first]
-
-
-@pytest.mark.parametrize(("before", "after"), CASES)
-def test_changed_hunks_agree_with_the_whole_file_diff(before: str, after: str) -> None:
-    old, new = split_lines(before), split_lines(after)
-    assert changed_hunks(old, new) == line_hunks(old, new)
 
 
 def test_lines_of_the_inserted_snippets() -> None:

@@ -138,10 +138,34 @@ def line_hunks(old_lines: Sequence[str], new_lines: Sequence[str]) -> list[Hunk]
 
     Applied from the last to the first, the hunks rebuild the new text from the old one, so
     a whole-document replacement can go through the same path as incremental changes.
+    The lines both texts share at the start and the end are set aside first: a reload
+    after an agent's edit changes one region of a long file, and diffing that region alone
+    takes milliseconds where the whole file takes hundreds of them. Agent hooks compute
+    snippets with this same function, so both sides find the same snippet ids.
     """
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
-    return [
-        Hunk(i1, i2, "".join(new_lines[j1:j2]))
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-        if tag != "equal"
-    ]
+    limit = min(len(old_lines), len(new_lines))
+    head = 0
+    while head < limit and old_lines[head] == new_lines[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old_lines[-1 - tail] == new_lines[-1 - tail]:
+        tail += 1
+    old_part = old_lines[head : len(old_lines) - tail]
+    new_part = new_lines[head : len(new_lines) - tail]
+    matcher = difflib.SequenceMatcher(None, old_part, new_part, autojunk=False)
+    changes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    hunks = []
+    for index, (tag, i1, i2, j1, j2) in enumerate(changes):
+        start, end, block = i1 + head, i2 + head, list(new_part[j1:j2])
+        if tag == "insert":
+            # Where an insertion could go in several places (its first line repeats the
+            # line after it), put it as far down as it goes, as git does: a new function
+            # appended after a similar one is then one hunk of its own, not the tail of
+            # the old one plus the head of the new.
+            limit = changes[index + 1][1] + head if index + 1 < len(changes) else len(old_lines)
+            while start < limit and block[0] == old_lines[start]:
+                block = [*block[1:], block[0]]
+                start += 1
+            end = start
+        hunks.append(Hunk(start, end, "".join(block)))
+    return hunks

@@ -52,6 +52,9 @@ class Snippet:
     lines: int
     #: Set when an edit changed it and no ``modified`` event has been written since.
     unrecorded_change: bool = False
+    #: Set once its ``generated`` event is stored (or was, in an earlier session or by an
+    #: agent hook). Until then the editor is shown nothing about it.
+    recorded: bool = False
 
     @property
     def modified(self) -> bool:
@@ -123,6 +126,11 @@ class TrackedDocument:
     def snippet(self, snippet_id_: str) -> Snippet | None:
         """Return the live snippet with this id, if any."""
         return next((s for s in self.snippets if s.id == snippet_id_), None)
+
+    @property
+    def shown(self) -> list[Snippet]:
+        """Return the live snippets the editor is told about (their event is stored)."""
+        return [s for s in self.snippets if s.recorded]
 
     def snippets_at(self, start: Position, end: Position) -> Iterator[Snippet]:
         """Yield the live snippets that ``start``..``end`` touches (ends included).

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ailoop.capture.detect import Hunk, added_part, line_hunks, without_blank_edges
+from ailoop.capture.detect import added_part, line_hunks, without_blank_edges
 from ailoop.capture.document import split_lines
 from ailoop.hooks.payload import HookCall, TextEdit
 
@@ -108,32 +108,6 @@ def text_before(call: HookCall, current: str) -> tuple[str, list[str]]:
     return text, notes
 
 
-def _common_edges(old: Sequence[str], new: Sequence[str]) -> tuple[int, int]:
-    """Return how many lines ``old`` and ``new`` share at the start and, after that, at the end."""
-    limit = min(len(old), len(new))
-    head = 0
-    while head < limit and old[head] == new[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
-        tail += 1
-    return head, tail
-
-
-def changed_hunks(old_lines: Sequence[str], new_lines: Sequence[str]) -> list[Hunk]:
-    """Diff two texts given as lines, like :func:`~ailoop.capture.detect.line_hunks`.
-
-    The lines both share at the start and the end are set aside first: an agent's edit
-    changes one region of a long file, and the diff of that region alone takes
-    milliseconds where the whole file takes hundreds of them.
-    """
-    head, tail = _common_edges(old_lines, new_lines)
-    hunks = line_hunks(
-        old_lines[head : len(old_lines) - tail], new_lines[head : len(new_lines) - tail]
-    )
-    return [Hunk(h.start + head, h.end + head, h.text) for h in hunks]
-
-
 def inserted_snippets(before: str, after: str) -> list[Inserted]:
     """Return the snippets that turn ``before`` into ``after``, top to bottom.
 
@@ -145,7 +119,7 @@ def inserted_snippets(before: str, after: str) -> list[Inserted]:
     found: list[Inserted] = []
     seen: set[str] = set()
     shift = 0
-    for hunk in changed_hunks(old_lines, new_lines):
+    for hunk in line_hunks(old_lines, new_lines):
         removed = "".join(old_lines[hunk.start : hunk.end])
         first_new_line = hunk.start + shift
         # Only a file's last hunk can end without a line break, so counting breaks keeps

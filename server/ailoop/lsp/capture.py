@@ -127,6 +127,7 @@ async def reattach(ls: AiloopServer, doc: TrackedDocument) -> None:
             continue
         snippet = doc.add(*found, event.tool, event.source)
         if snippet is not None:
+            snippet.recorded = True
             attached = True
     if attached:
         diagnostics.publish(ls, doc.uri)
@@ -177,18 +178,73 @@ def handle_result(
     """Turn what a change did to snippets into events, markers and timers."""
     for snippet in result.new:
         _attribute(ls, doc.uri, snippet, expected)
-    events = [make_event(ls, doc, s, Kind.GENERATED) for s in result.new]
-    events += [make_event(ls, doc, s, Kind.REVERTED, similarity=0.0) for s in result.reverted]
+    generated = [(s, make_event(ls, doc, s, Kind.GENERATED)) for s in result.new]
+    reverted = [make_event(ls, doc, s, Kind.REVERTED, similarity=0.0) for s in result.reverted]
     if result.modified:
         _schedule_modified(ls, doc)
-    if events:
-        ls.run_task(_record_and_publish(ls, doc.uri, events), f"record {doc.uri}")
+    if any(s.source is Source.HEURISTIC for s in result.new):
+        ls.run_task(
+            _attribute_to_hooks_then_record(ls, doc, generated, reverted), f"record {doc.uri}"
+        )
+    elif generated or reverted:
+        ls.run_task(
+            _record_and_publish(
+                ls, doc.uri, [e for _, e in generated] + reverted, [s for s, _ in generated]
+            ),
+            f"record {doc.uri}",
+        )
     elif result.moved:
         diagnostics.schedule(ls, doc.uri)
 
 
-async def _record_and_publish(ls: AiloopServer, uri: str, events: list[Event]) -> None:
+async def _attribute_to_hooks_then_record(
+    ls: AiloopServer,
+    doc: TrackedDocument,
+    generated: list[tuple[Snippet, Event]],
+    reverted: list[Event],
+) -> None:
+    """Record new snippets, unless an agent's hook already recorded them.
+
+    An agent that writes files itself (Claude Code, Cursor) reports each edit through its
+    hook, which writes the ``generated`` event with the tool's name; the editor then
+    reloads the file and the heuristic sees the same snippet. That snippet takes the
+    hook's tool and source, and no second ``generated`` event is written. The hook may
+    run a moment after the editor reloaded, so when the document now matches the file on
+    disk (a reload), the store is asked again for up to ``HOOK_GRACE`` seconds. Until its
+    event is settled one way or the other, the snippet is not shown.
+    """
+    if reverted:
+        await record(ls, reverted)
+    wanted = {s.id for s, _ in generated if s.source is Source.HEURISTIC}
+    origin = origin_of(doc.uri)
+    text = doc.doc.text
+    reloaded = bool(origin.path) and await asyncio.to_thread(_on_disk, doc.uri) == text
+    deadline = time.monotonic() + (HOOK_GRACE if reloaded else 0.0)
+    hooked: dict[str, Event] = {}
+    while ls.writer is not None and origin.path:
+        records = await ls.writer.run(lambda store: store.unresolved(origin.repo, origin.path))
+        hooked = {e.snippet: e for e in records if e.source is Source.HOOK and e.snippet in wanted}
+        if len(hooked) == len(wanted) or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(HOOK_POLL)
+    events = []
+    for snippet, event in generated:
+        if (hook := hooked.get(snippet.id)) is not None:
+            snippet.tool, snippet.source = hook.tool, Source.HOOK
+        else:
+            events.append(event)
     await record(ls, events)
+    for snippet, _ in generated:
+        snippet.recorded = True
+    diagnostics.publish(ls, doc.uri)
+
+
+async def _record_and_publish(
+    ls: AiloopServer, uri: str, events: list[Event], new: list[Snippet]
+) -> None:
+    await record(ls, events)
+    for snippet in new:
+        snippet.recorded = True
     diagnostics.publish(ls, uri)
 
 
@@ -329,7 +385,7 @@ def generated(ls: AiloopServer, params: Any) -> None:
     snippet = doc.add(start, end, tool, Source.CLIENT)
     if snippet is not None:
         ls.run_task(
-            _record_and_publish(ls, uri, [make_event(ls, doc, snippet, Kind.GENERATED)]),
+            _record_and_publish(ls, uri, [make_event(ls, doc, snippet, Kind.GENERATED)], [snippet]),
             f"record {uri}",
         )
 

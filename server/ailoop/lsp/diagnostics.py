@@ -74,7 +74,7 @@ def publish(ls: AiloopServer, uri: str, *, lenses: bool = True) -> None:
         return
     for provider in ls.diagnostic_providers:
         provider(ls, doc)
-    items = [marker(doc, s) for s in doc.snippets]
+    items = [marker(doc, s) for s in doc.shown]
     for found in ls.findings.get(uri, {}).values():
         items.extend(found)
     ls.text_document_publish_diagnostics(

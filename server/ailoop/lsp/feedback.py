@@ -63,8 +63,8 @@ def _client_range(
 
 
 def owner(doc: TrackedDocument, finding: Finding) -> Snippet | None:
-    """Return the live snippet a finding lies in, if any."""
-    for snippet in doc.snippets:
+    """Return the live snippet (one the editor is shown) a finding lies in, if any."""
+    for snippet in doc.shown:
         start, end = _client_range(doc, snippet)
         if start <= finding.start and finding.end <= end:
             return snippet

@@ -78,7 +78,7 @@ def update(ls: AiloopServer, doc: TrackedDocument) -> None:
     """Recompute the document's pattern diagnostics from its live snippets."""
     items = []
     live = set()
-    for snippet in doc.snippets:
+    for snippet in doc.shown:
         live.add((doc.uri, snippet.id))
         for finding in matched(ls, doc, snippet).findings:
             items.append(

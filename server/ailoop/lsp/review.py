@@ -38,7 +38,7 @@ def code_lens(ls: AiloopServer, params: types.CodeLensParams) -> list[types.Code
     if doc is None:
         return []
     lenses = []
-    for snippet in doc.snippets:
+    for snippet in doc.shown:
         first = diagnostics.to_range(doc, snippet.start, snippet.start)
         argument = _argument(doc, snippet)
         lines = f"{snippet.lines} line{'s' if snippet.lines != 1 else ''}"
@@ -65,6 +65,8 @@ def code_action(ls: AiloopServer, params: types.CodeActionParams) -> list[types.
     end, _ = doc.doc.to_position(params.range.end.line, params.range.end.character)
     actions = []
     for snippet in doc.snippets_at(start, end):
+        if not snippet.recorded:
+            continue
         argument = _argument(doc, snippet)
         marker = [diagnostics.marker(doc, snippet)]
         about = f"({snippet.tool}, {snippet.lines} lines)"
