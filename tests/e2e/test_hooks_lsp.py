@@ -19,9 +19,15 @@ from tests.hooks.hook_testkit import ORDERS, apply_tool, env_for, load_payload
 async def run_hook(payload: dict[str, object], data_dir: Path, cwd: Path) -> None:
     """Run the real hook command the way Claude Code does: payload on stdin."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ailoop.hooks", "claude-code",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=env_for(data_dir), cwd=cwd,
+        sys.executable,
+        "-m",
+        "ailoop.hooks",
+        "claude-code",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env_for(data_dir),
+        cwd=cwd,
     )
     _, stderr = await process.communicate(json.dumps(payload).encode())
     assert process.returncode == 0, stderr

@@ -213,8 +213,6 @@ async def _attribute_to_hooks_then_record(
     disk (a reload), the store is asked again for up to ``HOOK_GRACE`` seconds. Until its
     event is settled one way or the other, the snippet is not shown.
     """
-    if reverted:
-        await record(ls, reverted)
     wanted = {s.id for s, _ in generated if s.source is Source.HEURISTIC}
     origin = origin_of(doc.uri)
     text = doc.doc.text
@@ -227,7 +225,7 @@ async def _attribute_to_hooks_then_record(
         if len(hooked) == len(wanted) or time.monotonic() >= deadline:
             break
         await asyncio.sleep(HOOK_POLL)
-    events = []
+    events = list(reverted)  # one write, one sync to disk, for all of them
     for snippet, event in generated:
         if (hook := hooked.get(snippet.id)) is not None:
             snippet.tool, snippet.source = hook.tool, Source.HOOK

@@ -9,12 +9,16 @@ in ``data.snippet``; findings for a version the document has moved past are drop
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lsprotocol import types
 
 from ailoop.capture.track import Snippet, TrackedDocument
-from ailoop.feedback import EngineHub, Finding, parse_feedback_settings
 from ailoop.lsp import diagnostics
 from ailoop.lsp.server import AiloopServer
+
+if TYPE_CHECKING:
+    from ailoop.feedback import Finding
 
 #: Longest message text kept in a "Reject: <rule> <message>" code action title.
 SHORT_MESSAGE = 60
@@ -27,6 +31,8 @@ def register(server: AiloopServer) -> None:
 
 async def start(ls: AiloopServer) -> None:
     """Start the engines for the workspace (returns at once; they start in the background)."""
+    from ailoop.feedback import EngineHub, parse_feedback_settings  # after start-up
+
     settings, problems = parse_feedback_settings(ls.settings.feedback, ls.settings.engines)
     for problem in problems:
         ls.problem(problem)
@@ -63,8 +69,12 @@ def _client_range(
 
 
 def owner(doc: TrackedDocument, finding: Finding) -> Snippet | None:
-    """Return the live snippet (one the editor is shown) a finding lies in, if any."""
-    for snippet in doc.shown:
+    """Return the live snippet a finding lies in, if any.
+
+    Findings are feedback on code, shown as soon as the snippet is recognised, without
+    waiting for its event to be stored (the marker and the review actions do wait).
+    """
+    for snippet in doc.snippets:
         start, end = _client_range(doc, snippet)
         if start <= finding.start and finding.end <= end:
             return snippet
@@ -73,7 +83,7 @@ def owner(doc: TrackedDocument, finding: Finding) -> Snippet | None:
 
 def describe(finding: Finding, snippet: Snippet | None) -> str:
     """Return the diagnostic message: what is wrong, and that it is in an AI snippet."""
-    where = f" (in an AI snippet from {snippet.tool})" if snippet is not None else ""
+    where = " (in an AI snippet)" if snippet is not None else ""
     return f"{finding.message}{where}"
 
 

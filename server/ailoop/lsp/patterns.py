@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
@@ -17,8 +18,10 @@ from ailoop.capture.document import Position
 from ailoop.capture.track import Snippet, TrackedDocument
 from ailoop.lsp import diagnostics
 from ailoop.lsp.server import AiloopServer
-from ailoop.patterns.feedback import PatternFeedback, PatternFinding
 from ailoop.store.local import DB_NAME, StoreError, default_data_dir
+
+if TYPE_CHECKING:
+    from ailoop.patterns.feedback import PatternFeedback, PatternFinding
 
 STAGE = "patterns"
 #: Seconds after an outcome is recorded before the statistics are computed again.
@@ -42,6 +45,8 @@ def register(server: AiloopServer) -> None:
 
 async def start(ls: AiloopServer) -> None:
     """Load the workspace's patterns and statistics off the event loop, then use them."""
+    from ailoop.patterns.feedback import PatternFeedback  # after start-up
+
     feedback = PatternFeedback(ls.root, ls.data_dir or default_data_dir())
     problems = await asyncio.to_thread(feedback.reload, ls.settings.patterns)
     for problem in problems:
@@ -78,7 +83,7 @@ def update(ls: AiloopServer, doc: TrackedDocument) -> None:
     """Recompute the document's pattern diagnostics from its live snippets."""
     items = []
     live = set()
-    for snippet in doc.shown:
+    for snippet in doc.snippets:
         live.add((doc.uri, snippet.id))
         for finding in matched(ls, doc, snippet).findings:
             items.append(
