@@ -7,11 +7,8 @@ keystroke path.
 
 from __future__ import annotations
 
-import configparser
 import functools
-import getpass
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +28,9 @@ class Origin:
 @functools.lru_cache(maxsize=1)
 def user_identity() -> str:
     """Return git's ``user.email``, else the OS user name."""
+    import getpass
+    import subprocess
+
     try:
         email = subprocess.run(
             ["git", "config", "--get", "user.email"],
@@ -65,6 +65,8 @@ def redact_url(url: str) -> str:
 @functools.lru_cache(maxsize=64)
 def repo_identity(root: Path) -> str:
     """Return the repository's ``origin`` remote URL (without credentials), else its folder name."""
+    import configparser
+
     git = root / ".git"
     if git.is_file():  # a worktree or submodule: "gitdir: <path>"
         text = git.read_text(encoding="utf-8", errors="replace").strip()

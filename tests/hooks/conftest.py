@@ -14,14 +14,6 @@ from tests.hooks.hook_testkit import ORDERS, RunHook, env_for
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """An empty ailoop data directory."""
-    path = tmp_path / "data"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A git repository with an origin remote (with credentials), a user and ``shop/orders.py``."""
     root = tmp_path / "shop-repo"

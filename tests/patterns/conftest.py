@@ -25,13 +25,6 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "data"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def run_ailoop(data_dir: Path) -> RunAiloop:
     """Run ``python -m ailoop ARGS`` in a subprocess with AILOOP_DATA_DIR set to ``data_dir``."""
 

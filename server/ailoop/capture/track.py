@@ -13,6 +13,7 @@ diagnostics.
 from __future__ import annotations
 
 import collections
+import hashlib
 import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,11 @@ def _shift(position: Position, edit: AppliedEdit) -> Position:
     return Position(position.line + edit.new_end.line - edit.old_end.line, position.char)
 
 
+def _digest(text: str) -> bytes:
+    """Fingerprint a whole text cheaply (to tell a revert to the saved text)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 def _advance(start: Position, text: str) -> Position:
     """Return the position reached by writing ``text`` from ``start``."""
     lines = split_lines(text)
@@ -118,7 +124,7 @@ class TrackedDocument:
         self.thresholds = thresholds or Thresholds()
         self.snippets: list[Snippet] = []
         self.saved_version = version
-        self._saved_id = snippet_id(text)
+        self._saved = _digest(text)
         self._recently_deleted: collections.deque[str] = collections.deque(maxlen=RECENT_DELETIONS)
 
     # -- queries ------------------------------------------------------------------------
@@ -195,7 +201,7 @@ class TrackedDocument:
     def mark_saved(self, version: int | None = None) -> None:
         """Record that the current text is what is on disk."""
         self.saved_version = self.version if version is None else version
-        self._saved_id = snippet_id(self.doc.text)
+        self._saved = _digest(self.doc.text)
 
     # -- changes ------------------------------------------------------------------------
 
@@ -259,7 +265,7 @@ class TrackedDocument:
         Returning to the text last opened or saved (a revert, a reload of an unchanged file)
         is not new code: its hunks move and revert snippets but create none.
         """
-        detect = detect and snippet_id(text) != self._saved_id
+        detect = detect and _digest(text) != self._saved
         edits = []
         for hunk in reversed(line_hunks(self.doc.lines, split_lines(text))):
             start = Position(hunk.start, 0)

@@ -123,18 +123,12 @@ def store_events(events: Sequence[Event], data_dir: Path) -> str | None:
 
 def spill(events: Sequence[Event], data_dir: Path) -> str:
     """Save ``events`` where the language server imports them when it next opens the store."""
-    from ailoop.store.writer import spill_dirs
+    from ailoop.store.writer import spill as spill_events
 
-    lines = "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in events)
-    for folder in spill_dirs(data_dir):
-        target = folder / f"hook-{os.getpid()}-{events[0].id}.jsonl"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            target.write_text(lines, encoding="utf-8")
-        except OSError:
-            continue
-        return f"events saved to {target} for the next start"
-    return "the events could not be saved anywhere and are lost"
+    target = spill_events(events, data_dir, prefix="hook-")
+    if target is None:
+        return "the events could not be saved anywhere and are lost"
+    return f"events saved to {target} for the next start"
 
 
 def _read_file(path: Path) -> str:

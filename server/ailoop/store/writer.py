@@ -43,6 +43,23 @@ def spill_dirs(data_dir: Path) -> list[Path]:
     return [data_dir / "spill", Path(tempfile.gettempdir()) / f"ailoop-spill-{user}"]
 
 
+def spill(events: Sequence[Event], data_dir: Path, prefix: str = "") -> Path | None:
+    """Save events that cannot be stored now to a file the next open of the store imports.
+
+    Returns the file, or None when no spill folder is writable either.
+    """
+    lines = "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in events)
+    for folder in spill_dirs(data_dir):
+        target = folder / f"{prefix}{os.getpid()}-{uuid.uuid4().hex}.jsonl"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target.write_text(lines, encoding="utf-8")
+        except OSError:
+            continue
+        return target
+    return None
+
+
 class EventWriter:
     """Appends events to the local store on a dedicated thread, in submission order."""
 
@@ -122,17 +139,10 @@ class EventWriter:
     def _spill(self) -> str | None:
         if not self._pending:
             return None
-        lines = "".join(json.dumps(e.to_json()) + "\n" for e in self._pending)
-        for folder in spill_dirs(self.data_dir):
-            target = folder / f"{os.getpid()}-{uuid.uuid4().hex}.jsonl"
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                target.write_text(lines, encoding="utf-8")
-            except OSError:
-                continue
+        target = spill(self._pending, self.data_dir)
+        if target is not None:
             self._pending.clear()
-            return str(target)
-        return None
+        return None if target is None else str(target)
 
     # -- event-loop side ----------------------------------------------------------------
 
