@@ -13,8 +13,8 @@ diagnostics.
 from __future__ import annotations
 
 import collections
-import hashlib
 import difflib
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
