@@ -25,6 +25,7 @@ def test_replay_of_the_shipped_session_shows_what_the_editor_saw(data_dir: Path)
     assert "> typed '\\nTAX = 0.2' (10 changes)" in out
     assert "code lens 10:1-10:1: AI snippet · copilot · 5 lines" in out
     assert "code action: Reject AI snippet (copilot, 5 lines)" in out
+    assert "21:5-21:11 [ruff:E722] Do not use bare `except` (in an AI snippet)" in out
     assert "Events recorded (4)" in out
     kinds = [(e["kind"], e["tool"]) for e in events(data_dir)]
     assert kinds == [
@@ -33,7 +34,9 @@ def test_replay_of_the_shipped_session_shows_what_the_editor_saw(data_dir: Path)
         ("accepted", "copilot"),
         ("rejected", "unknown"),
     ]
-    assert events(data_dir)[-1]["reason"] == "swallows every exception; catch ValueError"
+    rejected = events(data_dir)[-1]
+    assert rejected["reason"] == "swallows every exception; catch ValueError"
+    assert "ruff:E722" in rejected["findings"]
 
 
 def test_replay_rejects_a_malformed_session(tmp_path: Path, data_dir: Path) -> None:

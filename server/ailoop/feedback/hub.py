@@ -123,6 +123,8 @@ class EngineHub:
         self._debounce: dict[str, asyncio.TimerHandle] = {}
         self._last_change: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Checks waiting for the higher-priority engines of the same edit (see _check_later).
+        self._later: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
 
@@ -212,6 +214,29 @@ class EngineHub:
         for slot in self._ready_slots(document):
             self._guard(slot, slot.engine.close, uri)
             slot.rerun.discard(uri)
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Check now what waits for a pause in the edits, and wait until every check is done.
+
+        Engines that are starting are waited for too (their first checks follow); engines
+        waiting to be restarted are not. At most ``timeout`` seconds. For tools that replay
+        a session and must show every finding of one edit before the next.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        for uri, handle in list(self._debounce.items()):
+            handle.cancel()
+            self._check_document(uri)
+        while loop.time() < deadline:
+            busy = [task for slot in self._slots for task in slot.running.values()]
+            busy += list(self._later)
+            starting = any(slot.state == "starting" for slot in self._slots)
+            if not busy and not starting and not self._debounce:
+                return
+            if busy:
+                await asyncio.wait(busy, timeout=max(deadline - loop.time(), 0))
+            else:
+                await asyncio.sleep(0.02)  # an engine is starting: no task to wait on
 
     async def stop(self) -> None:
         """Stop every engine and cancel pending work."""
@@ -360,7 +385,9 @@ class EngineHub:
         earlier = [slot.running[uri] for slot in slots if uri in slot.running]
         later = [slot for slot in slots if slot.engine.priority != first]
         if later:
-            self._spawn(self._check_later(uri, document.version, earlier, later))
+            task = self._spawn(self._check_later(uri, document.version, earlier, later))
+            self._later.add(task)
+            task.add_done_callback(self._later.discard)
 
     async def _check_later(
         self,

@@ -340,6 +340,7 @@ async def close_snippets(ls: AiloopServer, doc: TrackedDocument) -> None:
     doc.snippets.clear()
     ls.engine_findings.pop(doc.uri, None)
     ls.findings.pop(doc.uri, None)
+    ls.published.pop(doc.uri, None)
     await record(ls, events)
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=[])

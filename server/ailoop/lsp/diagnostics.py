@@ -77,9 +77,11 @@ def publish(ls: AiloopServer, uri: str, *, lenses: bool = True) -> None:
     items = [marker(doc, s) for s in doc.shown]
     for found in ls.findings.get(uri, {}).values():
         items.extend(found)
-    ls.text_document_publish_diagnostics(
-        types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=doc.version)
-    )
+    if items != ls.published.get(uri):  # an engine re-check often finds the same again
+        ls.published[uri] = items
+        ls.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=doc.version)
+        )
     if lenses:
         refresh_code_lens(ls)
 

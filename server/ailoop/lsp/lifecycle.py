@@ -103,7 +103,7 @@ async def shutdown(ls: AiloopServer, params: None) -> None:
 
 
 async def settle(ls: AiloopServer, params: Any) -> dict[str, int]:
-    """``ailoop/settle``: finish pending work now (debounced publishes, modified events).
+    """``ailoop/settle``: finish pending work now (publishes, modified events, checks).
 
     For tools that replay a session and must see every effect of one message before
     sending the next; editors never need it.
@@ -115,4 +115,6 @@ async def settle(ls: AiloopServer, params: Any) -> dict[str, int]:
         await flush_modified(ls, doc)
     while pending := [t for t in ls.tasks if t is not asyncio.current_task()]:
         await asyncio.gather(*pending, return_exceptions=True)
+    if ls.hub is not None:
+        await ls.hub.settle()
     return {"pending_events": ls.writer.pending if ls.writer else 0}

@@ -96,6 +96,8 @@ class AiloopServer(LanguageServer):
         self.expected: dict[str, list[Expectation]] = {}
         #: Per document, per stage (an engine, the patterns): diagnostics other than markers.
         self.findings: dict[str, dict[str, list[types.Diagnostic]]] = {}
+        #: What was last published per document, so that an unchanged list is not resent.
+        self.published: dict[str, list[types.Diagnostic]] = {}
         #: The workspace's known rejection patterns and their latest statistics.
         self.patterns: PatternFeedback | None = None
         self.pattern_matches: dict[tuple[str, str], Matched] = {}
