@@ -148,3 +148,31 @@ def test_team_stats_match_the_local_ones_after_a_sync(
     missing = ailoop("stats", "--team", "--root", str(tmp_path), data_dir=data_dir, check=False)
     assert missing.returncode == 1
     assert "no shared store configured" in missing.stderr
+
+
+async def test_server_killed_mid_sync_loses_nothing_and_sends_nothing_twice(
+    data_dir: Path, workspace: Path, store_url: str
+) -> None:
+    import os
+    import signal
+
+    from tests.store.store_support import local_db_with, make_events, pg_ids
+
+    recorded = make_events(10_000, seed=7)
+    local_db_with(data_dir, recorded)
+    options = {"store": {"url": store_url, "interval": 1, "batchSize": 200}}
+    async with session("visual_studio_code", data_dir, workspace, options) as client:
+        record_status(client)
+        await status_where(client, lambda s: s["state"] == "syncing" or 0 < s["pending"] < 10_000)
+        assert pg_count(store_url) < 10_000  # killed in the middle
+        server = client._server
+        assert server is not None
+        os.kill(server.pid, signal.SIGKILL)
+        await server.wait()
+        client.error = RuntimeError("killed on purpose")  # no shutdown to a dead server
+    async with session("neovim", data_dir, workspace, options) as client:
+        record_status(client)
+        await status_where(client, lambda s: s["state"] == "idle" and s["pending"] == 0, timeout=90)
+    ids = pg_ids(store_url)
+    assert len(ids) == len(set(ids)) == 10_000
+    assert set(ids) == {e.id for e in recorded}
