@@ -195,6 +195,7 @@ async def main() -> None:
                 vary=lambda text, n: text.replace(
                     "last_error = None", f"last_error = None  # attempt plan {n}"
                 ),
+                settle="ailoop/settle",
             ),
             HubSubject(
                 root,

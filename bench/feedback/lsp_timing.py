@@ -114,11 +114,15 @@ class LspServerSubject:
         timeout: float = 30.0,
         env: Mapping[str, str] | None = None,
         vary: Callable[[str, int], str] | None = None,
+        settle: str | None = None,
     ) -> None:
         self.name = name
         #: Makes each round's inserted text unique, for a server that would otherwise take a
         #: re-insertion of text it just saw deleted for an undo (ailoop does).
         self.vary = vary
+        #: A request that returns once the server is idle (its engines included), sent after
+        #: each round so that every round starts from an idle server, as the engines alone do.
+        self.settle = settle
         self._rounds = 0
         self.argv = list(argv)
         self.root = root
@@ -205,6 +209,8 @@ class LspServerSubject:
                 not any(workload.marker in str(item.get("message", "")) for item in diagnostics)
             ),
         )
+        if self.settle is not None:
+            await self._connection.request(self.settle, {}, timeout=self.timeout)
         return times
 
     def rss_kib(self) -> int:
