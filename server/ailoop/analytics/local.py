@@ -9,13 +9,12 @@ Timestamps are compared as text, exact for the store's fixed-width UTC format.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from ailoop.analytics.acceptance import AcceptanceCounts, OutcomeGroup, iso_week
 from ailoop.store.events import Kind
-from ailoop.store.local import DB_NAME, StoreError, default_data_dir, describe_failure
+from ailoop.store.local import DB_NAME, default_data_dir, read_only
 
 _OUTCOMES = "('accepted', 'kept', 'rejected', 'reverted')"
 _DAY = (
@@ -26,20 +25,7 @@ _DAY = (
 
 def _query(data_dir: Path | None, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
     database = (data_dir or default_data_dir()) / DB_NAME
-    if not database.exists():
-        return []
-    try:
-        connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
-    except sqlite3.Error as exc:
-        raise StoreError(describe_failure(database, exc)) from exc
-    try:
-        return list(connection.execute(sql, params))
-    except sqlite3.Error as exc:
-        if "no such table" in str(exc):
-            return []
-        raise StoreError(describe_failure(database, exc)) from exc
-    finally:
-        connection.close()
+    return read_only(database, lambda connection: list(connection.execute(sql, params)), [])
 
 
 def _filters(

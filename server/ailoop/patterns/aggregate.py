@@ -34,7 +34,7 @@ from ailoop.patterns.stats import (
     stats_from_counts,
     stats_from_rows,
 )
-from ailoop.store.local import DB_NAME, StoreError, default_data_dir, describe_failure
+from ailoop.store.local import DB_NAME, StoreError, default_data_dir, describe_failure, read_only
 
 SUMMARY_NAME = "pattern-summary.db"
 SUMMARY_VERSION = "1"
@@ -248,22 +248,16 @@ def local_outcome_rows(database: Path, cutoff_day: str) -> list[OutcomeRow]:
 
     The fallback when no summary can be kept. A missing store has no rows.
     """
-    if not database.exists():
-        return []
-    events = _open_events(database)
-    try:
+
+    def rows(events: sqlite3.Connection) -> list[OutcomeRow]:
         return [
             OutcomeRow(findings, pattern, reason, rejected, day >= cutoff_day, count)
             for findings, pattern, reason, rejected, day, count in _grouped_outcomes(
                 events, 0, 2**63 - 1
             )
         ]
-    except sqlite3.Error as exc:
-        if "no such table" in str(exc):
-            return []
-        raise StoreError(describe_failure(database, exc)) from exc
-    finally:
-        events.close()
+
+    return read_only(database, rows, [])
 
 
 def local_pattern_stats(
@@ -301,10 +295,8 @@ def local_reasons(
 ) -> list[tuple[str, bool, tuple[str, ...]]]:
     """Return ``(reason, recent, pattern keys)`` for every rejection with a free-text reason."""
     database = (data_dir or default_data_dir()) / DB_NAME
-    if not database.exists():
-        return []
-    events = _open_events(database)
-    try:
+
+    def reasons(events: sqlite3.Connection) -> list[tuple[str, bool, tuple[str, ...]]]:
         cache: dict[str, tuple[str, ...]] = {}
         out = []
         for reason, day, findings, pattern in events.execute(_REASONS_QUERY):
@@ -312,9 +304,5 @@ def local_reasons(
             keys = _event_keys(_decode_findings(findings, cache), pattern)
             out.append((str(reason), day_text >= cutoff_day, tuple(sorted(keys))))
         return out
-    except sqlite3.Error as exc:
-        if "no such table" in str(exc):
-            return []
-        raise StoreError(describe_failure(database, exc)) from exc
-    finally:
-        events.close()
+
+    return read_only(database, reasons, [])

@@ -13,12 +13,15 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from ailoop.store.events import OUTCOMES, Event
 
 DB_NAME = "events.db"
+
+T = TypeVar("T")
 
 #: Schema migrations, applied in order; ``PRAGMA user_version`` records how many ran.
 #: Append new steps; never edit a released one.
@@ -219,6 +222,28 @@ class LocalStore:
         """Record that the shared store has confirmed the events with these seqs."""
         with self._transaction():
             self._db.executemany("UPDATE events SET synced = 1 WHERE seq = ?", [(s,) for s in seqs])
+
+
+def read_only(database: Path, run: Callable[[sqlite3.Connection], T], empty: T) -> T:
+    """Run ``run`` on a read-only connection to the store file ``database``.
+
+    A store that does not exist yet, or has no events table yet, reads as ``empty``; any
+    other failure raises :class:`StoreError` with a message that says what to do.
+    """
+    if not database.exists():
+        return empty
+    try:
+        connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise StoreError(describe_failure(database, exc)) from exc
+    try:
+        return run(connection)
+    except sqlite3.Error as exc:
+        if "no such table" in str(exc):
+            return empty
+        raise StoreError(describe_failure(database, exc)) from exc
+    finally:
+        connection.close()
 
 
 def describe_failure(path: Path, exc: BaseException) -> str:
