@@ -13,10 +13,16 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ailoop.feedback.jsonrpc import (
+    ConnectionClosed,
+    JsonRpcConnection,
+    RequestTimeout,
+    ResponseError,
+)
 
 TIMEOUT = 30.0
 
@@ -70,63 +76,6 @@ class Transcript:
         print(line, flush=True)
 
 
-class StdioPeer:
-    """A minimal JSON-RPC client over a child process's stdin/stdout."""
-
-    def __init__(
-        self, process: asyncio.subprocess.Process, on_message: Callable[[dict[str, Any]], None]
-    ) -> None:
-        self.process = process
-        self._on_message = on_message
-        self._waiting: dict[Any, asyncio.Future[dict[str, Any]]] = {}
-        self._next_id = 0
-        self._reader = asyncio.ensure_future(self._read())
-
-    def send(self, message: dict[str, Any]) -> None:
-        """Send one message."""
-        assert self.process.stdin is not None
-        body = json.dumps(message).encode("utf-8")
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-
-    async def request(self, method: str, params: Any = None, msg_id: Any = None) -> dict[str, Any]:
-        """Send a request and wait for its response."""
-        if msg_id is None:
-            self._next_id += 1
-            msg_id = f"replay-{self._next_id}"
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiting[msg_id] = future
-        self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
-        try:
-            return await asyncio.wait_for(future, TIMEOUT)
-        except asyncio.TimeoutError as exc:
-            raise ReplayError(f"the server did not answer {method} within {TIMEOUT:.0f} s") from exc
-
-    async def _read(self) -> None:
-        stdout = self.process.stdout
-        assert stdout is not None
-        while True:
-            length = None
-            while True:
-                header = await stdout.readline()
-                if not header:
-                    for future in self._waiting.values():
-                        if not future.done():
-                            future.set_exception(ReplayError("the server exited"))
-                    return
-                if header in (b"\r\n", b"\n"):
-                    break
-                name, _, value = header.decode("ascii").partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-            if length is None:
-                continue
-            message = json.loads(await stdout.readexactly(length))
-            if "method" not in message and message.get("id") in self._waiting:
-                self._waiting.pop(message["id"]).set_result(message)
-            else:
-                self._on_message(message)
-
-
 def _range(r: dict[str, Any]) -> str:
     s, e = r["start"], r["end"]
     return f"{s['line'] + 1}:{s['character'] + 1}-{e['line'] + 1}:{e['character'] + 1}"
@@ -174,10 +123,9 @@ def describe_sent(message: dict[str, Any]) -> str:
     return str(method)
 
 
-def describe_received(message: dict[str, Any]) -> list[str]:
-    """Lines about what the server sent: diagnostics, lenses, actions, messages."""
-    method = message.get("method")
-    params = message.get("params") or {}
+def describe_received(method: str, params: Any) -> list[str]:
+    """Lines about what the server sent: diagnostics and messages."""
+    params = params or {}
     if method == "textDocument/publishDiagnostics":
         name = params["uri"].rsplit("/", 1)[-1]
         items = params.get("diagnostics", [])
@@ -191,11 +139,8 @@ def describe_received(message: dict[str, Any]) -> list[str]:
     return []
 
 
-def describe_result(sent: dict[str, Any], response: dict[str, Any]) -> list[str]:
-    """Lines about the response to a request the editor sent."""
-    if "error" in response:
-        return [f"  error: {response['error'].get('message')}"]
-    result = response.get("result")
+def describe_result(sent: dict[str, Any], result: Any) -> list[str]:
+    """Lines about the result of a request the editor sent."""
     method = sent["method"]
     if method == "textDocument/codeLens":
         return [
@@ -218,16 +163,28 @@ async def replay(path: Path, data_dir: Path, server: list[str]) -> tuple[Transcr
         *server, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
     )
 
-    def on_message(message: dict[str, Any]) -> None:
-        for line in describe_received(message):
+    def on_notification(method: str, params: Any) -> None:
+        for line in describe_received(method, params):
             transcript.add(line)
-        if "id" in message and "method" in message:  # a request from the server
-            answer: Any = None
-            if message["method"] == "workspace/configuration":
-                answer = [None for _ in message["params"]["items"]]
-            peer.send({"jsonrpc": "2.0", "id": message["id"], "result": answer})
 
-    peer = StdioPeer(process, on_message)
+    async def on_request(method: str, params: Any) -> Any:  # the server asks the editor
+        if method == "workspace/configuration":
+            return [None for _ in params["items"]]
+        return None
+
+    assert process.stdout is not None
+    assert process.stdin is not None
+    peer = JsonRpcConnection(process.stdout, process.stdin, on_notification, on_request)
+    peer.start()
+
+    async def request(method: str, params: Any = None) -> Any:
+        try:
+            return await peer.request(method, params, timeout=TIMEOUT)
+        except RequestTimeout as exc:
+            raise ReplayError(f"the server did not answer {method} within {TIMEOUT:.0f} s") from exc
+        except ConnectionClosed as exc:
+            raise ReplayError(f"the server exited during {method}") from exc
+
     initialized = False
     typed: list[str] = []
 
@@ -252,23 +209,26 @@ async def replay(path: Path, data_dir: Path, server: list[str]) -> tuple[Transcr
                 flush_typing()
                 transcript.add(f"> {describe_sent(message)}")
             if "id" in message:
-                response = await peer.request(
-                    message["method"], message.get("params"), message["id"]
-                )
-                for line in describe_result(message, response):
-                    transcript.add(line)
+                try:
+                    result = await request(message["method"], message.get("params"))
+                except ResponseError as exc:
+                    transcript.add(f"  error: {exc}")
+                else:
+                    for line in describe_result(message, result):
+                        transcript.add(line)
             else:
-                peer.send(message)
+                peer.notify(message["method"], message.get("params"))
             if message["method"] == "initialized":
                 initialized = True
             if initialized:
-                await peer.request("ailoop/settle")
+                await request("ailoop/settle", {})
         flush_typing()
         if initialized:
-            await peer.request("shutdown")
-        peer.send({"jsonrpc": "2.0", "method": "exit"})
+            await request("shutdown")
+        peer.notify("exit")
         code = await asyncio.wait_for(process.wait(), TIMEOUT)
     finally:
+        peer.close()
         if process.returncode is None:
             process.kill()
             await process.wait()
