@@ -85,6 +85,27 @@ def change_params(
     )
 
 
+def raw_change(uri: str, version: int, edit: tuple[int, int, int, int, str]) -> dict:
+    """The didChange notification an editor sends for one edit, as JSON."""
+    sl, sc, el, ec, text = edit
+    return {
+        "jsonrpc": "2.0",
+        "method": "textDocument/didChange",
+        "params": {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [
+                {
+                    "range": {
+                        "start": {"line": sl, "character": sc},
+                        "end": {"line": el, "character": ec},
+                    },
+                    "text": text,
+                }
+            ],
+        },
+    }
+
+
 def percentiles(samples_ns: list[int]) -> tuple[float, float]:
     ordered = sorted(samples_ns)
     p50 = statistics.median(ordered) / 1e6
@@ -149,23 +170,8 @@ def time_pygls(text: str, edits: list) -> list[int]:
 def time_structuring(edits: list) -> list[int]:
     converter = default_converter()
     samples = []
-    for version, (sl, sc, el, ec, new) in enumerate(edits, start=2):
-        raw = {
-            "jsonrpc": "2.0",
-            "method": "textDocument/didChange",
-            "params": {
-                "textDocument": {"uri": "file:///bench/big.py", "version": version},
-                "contentChanges": [
-                    {
-                        "range": {
-                            "start": {"line": sl, "character": sc},
-                            "end": {"line": el, "character": ec},
-                        },
-                        "text": new,
-                    }
-                ],
-            },
-        }
+    for version, edit in enumerate(edits, start=2):
+        raw = raw_change("file:///bench/big.py", version, edit)
         start = time.perf_counter_ns()
         converter.structure(raw, types.DidChangeTextDocumentNotification)
         samples.append(time.perf_counter_ns() - start)
@@ -236,44 +242,10 @@ def server_memory(text: str, snippets: list[tuple[int, str]], edits: list) -> tu
     start = time.perf_counter()
     for line, code in reversed(snippets):
         version += 1
-        send(
-            {
-                "jsonrpc": "2.0",
-                "method": "textDocument/didChange",
-                "params": {
-                    "textDocument": {"uri": uri, "version": version},
-                    "contentChanges": [
-                        {
-                            "range": {
-                                "start": {"line": line, "character": 0},
-                                "end": {"line": line, "character": 0},
-                            },
-                            "text": code,
-                        }
-                    ],
-                },
-            }
-        )
-    for sl, sc, el, ec, new in edits:
+        send(raw_change(uri, version, (line, 0, line, 0, code)))
+    for edit in edits:
         version += 1
-        send(
-            {
-                "jsonrpc": "2.0",
-                "method": "textDocument/didChange",
-                "params": {
-                    "textDocument": {"uri": uri, "version": version},
-                    "contentChanges": [
-                        {
-                            "range": {
-                                "start": {"line": sl, "character": sc},
-                                "end": {"line": el, "character": ec},
-                            },
-                            "text": new,
-                        }
-                    ],
-                },
-            }
-        )
+        send(raw_change(uri, version, edit))
     send({"jsonrpc": "2.0", "id": 2, "method": "ailoop/settle", "params": {}})
     proc.stdin.flush()
     read_response(2)
