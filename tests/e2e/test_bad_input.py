@@ -121,3 +121,20 @@ async def test_thresholds_from_the_editor(data_dir: Path, workspace: Path) -> No
         await settle(client)
         assert not markers(client.diagnostics.get(uri, []))
     assert events(data_dir) == []
+
+
+async def test_changed_settings_apply_to_open_documents(data_dir: Path, workspace: Path) -> None:
+    async with session("visual_studio_code", data_dir, workspace) as client:
+        uri = open_doc(client, workspace / "e.py", "")
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"ailoop": {"detect": {"minLines": 5}}})
+        )
+        change(client, uri, 2, (0, 0), (0, 0), SNIPPET)  # 3 lines: now below the threshold
+        await settle(client)
+        assert not markers(client.diagnostics.get(uri, []))
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"ailoop": {"detect": {"minLines": 2}}})
+        )
+        change(client, uri, 3, (3, 0), (3, 0), "def g():\n    return 2\n")
+        found = markers(await diagnostics_where(client, uri, lambda d: bool(markers(d))))
+        assert found[0].range.start.line == 3

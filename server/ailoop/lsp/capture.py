@@ -78,7 +78,8 @@ async def record(ls: AiloopServer, events: Iterable[Event]) -> None:
         await ls.writer.write(batch)
 
 
-def _thresholds(ls: AiloopServer) -> Thresholds:
+def thresholds(ls: AiloopServer) -> Thresholds:
+    """Return the detection thresholds of the current settings."""
     detect = ls.settings.detect
     return Thresholds(min_lines=detect.min_lines, min_chars=detect.min_chars)
 
@@ -93,7 +94,7 @@ def did_open(ls: AiloopServer, params: types.DidOpenTextDocumentParams) -> None:
         item.version,
         text,
         encoding=ls.encoding,
-        thresholds=_thresholds(ls),
+        thresholds=thresholds(ls),
     )
     ls.documents[item.uri] = doc
     if ls.hub is not None:

@@ -18,7 +18,7 @@ from ailoop.lsp import diagnostics
 from ailoop.lsp.server import AiloopServer
 
 if TYPE_CHECKING:
-    from ailoop.feedback import Finding
+    from ailoop.feedback import FeedbackSettings, Finding
 
 #: Longest message text kept in a "Reject: <rule> <message>" code action title.
 SHORT_MESSAGE = 60
@@ -31,12 +31,9 @@ def register(server: AiloopServer) -> None:
 
 async def start(ls: AiloopServer) -> None:
     """Start the engines for the workspace (returns at once; they start in the background)."""
-    from ailoop.feedback import EngineHub, parse_feedback_settings  # after start-up
+    from ailoop.feedback import EngineHub  # after start-up
 
-    settings, problems = parse_feedback_settings(ls.settings.feedback, ls.settings.engines)
-    for problem in problems:
-        ls.problem(problem)
-    ls.scope_whole_file = settings.scope == "file"
+    settings = _settings(ls)
     ls.hub = EngineHub(
         ls.root,
         settings,
@@ -49,6 +46,24 @@ async def start(ls: AiloopServer) -> None:
     await ls.hub.start()
     for doc in ls.documents.values():
         ls.hub.open(doc.uri, doc.language_id, doc.version, doc.doc.text)
+
+
+def _settings(ls: AiloopServer) -> FeedbackSettings:
+    from ailoop.feedback import parse_feedback_settings
+
+    settings, problems = parse_feedback_settings(ls.settings.feedback, ls.settings.engines)
+    for problem in problems:
+        ls.problem(problem)
+    ls.scope_whole_file = settings.scope == "file"
+    return settings
+
+
+async def reconfigure(ls: AiloopServer) -> None:
+    """Restart the engines with changed settings; open documents are checked again."""
+    if ls.hub is not None:
+        await ls.hub.reconfigure(_settings(ls))
+        for uri in list(ls.documents):
+            diagnostics.publish(ls, uri, lenses=False)
 
 
 def on_findings(

@@ -8,7 +8,7 @@ from typing import Any
 from lsprotocol import types
 
 from ailoop import settings as settings_module
-from ailoop.lsp import diagnostics, feedback, patterns, sync
+from ailoop.lsp import capture, diagnostics, feedback, patterns, sync
 from ailoop.lsp.capture import flush_modified
 from ailoop.lsp.server import AiloopServer
 from ailoop.store.local import default_data_dir
@@ -40,7 +40,12 @@ def initialize(ls: AiloopServer, params: types.InitializeParams) -> None:
 
 
 def apply_settings(ls: AiloopServer, from_editor: Any) -> None:
-    """Load settings from the workspace files and the editor; report problems once each."""
+    """Load settings from the workspace files and the editor; report problems once each.
+
+    Open documents take the new detection thresholds; the engines restart only when their
+    settings changed.
+    """
+    previous = ls.settings
     loaded, problems = settings_module.load(
         ls.root,
         ("initializationOptions", ls.init_options),
@@ -49,6 +54,12 @@ def apply_settings(ls: AiloopServer, from_editor: Any) -> None:
     ls.settings = loaded
     for problem in problems:
         ls.problem(problem)
+    thresholds = capture.thresholds(ls)
+    for doc in ls.documents.values():
+        doc.thresholds = thresholds
+    changed = (loaded.feedback, loaded.engines) != (previous.feedback, previous.engines)
+    if ls.hub is not None and changed:
+        ls.run_task(feedback.reconfigure(ls), "reconfigure the feedback engines")
 
 
 async def initialized(ls: AiloopServer, params: types.InitializedParams) -> None:
