@@ -4,14 +4,17 @@ The workload: `_pytest/python.py` from the installed pytest (MIT license; ~1,900
 well-known project), copied into a temporary workspace at run time, and a 15-line
 AI-style snippet with lint and type problems inserted before a top-level function near
 the middle. Each round inserts the snippet with one `didChange` and times the findings,
-then removes it again; subjects are interleaved round by round.
+then removes it again; subjects are interleaved round by round. The changes are ranged
+(incremental sync, as VS Code and Neovim send them); `--full-text` sends the whole new
+text instead.
 
 Printed: p50/p90 of didChange -> findings per engine, time to ready, resident memory,
 and the ratios against the engines alone (target: within 1.5x). Then start-up: spawn ->
 `initialize` result of `ailoop serve` beside a bare pygls server (target: within 1.2x),
-`ruff server` and `ty server`, each started --starts times, interleaved.
+`ruff server` and `ty server`, each started --starts times, interleaved, after one
+unmeasured start (the Python servers run from cached bytecode, as installed packages do).
 
-    PYTHONPATH=server python bench/feedback_bench.py [--rounds 30]
+    PYTHONPATH=server python bench/feedback_bench.py [--rounds 30] [--full-text]
 """
 
 from __future__ import annotations
@@ -89,8 +92,9 @@ def make_workload(root: Path, source: Path) -> Workload:
     at = min(tops, key=lambda i: abs(i - middle))
     while at > 0 and lines[at - 1].startswith("@"):
         at -= 1
-    inserted = "".join(lines[:at]) + SNIPPET.lstrip("\n") + "\n" + "".join(lines[at:])
-    return Workload(target.as_uri(), base, inserted, MARKER)
+    snippet = SNIPPET.lstrip("\n") + "\n"
+    inserted = "".join(lines[:at]) + snippet + "".join(lines[at:])
+    return Workload(target.as_uri(), base, inserted, MARKER, snippet, at)
 
 
 def has_code(*codes: str) -> Any:
@@ -133,8 +137,8 @@ async def compare_startup(
             await measure_startup(name, argv, root, workload, 1, env=env)
             for name, argv in commands.items()
         ]
-        for _ in range(starts)
-    ]
+        for _ in range(starts + 1)
+    ][1:]  # the first start of each fills the bytecode cache
     merged = []
     for index, name in enumerate(commands):
         samples = [run[index].samples["ready"][0] for run in per_start]
@@ -168,23 +172,38 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=30, help="measured insertions (>= 30)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--starts", type=int, default=10, help="start-ups per server")
+    parser.add_argument(
+        "--full-text",
+        action="store_true",
+        help="send the whole new text in each didChange instead of the ranged change editors send",
+    )
     args = parser.parse_args()
     ruff, ty = find_executable("ruff", None), find_executable("ty", None)
     if ruff is None or ty is None:
         raise SystemExit("ruff and ty must be installed (pip install ruff ty)")
     source = source_file()
+    incremental = not args.full_text
     with tempfile.TemporaryDirectory(prefix="ailoop-bench-") as directory:
         root = Path(directory)
+        # The Python servers load their modules from cached bytecode, as installed
+        # packages do, even where the environment says not to write it.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
         workload = make_workload(root, source)
         subjects: list[Subject] = [
             LspServerSubject(
-                "ruff server alone", [str(ruff), "server"], root, {"ruff": has_code("F821")}
+                "ruff server alone",
+                [str(ruff), "server"],
+                root,
+                {"ruff": has_code("F821")},
+                incremental=incremental,
             ),
             LspServerSubject(
                 "ty server alone",
                 [str(ty), "server"],
                 root,
                 {"ty": has_code("unresolved-reference")},
+                incremental=incremental,
             ),
             LspServerSubject(
                 "ailoop serve",
@@ -196,6 +215,7 @@ async def main() -> None:
                     "last_error = None", f"last_error = None  # attempt plan {n}"
                 ),
                 settle="ailoop/settle",
+                incremental=incremental,
             ),
             HubSubject(
                 root,
@@ -204,6 +224,7 @@ async def main() -> None:
                     "ruff": has_finding("F821"),
                     "ty": has_finding("unresolved-reference"),
                 },
+                incremental=incremental,
             ),
         ]
         results = await run_interleaved(subjects, workload, args.rounds, args.warmup)
@@ -213,6 +234,8 @@ async def main() -> None:
         f"file: {source} ({lines} lines), snippet: {len(SNIPPET.strip().splitlines())} lines, "
         f"{args.rounds} insertions (+{args.warmup} warm-up), python {sys.version.split()[0]}"
     )
+    sync = "the whole new text" if args.full_text else "a ranged change, as editors send"
+    print(f"each insertion and removal is one didChange with {sync}")
     print()
     print("ready: spawn -> initialize result for a server; start -> every engine's first")
     print("findings for the EngineHub (it starts ruff and ty). RSS: the process tree.")

@@ -41,6 +41,9 @@ class Workload:
     inserted_text: str
     #: A name that appears in the snippet's findings' messages and nowhere else.
     marker: str
+    #: The inserted text alone, and the line it is inserted at (for incremental changes).
+    snippet: str = ""
+    line: int = 0
 
 
 def percentile(samples: Sequence[float], fraction: float) -> float:
@@ -115,8 +118,12 @@ class LspServerSubject:
         env: Mapping[str, str] | None = None,
         vary: Callable[[str, int], str] | None = None,
         settle: str | None = None,
+        incremental: bool = True,
     ) -> None:
         self.name = name
+        #: Send each insertion and removal as a ranged change, as editors do; else the
+        #: whole new text.
+        self.incremental = incremental
         #: Makes each round's inserted text unique, for a server that would otherwise take a
         #: re-insertion of text it just saw deleted for an undo (ailoop does).
         self.vary = vary
@@ -190,18 +197,16 @@ class LspServerSubject:
         mark = len(self._published)
         self._version += 1
         self._rounds += 1
-        text = workload.inserted_text
-        if self.vary is not None:
-            text = self.vary(text, self._rounds)
+        insertion = self._insertion(workload)
         sent = time.perf_counter()
-        self._change(workload.uri, text)
+        self._change(workload.uri, insertion)
         times = {}
         for label, probe in self.probes.items():
             arrived, _ = await self._wait(workload.uri, mark, probe)
             times[label] = arrived - sent
         mark = len(self._published)
         self._version += 1
-        self._change(workload.uri, workload.base_text)
+        self._change(workload.uri, self._removal(workload))
         await self._wait(
             workload.uri,
             mark,
@@ -231,14 +236,28 @@ class LspServerSubject:
             await self._process.wait()
         self._connection.close()
 
-    def _change(self, uri: str, text: str) -> None:
+    def _insertion(self, workload: Workload) -> dict[str, Any]:
+        """The content change that inserts this round's snippet."""
+        if not self.incremental:
+            text = workload.inserted_text
+            return {"text": self.vary(text, self._rounds) if self.vary else text}
+        text = self.vary(workload.snippet, self._rounds) if self.vary else workload.snippet
+        at = {"line": workload.line, "character": 0}
+        return {"range": {"start": at, "end": at}, "text": text}
+
+    def _removal(self, workload: Workload) -> dict[str, Any]:
+        """The content change that takes the snippet out again."""
+        if not self.incremental:
+            return {"text": workload.base_text}
+        end = {"line": workload.line + workload.snippet.count("\n"), "character": 0}
+        start = {"line": workload.line, "character": 0}
+        return {"range": {"start": start, "end": end}, "text": ""}
+
+    def _change(self, uri: str, change: dict[str, Any]) -> None:
         assert self._connection is not None
         self._connection.notify(
             "textDocument/didChange",
-            {
-                "textDocument": {"uri": uri, "version": self._version},
-                "contentChanges": [{"text": text}],
-            },
+            {"textDocument": {"uri": uri, "version": self._version}, "contentChanges": [change]},
         )
 
     async def _wait(
@@ -287,6 +306,8 @@ class HubSubject:
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _problems: list[str] = field(default_factory=list)
     _version: int = 0
+    #: Pass the ranged changes with the new text, as the language server does.
+    incremental: bool = True
 
     async def start(self, workload: Workload) -> float:
         """Start the hub and open the document; ready means every engine reported it."""
@@ -306,7 +327,14 @@ class HubSubject:
         self._version += 1
         inserted = self._version
         sent = time.perf_counter()
-        self._hub.change(workload.uri, inserted, workload.inserted_text, immediate=True)
+        at = (workload.line, 0)
+        self._hub.change(
+            workload.uri,
+            inserted,
+            workload.inserted_text,
+            immediate=True,
+            changes=[((at, at), workload.snippet)] if self.incremental else None,
+        )
         times = {}
         for engine, probe in self.probes.items():
             arrived = await self._wait(mark, inserted, engine, probe)
@@ -314,7 +342,14 @@ class HubSubject:
         mark = len(self._reports)
         self._version += 1
         removed = self._version
-        self._hub.change(workload.uri, removed, workload.base_text, immediate=True)
+        end = (workload.line + workload.snippet.count("\n"), 0)
+        self._hub.change(
+            workload.uri,
+            removed,
+            workload.base_text,
+            immediate=True,
+            changes=[((at, end), "")] if self.incremental else None,
+        )
         for engine in self.probes:
             await self._wait(mark, removed, engine)
         return times
