@@ -9,6 +9,13 @@ from __future__ import annotations
 #: The position encodings LSP defines (``PositionEncodingKind`` values).
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
 
+#: A range as a client sends it: ``((start_line, start_char), (end_line, end_char))`` in
+#: the negotiated encoding, or ``None`` for the whole document.
+ClientRange = tuple[tuple[int, int], tuple[int, int]] | None
+
+#: One ``TextDocumentContentChangeEvent``: the range it replaces and the new text.
+TextChange = tuple[ClientRange, str]
+
 
 def code_units(char: str, encoding: str) -> int:
     """Return how many code units of ``encoding`` the character ``char`` takes."""

@@ -110,6 +110,42 @@ async def test_outdated_versions_are_never_reported(
     assert messages[0].startswith("`json` imported but unused")
 
 
+@pytest.mark.parametrize("engine", ["ruff", "ty"])
+async def test_the_editors_changes_are_forwarded_as_ranges(
+    make_hub: HubFactory, recorder: Recorder, project: Path, engine: str
+) -> None:
+    """The engines apply the editor's ranged changes, in UTF-16 columns, without the text.
+
+    The text source given with the changes is wrong on purpose: findings that follow the
+    changes show that the engine got the ranges, not the whole text.
+    """
+    require_engine(engine)
+    hub = make_hub(FeedbackSettings(ruff=engine == "ruff", ty=engine == "ty", debounce_ms=60_000))
+    await hub.start()
+    uri = (project / "app.py").as_uri()
+    hub.open(uri, "python", 1, 'label = "é😀"; count = 1\n')
+    await recorder.wait_report(by(engine, 1))
+    wrong = "x = 1\n"
+    # typing waits for a pause (60 s here): the changes of versions 2 and 3 are held and
+    # sent together with the check of version 4
+    hub.change(uri, 2, wrong, changes=[(((0, 0), (0, 0)), "import os\n")])
+    # after the emoji (two UTF-16 units): `count = 1` becomes `count = missing_name`
+    hub.change(uri, 3, wrong, changes=[(((1, 23), (1, 24)), "missing_name")])
+    hub.change(uri, 4, wrong, immediate=True, changes=[(((2, 0), (2, 0)), "print(label)\n")])
+    report = await recorder.wait_report(by(engine, 4))
+    undefined = "F821" if engine == "ruff" else "unresolved-reference"
+    found = {(f.rule, f.start) for f in report.findings}
+    assert (undefined, (1, 23)) in found
+    if engine == "ruff":
+        assert ("F401", (0, 7)) in found
+    # without changes the whole text is sent, and replaces what the engine held
+    hub.change(uri, 5, "import json\n", immediate=True)
+    report = await recorder.wait_report(by(engine, 5))
+    assert not any(f.rule == undefined for f in report.findings)
+    if engine == "ruff":
+        assert report.findings[0].message.startswith("`json` imported but unused")
+
+
 async def test_killed_engine_is_restarted_and_findings_resume(
     make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:

@@ -29,14 +29,11 @@ from ailoop.capture.detect import (
 )
 from ailoop.capture.document import AppliedEdit, Document, Position, split_lines
 from ailoop.capture.identity import line_count, snippet_id
+from ailoop.positions import TextChange
 from ailoop.store.events import Source
 
 #: How many recent deletions a document remembers to tell an undo from new code.
 RECENT_DELETIONS = 32
-
-#: A client change: ``((start_line, start_char), (end_line, end_char))`` in client units,
-#: or ``None`` for a whole-document replacement; then the new text.
-ClientRange = tuple[tuple[int, int], tuple[int, int]] | None
 
 
 @dataclass
@@ -207,7 +204,7 @@ class TrackedDocument:
 
     def apply(
         self,
-        changes: Sequence[tuple[ClientRange, str]],
+        changes: Sequence[TextChange],
         version: int,
         *,
         detect: bool = True,

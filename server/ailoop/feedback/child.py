@@ -15,11 +15,12 @@ import collections
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ailoop.feedback.jsonrpc import ConnectionClosed, JsonRpcConnection, MethodNotFound
+from ailoop.positions import TextChange
 
 #: How many lines of the child's stderr are kept for a crash message.
 _STDERR_TAIL_LINES = 20
@@ -30,8 +31,8 @@ def client_capabilities(
 ) -> dict[str, Any]:
     """Return the ``ClientCapabilities`` ailoop announces to a child language server.
 
-    One position encoding (the editor's), full-text sync, push diagnostics with versions,
-    pull diagnostics if wanted, configuration requests.
+    One position encoding (the editor's), push diagnostics with versions, pull diagnostics
+    if wanted, configuration requests.
     """
     text_document: dict[str, Any] = {
         "synchronization": {"dynamicRegistration": False, "didSave": False},
@@ -48,6 +49,13 @@ def client_capabilities(
         "workspace": {"configuration": True, "workspaceFolders": True},
         "window": {"workDoneProgress": False},
     }
+
+
+async def _pulled_items(report: Awaitable[Any]) -> list[dict[str, Any]]:
+    """Return the diagnostics of a ``textDocument/diagnostic`` report."""
+    result = await report
+    items = result.get("items") if isinstance(result, dict) else None
+    return [item for item in items or [] if isinstance(item, dict)]
 
 
 class ChildServer:
@@ -104,6 +112,14 @@ class ChildServer:
         """The position encoding the child uses (UTF-16 when it does not say)."""
         encoding = self.server_capabilities.get("positionEncoding")
         return encoding if isinstance(encoding, str) else "utf-16"
+
+    @property
+    def incremental_sync(self) -> bool:
+        """Whether the child takes ranged content changes (``TextDocumentSyncKind.Incremental``)."""
+        sync = self.server_capabilities.get("textDocumentSync")
+        if isinstance(sync, dict):
+            sync = sync.get("change")
+        return sync == 2
 
     @property
     def supports_pull(self) -> bool:
@@ -178,11 +194,24 @@ class ChildServer:
             },
         )
 
-    def did_change(self, uri: str, version: int, text: str) -> None:
-        """Forward ``textDocument/didChange`` with the full new text."""
+    def did_change(self, uri: str, version: int, changes: Sequence[TextChange]) -> None:
+        """Forward ``textDocument/didChange``: ranged changes, or ``(None, text)`` for all.
+
+        Ranged changes are only for a child with :attr:`incremental_sync`, in its
+        :attr:`position_encoding`.
+        """
+        content_changes: list[dict[str, Any]] = []
+        for where, text in changes:
+            if where is None:
+                content_changes.append({"text": text})
+                continue
+            (start_line, start_char), (end_line, end_char) = where
+            start = {"line": start_line, "character": start_char}
+            end = {"line": end_line, "character": end_char}
+            content_changes.append({"range": {"start": start, "end": end}, "text": text})
         self._notify(
             "textDocument/didChange",
-            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]},
+            {"textDocument": {"uri": uri, "version": version}, "contentChanges": content_changes},
         )
 
     def did_close(self, uri: str) -> None:
@@ -190,20 +219,23 @@ class ChildServer:
         self._published.pop(uri, None)
         self._notify("textDocument/didClose", {"textDocument": {"uri": uri}})
 
-    async def diagnostics(self, uri: str, version: int, timeout: float) -> list[dict[str, Any]]:
-        """Return the child's diagnostics for ``uri`` as of ``version`` (already sent).
+    def diagnostics(
+        self, uri: str, version: int, timeout: float
+    ) -> Awaitable[list[dict[str, Any]]]:
+        """Return an awaitable of the child's diagnostics for ``uri`` as of ``version``.
 
-        Uses a pull request when the child offers one, else waits for the pushed
-        diagnostics of that version (or a later one).
+        The version must be sent already. Uses a pull request when the child offers one
+        (sent before this returns), else waits for the pushed diagnostics of that version
+        (or a later one).
         """
         if self.supports_pull:
-            assert self._connection is not None
-            report = await self._connection.request(
+            if self._connection is None:
+                raise ConnectionClosed("the child is not started")
+            report = self._connection.request(
                 "textDocument/diagnostic", {"textDocument": {"uri": uri}}, timeout=timeout
             )
-            items = report.get("items") if isinstance(report, dict) else None
-            return [item for item in items or [] if isinstance(item, dict)]
-        return await self._wait_pushed(uri, version, timeout)
+            return _pulled_items(report)
+        return self._wait_pushed(uri, version, timeout)
 
     async def stop(self, timeout: float = 2.0) -> None:
         """Shut the child down politely, then kill it if it does not exit in time."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import abc
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from ailoop.feedback.findings import Finding
+from ailoop.positions import TextChange
 
 #: A document's text, or a function that returns it: the language server passes the
 #: function so that a keystroke does not pay for joining the text unless a check reads it.
@@ -23,6 +24,9 @@ class Document:
     language_id: str
     version: int
     source: TextSource = field(repr=False)
+    #: The editor's changes from the previous version to this one (ranges in the hub's
+    #: position encoding), or ``None`` when only the whole text is known.
+    changes: Sequence[TextChange] | None = field(default=None, repr=False)
 
     @functools.cached_property
     def text(self) -> str:
@@ -40,6 +44,11 @@ class EngineHung(EngineError):
 
 class CheckOutdated(Exception):
     """The engine dropped the check because the document changed meanwhile."""
+
+
+async def failed_check(error: Exception) -> list[Finding]:
+    """Fail with ``error``: the check of an engine that could not start one."""
+    raise error
 
 
 class Engine(abc.ABC):
@@ -81,11 +90,14 @@ class Engine(abc.ABC):
         """Forget a closed document."""
 
     @abc.abstractmethod
-    async def check(self, document: Document, timeout: float) -> list[Finding]:
-        """Return every finding in ``document`` (already sent with :meth:`open`/:meth:`change`).
+    def check(self, document: Document, timeout: float) -> Awaitable[list[Finding]]:
+        """Return an awaitable of every finding in ``document`` (sent with open/change).
 
-        Raises :class:`EngineHung` on timeout, :class:`CheckOutdated` when the engine
-        cancelled the check because of a newer edit, :class:`EngineError` otherwise.
+        An ``async def`` will do; an engine that talks to a process can instead send its
+        request before returning, so that the work starts in the same turn of the event
+        loop as the edit. Awaiting raises :class:`EngineHung` on timeout,
+        :class:`CheckOutdated` when the engine cancelled the check because of a newer
+        edit, :class:`EngineError` otherwise.
         """
 
     @abc.abstractmethod

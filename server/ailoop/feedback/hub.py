@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -27,11 +27,12 @@ from ailoop.feedback.engine import (
     EngineError,
     EngineHung,
     TextSource,
+    failed_check,
 )
 from ailoop.feedback.findings import Finding
 from ailoop.feedback.language_servers import make_ruff_engine, make_ty_engine
 from ailoop.feedback.settings import FeedbackSettings
-from ailoop.positions import ENCODINGS
+from ailoop.positions import ENCODINGS, TextChange
 
 #: Called with ``(uri, version, engine, findings)``: every finding of that engine for the
 #: whole document at that version (an empty list clears the engine's earlier findings).
@@ -185,17 +186,26 @@ class EngineHub:
             self._guard(slot, slot.engine.open, document)
         self._schedule(uri, immediate=True)
 
-    def change(self, uri: str, version: int, text: TextSource, immediate: bool = False) -> None:
+    def change(
+        self,
+        uri: str,
+        version: int,
+        text: TextSource,
+        immediate: bool = False,
+        changes: Sequence[TextChange] | None = None,
+    ) -> None:
         """Take a document's new text: forward it and check it.
 
-        The check runs at once when the document was quiet for the debounce time before
-        this edit, or when ``immediate`` is true (e.g. the edit inserted an AI snippet);
-        otherwise it waits until edits pause for the debounce time.
+        ``changes``, when given, are the editor's changes from the previous version (ranges
+        in the hub's position encoding): engines that hold the document forward them
+        instead of the whole text. The check runs at once when the document was quiet for
+        the debounce time before this edit, or when ``immediate`` is true (e.g. the edit
+        inserted an AI snippet); otherwise it waits until edits pause for the debounce time.
         """
         previous = self._documents.get(uri)
         if previous is None:
             return
-        document = Document(uri, previous.language_id, version, text)
+        document = Document(uri, previous.language_id, version, text, changes)
         self._documents[uri] = document
         for slot in self._ready_slots(document):
             self._guard(slot, slot.engine.change, document)
@@ -413,13 +423,23 @@ class EngineHub:
         document = self._documents.get(uri)
         if document is None:
             return
-        slot.running[uri] = self._spawn(self._check(slot, slot.generation, document))
-
-    async def _check(self, slot: _EngineSlot, generation: int, document: Document) -> None:
-        findings: list[Finding] | None = None
         timeout = self.settings.request_timeout_ms / 1000
         try:
-            findings = await slot.engine.check(document, timeout)
+            answer = slot.engine.check(document, timeout)  # may send its request right now
+        except Exception as error:  # noqa: BLE001 - handled by _check like a failed await
+            answer = failed_check(error)
+        slot.running[uri] = self._spawn(self._check(slot, slot.generation, document, answer))
+
+    async def _check(
+        self,
+        slot: _EngineSlot,
+        generation: int,
+        document: Document,
+        answer: Awaitable[list[Finding]],
+    ) -> None:
+        findings: list[Finding] | None = None
+        try:
+            findings = await answer
         except CheckOutdated:
             slot.rerun.add(document.uri)
         except EngineHung as error:

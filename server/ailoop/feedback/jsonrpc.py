@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 #: JSON-RPC error code for a method the receiver does not implement.
@@ -59,6 +59,10 @@ class ConnectionClosed(Exception):
 
 class MethodNotFound(Exception):
     """Raised by a request handler for a method it does not answer."""
+
+
+class _Expired(Exception):
+    """Set on a request's future when its time is up."""
 
 
 def encode_message(message: dict[str, Any]) -> bytes:
@@ -161,33 +165,57 @@ class JsonRpcConnection:
             message["params"] = params
         self._write(message)
 
-    async def request(self, method: str, params: Any = None, *, timeout: float) -> Any:
-        """Send a request and return its result.
+    def request(
+        self, method: str, params: Any = None, *, timeout: float
+    ) -> Coroutine[Any, Any, Any]:
+        """Send a request at once; return an awaitable of its result.
 
-        Raises :class:`RequestTimeout` (after sending ``$/cancelRequest``),
-        :class:`ResponseError` or :class:`ConnectionClosed`.
+        The message is written before this returns, so that a caller can start several
+        requests in one turn of the event loop. Raises :class:`ConnectionClosed` when the
+        connection is closed; awaiting raises :class:`RequestTimeout` (after sending
+        ``$/cancelRequest``), :class:`ResponseError` or :class:`ConnectionClosed`.
         """
         if self.is_closed:
             raise ConnectionClosed(f"connection closed before {method}")
         request_id = self._next_id
         self._next_id += 1
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = (method, future)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
         if params is not None:
             message["params"] = params
+        self._write(message)
+        self._pending[request_id] = (method, future)
+        # A timer on the future itself, not asyncio.wait_for: the answer then reaches the
+        # caller one turn of the event loop sooner.
+        timer = loop.call_later(timeout, self._expire, request_id)
+        return self._response(request_id, method, future, timer, timeout)
+
+    async def _response(
+        self,
+        request_id: int,
+        method: str,
+        future: asyncio.Future[Any],
+        timer: asyncio.TimerHandle,
+        timeout: float,
+    ) -> Any:
         try:
-            self._write(message)
-            return await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
+            return await future
+        except _Expired:
             if not self.is_closed:
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     self.notify("$/cancelRequest", {"id": request_id})
             raise RequestTimeout(method, timeout) from None
         finally:
+            timer.cancel()
             self._pending.pop(request_id, None)
             if not future.done():
                 future.cancel()
+
+    def _expire(self, request_id: int) -> None:
+        entry = self._pending.get(request_id)
+        if entry is not None and not entry[1].done():
+            entry[1].set_exception(_Expired())
 
     def close(self) -> None:
         """Stop reading, fail pending requests and close the write side."""
