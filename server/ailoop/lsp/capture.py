@@ -15,11 +15,12 @@ from pygls.uris import to_fs_path
 from ailoop.capture.detect import Thresholds, Verdict
 from ailoop.capture.document import Position
 from ailoop.capture.identity import snippet_id
-from ailoop.capture.track import ChangeResult, ClientRange, Snippet, TrackedDocument
+from ailoop.capture.track import ChangeResult, Snippet, TrackedDocument
 from ailoop.lsp import diagnostics, patterns
 from ailoop.lsp.server import AiloopServer, Expectation
+from ailoop.positions import ClientRange
 from ailoop.store.events import Event, Kind, Source
-from ailoop.workspace import origin_of, user_identity
+from ailoop.workspace import user_identity
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def make_event(
     it and every known pattern its text matches, supported or not, so that outcomes can
     later be correlated with rules.
     """
-    origin = origin_of(doc.uri)
+    origin = ls.origin(doc.uri)
     found = diagnostics.engine_codes(ls, doc.uri, snippet.id)
     found.update(patterns.matched(ls, doc, snippet).keys)
     return Event(
@@ -113,7 +114,7 @@ async def reattach(ls: AiloopServer, doc: TrackedDocument) -> None:
     """
     if ls.writer is None:
         return
-    origin = origin_of(doc.uri)
+    origin = ls.origin(doc.uri)
     if not origin.path:
         return
     pending = await ls.writer.run(lambda store: store.unresolved(origin.repo, origin.path))
@@ -165,7 +166,15 @@ def did_change(ls: AiloopServer, params: types.DidChangeTextDocumentParams) -> N
     for problem in result.problems:
         ls.log(problem, types.MessageType.Warning)
     if ls.hub is not None:
-        ls.hub.change(uri, doc.version, lambda: doc.doc.text, immediate=bool(result.new))
+        # The engines get the editor's own changes, unless a range had to be clamped: then
+        # they get the whole text, as ailoop applied it.
+        ls.hub.change(
+            uri,
+            doc.version,
+            lambda: doc.doc.text,
+            immediate=bool(result.new),
+            changes=None if result.problems else changes,
+        )
     if log.isEnabledFor(logging.DEBUG):
         for verdict in result.verdicts:
             if verdict not in (Verdict.SMALL, Verdict.BLANK):
@@ -215,7 +224,7 @@ async def _attribute_to_hooks_then_record(
     event is settled one way or the other, the snippet is not shown.
     """
     wanted = {s.id for s, _ in generated if s.source is Source.HEURISTIC}
-    origin = origin_of(doc.uri)
+    origin = ls.origin(doc.uri)
     text = doc.doc.text
     reloaded = bool(origin.path) and await asyncio.to_thread(_on_disk, doc.uri) == text
     deadline = time.monotonic() + (HOOK_GRACE if reloaded else 0.0)
@@ -308,6 +317,7 @@ def did_close(ls: AiloopServer, params: types.DidCloseTextDocumentParams) -> Non
     """Close a document: its unreviewed snippets are kept if saved, else reverted."""
     uri = params.text_document.uri
     doc = ls.documents.pop(uri, None)
+    ls.origins.pop(uri, None)
     ls.expected.pop(uri, None)
     if (timer := ls.publish_timers.pop(uri, None)) is not None:
         timer.cancel()

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import os
+import stat
+import sys
+import threading
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lsprotocol import types
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -19,6 +25,7 @@ from ailoop import __version__
 from ailoop.capture.track import TrackedDocument
 from ailoop.settings import Settings
 from ailoop.store.writer import EventWriter
+from ailoop.workspace import Origin, origin_of
 
 if TYPE_CHECKING:
     from ailoop.feedback import EngineHub, Finding
@@ -71,6 +78,21 @@ class AiloopProtocol(LanguageServerProtocol):
             yield handler, (params,), None
 
 
+#: The longest header line read from the client (message bodies have no limit).
+_HEADER_LIMIT = 1 << 16
+
+
+def _readable_from_loop(stream: BinaryIO) -> bool:
+    """Whether the event loop can read ``stream``: a pipe or a socket, on POSIX."""
+    if os.name == "nt":
+        return False
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False  # not a file descriptor (a test's stream, a recording wrapper)
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 class AiloopServer(LanguageServer):
     """The server and all its per-process state."""
 
@@ -85,6 +107,8 @@ class AiloopServer(LanguageServer):
         self.settings = Settings()
         self.root: Path | None = None
         self.documents: dict[str, TrackedDocument] = {}
+        #: Per open document: its repository and repo-relative path (see :meth:`origin`).
+        self.origins: dict[str, Origin] = {}
         self.writer: EventWriter | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.shown_problems: set[str] = set()
@@ -116,11 +140,53 @@ class AiloopServer(LanguageServer):
         #: document's snippets (their ranges move with edits).
         self.diagnostic_providers: list[Callable[[AiloopServer, TrackedDocument], None]] = []
 
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve over stdio until the client says exit or closes the connection.
+
+        pygls reads stdin on a worker thread, one thread hop per header line and body,
+        which adds a good part of a millisecond to every message. When stdin is a pipe or
+        a socket (as editors start a server), ailoop reads it from the event loop instead.
+        """
+        source = stdin if stdin is not None else sys.stdin.buffer
+        if not _readable_from_loop(source):
+            super().start_io(stdin, stdout)
+            return
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout if stdout is not None else sys.stdout.buffer))
+        try:
+            asyncio.run(self._serve(source))
+        except (BrokenPipeError, ConnectionResetError, asyncio.IncompleteReadError):
+            log.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+    async def _serve(self, source: BinaryIO) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=_HEADER_LIMIT)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), source)
+        assert self._stop_event is not None
+        await run_async(
+            stop_event=self._stop_event,
+            reader=reader,
+            protocol=self.protocol,
+            logger=logging.getLogger("pygls.io_"),
+            error_handler=self.report_server_error,
+        )
+
     @property
     def encoding(self) -> str:
         """Return the negotiated position encoding (``utf-16``, ``utf-8`` or ``utf-32``)."""
         encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
         return encoding.value if isinstance(encoding, types.PositionEncodingKind) else encoding
+
+    def origin(self, uri: str) -> Origin:
+        """Return the document's repository and path, looked up once while it is open."""
+        found = self.origins.get(uri)
+        if found is None:
+            found = self.origins[uri] = origin_of(uri)
+        return found
 
     def set_root(self, params: types.InitializeParams) -> None:
         """Take the workspace root from the initialize request."""
