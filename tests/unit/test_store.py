@@ -6,12 +6,13 @@ import asyncio
 import sqlite3
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from ailoop.store.events import Event, Kind
+from ailoop.store.events import Event, Kind, new_event_id
 from ailoop.store.local import DB_NAME, MIGRATIONS, LocalStore, StoreError
 from ailoop.store.writer import EventWriter, spill_dirs
 from tests.conftest import require
@@ -173,3 +174,14 @@ def test_events_command_on_a_corrupt_store_says_so(data_dir: Path) -> None:
     assert result.returncode == 1
     assert "file is not a database" in result.stderr
     assert "corrupt" in result.stderr
+
+
+def test_event_ids_are_random_version_4_uuids() -> None:
+    ids = {new_event_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for text in list(ids)[:50]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    assert Event(kind=Kind.GENERATED, snippet="s").id != Event(kind=Kind.GENERATED, snippet="s").id

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-import uuid
+import os
 from typing import Any
 
 
@@ -37,6 +37,19 @@ class Source(str, enum.Enum):
     HOOK = "hook"
 
 
+def new_event_id() -> str:
+    """Return a random (version 4) UUID as text, the form of every event's ``id``.
+
+    Spelled out rather than taken from :mod:`uuid`, which loads :mod:`platform`: the agent
+    hooks write events on every edit and start in a fresh process each time.
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def utc_now() -> str:
     """Return the current UTC time as ISO 8601 with milliseconds and a ``Z``."""
     return (
@@ -62,7 +75,7 @@ class Event:
     pattern: str | None = None
     text: str | None = None
     similarity: float | None = None
-    id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = dataclasses.field(default_factory=new_event_id)
     ts: str = dataclasses.field(default_factory=utc_now)
 
     def to_json(self) -> dict[str, Any]:
