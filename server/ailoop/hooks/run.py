@@ -146,9 +146,9 @@ class _Where:
 
 
 def _where(call: HookCall) -> _Where:
-    from ailoop.workspace import find_repo_root, origin_of
+    from ailoop.workspace import find_repo_root, origin_of_path
 
-    origin = origin_of(call.file_path.as_uri())
+    origin = origin_of_path(call.file_path)
     root = find_repo_root(call.file_path.parent) or call.workspace
     display = origin.path if origin.repo else str(call.file_path)
     return _Where(root, origin.repo, origin.path, display)
@@ -287,8 +287,9 @@ def _record_and_answer(
 ) -> bool:
     """Record the snippets' events and put the answer in ``outcome``; False if not stored."""
     from ailoop.hooks.engines import read_engine_settings, start_engines
-    from ailoop.workspace import user_identity
+    from ailoop.workspace import UserLookup
 
+    user_lookup = UserLookup(where.root)  # git runs while the rest is done
     edit = _Edit(call, current, snippets, where, language, raw_settings)
     engine_settings, engine_setting_problems = read_engine_settings(raw_settings)
     outcome.stderr += [f"ailoop hook: {p}" for p in engine_setting_problems]
@@ -297,7 +298,7 @@ def _record_and_answer(
         call.file_path, current, language, edit.lines, engine_settings, where.root
     )
     feedback = _patterns(edit, data_dir, outcome)
-    user = user_identity()
+    user = user_lookup.result()
     engine_found, engine_problems = pending.result()
     outcome.stderr += [f"ailoop hook: {p}" for p in engine_problems]
 
