@@ -55,7 +55,7 @@ def edit(project: Path) -> dict[str, object]:
 def test_engine_findings_on_inserted_lines_with_file_line_numbers(
     project: Path, run_hook: RunHook
 ) -> None:
-    require(find_ruff() is not None, "ruff is not installed beside Python or on PATH")
+    require(find_ruff(None) is not None, "ruff is not installed beside Python or on PATH")
     (project / "shop" / "orders.py").write_text(
         "import os\n" + (project / "shop" / "orders.py").read_text(encoding="utf-8"),
         encoding="utf-8",
@@ -74,7 +74,7 @@ def test_engine_findings_on_inserted_lines_with_file_line_numbers(
 def test_supported_pattern_with_the_teams_numbers(
     project: Path, data_dir: Path, run_hook: RunHook
 ) -> None:
-    require(find_ruff() is not None, "ruff is not installed beside Python or on PATH")
+    require(find_ruff(None) is not None, "ruff is not installed beside Python or on PATH")
     (project / ".ailoop").mkdir()
     (project / ".ailoop" / "patterns.toml").write_text(BARE_EXCEPT, encoding="utf-8")
     seed_rejections(data_dir, "pattern:bare-except")
@@ -104,7 +104,7 @@ def test_pattern_without_support_is_recorded_but_not_reported(
 def test_engine_rule_with_the_teams_numbers(
     project: Path, data_dir: Path, run_hook: RunHook
 ) -> None:
-    require(find_ruff() is not None, "ruff is not installed beside Python or on PATH")
+    require(find_ruff(None) is not None, "ruff is not installed beside Python or on PATH")
     seed_rejections(data_dir, "ruff:E722", count=4)
     done = run_hook("claude-code", edit(project), project)
     context = context_of(done.stdout)

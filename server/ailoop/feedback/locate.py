@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +14,26 @@ def _scripts_dir(prefix: Path) -> Path:
     return prefix / ("Scripts" if os.name == "nt" else "bin")
 
 
+def which(name: str, path: str | None = None) -> str | None:
+    """Return the executable ``name`` on ``path`` (default ``PATH``), like :func:`shutil.which`.
+
+    On POSIX without :mod:`shutil`, which loads the compression modules: the agent hooks
+    look for ruff on every call, in a fresh process.
+    """
+    if os.name == "nt":
+        import shutil
+
+        return shutil.which(name, path=path)
+    search = os.environ.get("PATH", os.defpath) if path is None else path
+    for directory in search.split(os.pathsep):
+        candidate = Path(directory or os.curdir) / name
+        if os.access(candidate, os.X_OK) and not candidate.is_dir():
+            return str(candidate)
+    return None
+
+
 def _executable_in(directory: Path, name: str) -> Path | None:
-    found = shutil.which(name, path=str(directory))
+    found = which(name, path=str(directory))
     return Path(found) if found else None
 
 
@@ -40,5 +57,5 @@ def find_executable(name: str, root: Path | None) -> Path | None:
             found = _executable_in(directory, name)
             if found is not None:
                 return found
-    found_on_path = shutil.which(name)
+    found_on_path = which(name)
     return Path(found_on_path) if found_on_path else None

@@ -15,10 +15,7 @@ false`` or ``[tool.ailoop.feedback.ruff] enabled = false`` turns ruff off,
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -93,13 +90,12 @@ def read_engine_settings(settings: Mapping[str, Any]) -> tuple[HookEngineSetting
     ), problems
 
 
-def find_ruff() -> str | None:
-    """Return the ruff executable beside this Python, else the one on ``PATH``."""
-    name = "ruff.exe" if os.name == "nt" else "ruff"
-    beside = Path(sys.executable).parent / name
-    if beside.is_file():
-        return str(beside)
-    return shutil.which("ruff")
+def find_ruff(root: Path | None) -> str | None:
+    """Return the ruff the language server would run for ``root`` (see feedback.locate)."""
+    from ailoop.feedback.locate import find_executable
+
+    found = find_executable("ruff", root)
+    return str(found) if found is not None else None
 
 
 def parse_ruff_json(output: str, lines: Collection[int]) -> list[EngineFinding]:
@@ -177,7 +173,7 @@ def start_ruff(
     path: Path, text: str, settings: HookEngineSettings, cwd: Path | None
 ) -> EngineRun | None:
     """Start ``ruff check`` on ``text`` as if it were ``path`` (None when ruff is missing)."""
-    ruff = settings.ruff_executable or find_ruff()
+    ruff = settings.ruff_executable or find_ruff(cwd)
     if ruff is None:
         return None  # no ruff installed: nothing to say about it on every edit
     command = [ruff, "check", "--no-fix", "--quiet", "--output-format", "json"]
