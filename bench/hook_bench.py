@@ -1,11 +1,12 @@
 """Wall time of one agent hook call, process start included.
 
 A 30-line Claude Code ``Edit`` on a 2,000-line Python file, in a temporary git repository
-with a temporary data directory: the command is spawned N times (the file is restored
-before each call) and p50/p90 are printed beside ``python -c pass``, the floor of any
-Python hook, measured in the same run and interleaved with it so machine load hits both.
-The CPU column (user + system time of the hook and the ruff it runs) is what the call
-costs whatever else the machine is doing. Bytecode is cached (in a temporary ``PYTHONPYCACHEPREFIX``) as in an installed package,
+with a temporary data directory. Each variant's command is spawned N times (the file is
+restored before each call), round by round with the other variants and with
+``python -c pass``, the floor of any Python hook, so that a slow spell of the machine hits
+them all alike; p50/p90 are printed side by side. The CPU column (user + system time of
+the hook and the ruff it runs) is what a call costs whatever else the machine is doing.
+Bytecode is cached (in a temporary ``PYTHONPYCACHEPREFIX``) as in an installed package,
 and one warm-up call per variant fills that cache.
 
     PYTHONPATH=server python bench/hook_bench.py [-n 40]
@@ -123,10 +124,7 @@ def main() -> None:
         ("-m ailoop.hooks, patterns, no ruff", lean, True, False),
         ("-m ailoop hook, patterns, ruff", full, True, True),
     ]
-    rows = []
     with tempfile.TemporaryDirectory(prefix="ailoop-hook-bench-") as tmp:
-        floor: list[float] = []
-        floor_cpu: list[float] = []
         env = dict(
             os.environ,
             PYTHONPATH=str(SERVER),
@@ -134,7 +132,8 @@ def main() -> None:
             PYTHONPYCACHEPREFIX=str(Path(tmp) / "pycache"),
         )
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        for number, (name, module, patterns, ruff) in enumerate(variants):
+        setups = []
+        for number, (_name, module, patterns, ruff) in enumerate(variants):
             root = Path(tmp) / f"repo{number}"
             root.mkdir()
             path, before, after, payload = make_repo(root, patterns)
@@ -143,19 +142,24 @@ def main() -> None:
             command = [python, *module]
             path.write_text(after, encoding="utf-8")
             timed(command, payload, env, root)  # warm-up: fills the bytecode cache
-            times: list[float] = []
-            cpu: list[float] = []
-            for _ in range(args.n):
+            setups.append((root, path, before, after, payload, command))
+        rows: list[tuple[str, list[float], list[float]]] = [
+            (name, [], []) for name in ["python -c pass (floor)", *(v[0] for v in variants)]
+        ]
+        # Round by round, every variant once per round: a slow spell of the machine hits
+        # them all alike.
+        for _ in range(args.n):
+            rows[0][1].append(timed([python, "-c", "pass"], b"", env, Path(tmp), rows[0][2]))
+            for (root, path, before, after, payload, command), row in zip(
+                setups, rows[1:], strict=True
+            ):
                 path.write_text(before, encoding="utf-8")
                 path.write_text(after, encoding="utf-8")
-                times.append(timed(command, payload, env, root, cpu))
-                floor.append(timed([python, "-c", "pass"], b"", env, root, floor_cpu))
-            rows.append((name, times, cpu))
-        rows.insert(0, ("python -c pass (floor)", floor, floor_cpu))
+                row[1].append(timed(command, payload, env, root, row[2]))
     print(f"hook wall time, 30-line Edit on a 2,000-line file, {args.n} calls per variant")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'variant':<36} {'p50 ms':>8} {'p90 ms':>8} {'p50 - floor':>12} {'cpu p50 ms':>11}")
-    floor_p50 = statistics.median(floor)
+    floor_p50 = statistics.median(rows[0][1])
     for name, times, cpu in rows:
         p50 = statistics.median(times)
         p90 = statistics.quantiles(times, n=10)[-1]
