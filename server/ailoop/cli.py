@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ailoop import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 #: Subcommand modules under ``ailoop.commands``, in the order ``--help`` lists them.
 COMMANDS = (
@@ -26,6 +29,8 @@ COMMANDS = (
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser for every subcommand."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="ailoop",
         description="Close the feedback loop around AI-written code.",
@@ -39,7 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["hook"]:
+        from ailoop.hooks.entry import is_hook_call
+        from ailoop.hooks.entry import main as hook_main
+
+        if is_hook_call(arguments[1:]):
+            return hook_main(arguments[1:])  # on every agent edit: no parsers to build
+    args = build_parser().parse_args(arguments)
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:

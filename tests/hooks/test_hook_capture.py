@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from ailoop.capture.detect import Thresholds
 from ailoop.capture.identity import line_count, snippet_id
 from ailoop.capture.track import TrackedDocument
-from tests.hooks.hook_testkit import ORDERS, RunHook, apply_tool, events, load_payload
+from tests.hooks.hook_testkit import (
+    ORDERS,
+    RunHook,
+    apply_tool,
+    env_for,
+    events,
+    load_payload,
+)
 
 
 def server_snippets(path: Path, before: str, after: str) -> list[str]:
@@ -138,3 +150,37 @@ def test_lean_entry_point_does_the_same(project: Path, data_dir: Path, run_hook:
     assert done.returncode == 0, done.stderr
     [event] = events(data_dir)
     assert (event["tool"], event["source"]) == ("claude-code", "hook")
+
+
+#: Modules a hook call must not load: each costs milliseconds on every agent edit.
+HEAVY = ("argparse", "asyncio", "pygls", "lsprotocol", "cattrs", "ailoop.commands", "ailoop.lsp")
+
+
+@pytest.mark.parametrize("module", [("ailoop", "hook"), ("ailoop.hooks",)])
+def test_a_hook_call_loads_neither_the_server_nor_the_command_line(
+    project: Path, data_dir: Path, module: tuple[str, ...]
+) -> None:
+    """Both entry points go straight to the hook; what they import is the hook's cost."""
+    payload = load_payload("claude-code-edit.json", project)
+    apply_tool(payload, project)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", *module, "claude-code"],
+        input=json.dumps(payload).encode(),
+        cwd=project,
+        env=env_for(data_dir),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.decode().splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "ailoop.hooks.run" in imported  # the hook really ran
+    assert [
+        name for name in imported if name.split(".")[0] in HEAVY or name.startswith(HEAVY)
+    ] == []
+    [event] = events(data_dir)
+    assert event["source"] == "hook"

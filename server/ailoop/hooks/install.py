@@ -6,8 +6,8 @@ one entry into what is there, leaving every other hook and setting alone; instal
 is installing once (an entry of ours is updated in place); uninstalling removes only our
 entries. The command is the absolute path of the Python running ailoop, so the hook works
 whatever ``PATH`` the agent has: ``<python> -m ailoop.hooks claude-code`` (the same as
-``ailoop hook claude-code``, without building the parser of every other subcommand: the
-hook runs on every edit). Entries running either form are recognised as ours.
+``ailoop hook claude-code``; see :mod:`ailoop.hooks.entry`). Entries running either form
+are recognised as ours.
 
 The merging is pure (:func:`merge_claude_code`, :func:`merge_cursor`, :func:`remove`);
 :func:`install` and :func:`uninstall` read and write the files.
