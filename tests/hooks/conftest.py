@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.hooks.hook_testkit import ORDERS, RunHook, env_for
+from tests.hooks.hook_testkit import ORDERS, RunHook, env_for, worker_socket
 
 
 @pytest.fixture
@@ -31,9 +33,31 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def run_hook(data_dir: Path) -> RunHook:
-    """Run ``python -m ailoop hook TOOL`` (or another entry) with ``payload`` on stdin."""
+@pytest.fixture(params=["process", "worker"])
+def run_hook(
+    request: pytest.FixtureRequest, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunHook]:
+    """Run ``python -m ailoop hook TOOL`` (or another entry) with ``payload`` on stdin.
+
+    Every test runs twice: with each call in its own process, and with a warm worker
+    started beforehand, which then answers the calls (see ailoop.hooks.worker).
+    """
+    worker_dir = None
+    worker = None
+    if request.param == "worker":
+        worker_dir = tmp_path_factory.mktemp("run")  # short: socket paths have a limit
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "ailoop.hooks", "--worker"],
+            env=env_for(data_dir, worker_dir=worker_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while worker_socket(worker_dir) is None:
+            assert worker.poll() is None, "the hook worker exited at start"
+            assert time.monotonic() < deadline, "the hook worker did not start listening"
+            time.sleep(0.02)
 
     def run(
         tool: str,
@@ -48,10 +72,13 @@ def run_hook(data_dir: Path) -> RunHook:
             [sys.executable, "-m", *module, tool],
             input=raw,
             cwd=cwd,
-            env=env_for(data or data_dir),
+            env=env_for(data or data_dir, worker_dir=worker_dir),
             capture_output=True,
             timeout=60,
             check=False,
         )
 
-    return run
+    yield run
+    if worker is not None:
+        worker.terminate()
+        worker.wait(10)

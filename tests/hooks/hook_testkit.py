@@ -20,14 +20,32 @@ ORDERS = (
 RunHook = Callable[..., subprocess.CompletedProcess[bytes]]
 
 
-def env_for(data_dir: Path, home: Path | None = None) -> dict[str, str]:
-    """The environment of a command under test: our package, our data dir."""
+def env_for(
+    data_dir: Path, home: Path | None = None, worker_dir: Path | None = None
+) -> dict[str, str]:
+    """The environment of a command under test: our package, our data dir.
+
+    Hook calls run in their own process unless ``worker_dir`` is given: then they may use
+    a warm worker whose socket lives there (and which exits after 10 idle seconds).
+    """
     env = dict(os.environ)
     env["AILOOP_DATA_DIR"] = str(data_dir)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SERVER_DIR), env.get("PYTHONPATH")]))
     if home is not None:
         env["HOME"] = str(home)
+    if worker_dir is None:
+        env["AILOOP_HOOK_WORKER"] = "0"
+    else:
+        env["AILOOP_HOOK_WORKER"] = "1"
+        env["AILOOP_HOOK_WORKER_IDLE"] = "10"
+        env["XDG_RUNTIME_DIR"] = str(worker_dir)
     return env
+
+
+def worker_socket(worker_dir: Path) -> Path | None:
+    """The socket of the one worker listening in ``worker_dir``, if any."""
+    sockets = list(worker_dir.glob("ailoop-hooks-*/*.sock"))
+    return sockets[0] if len(sockets) == 1 else None
 
 
 def load_payload(name: str, root: Path) -> dict[str, Any]:

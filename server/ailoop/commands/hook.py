@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-TOOLS = ("claude-code", "cursor")
+from ailoop.hooks import TOOLS
 
 
 def register(subparsers: Any) -> None:
@@ -52,9 +52,9 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle one hook call; return 0, or 2 when the team blocks on a finding."""
-    from ailoop.hooks.run import main
+    from ailoop.hooks.entry import call
 
-    return main(args.tool, args.data_dir)
+    return call(args.tool, args.data_dir)
 
 
 def _root(args: argparse.Namespace) -> Path:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ailoop.hooks.payload import TOOLS
+from ailoop.hooks import TOOLS
 
 USAGE = "usage: python -m ailoop.hooks {claude-code,cursor} [--data-dir DIR]"
 
@@ -27,7 +27,12 @@ def is_hook_call(argv: Sequence[str]) -> bool:
 
 
 def main(argv: Sequence[str]) -> int:
-    """Check the arguments and handle one hook call; 1 on a usage error."""
+    """Check the arguments and handle one hook call; 1 on a usage error.
+
+    ``--worker [--data-dir DIR]`` runs a hook worker (see :mod:`ailoop.hooks.worker`).
+    """
+    if argv[:1] == ["--worker"] and len(argv) in (1, 3):
+        return serve_worker(Path(argv[2]) if len(argv) == 3 else None)
     data_dir = None
     if len(argv) == 3 and argv[1] == "--data-dir":
         data_dir = Path(argv[2])
@@ -37,6 +42,57 @@ def main(argv: Sequence[str]) -> int:
     if argv[0] not in TOOLS:
         sys.stderr.write(f"{USAGE}\npython -m ailoop.hooks: unknown tool {argv[0]!r}\n")
         return 1
-    from ailoop.hooks.run import main as run_main
+    return call(argv[0], data_dir)
 
-    return run_main(argv[0], data_dir)
+
+def call(tool: str, data_dir: Path | None) -> int:
+    """Read the payload on stdin, handle it (through a warm worker when one runs), answer."""
+    try:
+        raw = sys.stdin.buffer.read()
+    except OSError as exc:
+        sys.stderr.write(f"ailoop hook: cannot read the hook input ({exc})\n")
+        return 0
+    from ailoop.hooks import worker
+
+    path = None
+    if worker.enabled():
+        worker_key = worker.key(data_dir)
+        path = worker.socket_path(worker_key)
+    if path is not None:
+        try:
+            answer = worker.call(path, worker_key, tool, raw, data_dir)
+        except OSError as exc:
+            from ailoop.hooks.run import keep_unanswered
+
+            answer = (0, "", [keep_unanswered(tool, raw, data_dir, str(exc))])
+        if answer is not None:
+            return _print(answer)
+    from ailoop.hooks.run import handle_call
+
+    code = _print(handle_call(tool, raw, data_dir))
+    if path is not None:
+        worker.start(data_dir)  # for the next call
+    return code
+
+
+def serve_worker(data_dir: Path | None) -> int:
+    """Serve hook calls for this environment until idle (see :mod:`ailoop.hooks.worker`)."""
+    from ailoop.hooks import worker
+    from ailoop.hooks.run import handle_call
+
+    worker_key = worker.key(data_dir)
+    path = worker.socket_path(worker_key)
+    if path is None or not worker.enabled():
+        return 0
+    return worker.serve(path, worker_key, handle_call)
+
+
+def _print(answer: tuple[int, str, list[str]]) -> int:
+    exit_code, stdout, stderr = answer
+    if stdout:
+        sys.stdout.buffer.write(stdout.encode("utf-8"))
+        sys.stdout.flush()
+    for line in stderr:
+        sys.stderr.buffer.write((line + "\n").encode("utf-8"))
+    sys.stderr.flush()
+    return exit_code

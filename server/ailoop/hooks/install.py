@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ailoop.hooks.payload import CLAUDE_CODE, CURSOR
+from ailoop.hooks import CLAUDE_CODE, CURSOR
 
 #: The Claude Code tools whose edits are recorded.
 CLAUDE_MATCHER = "Edit|Write|MultiEdit"

@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CLAUDE_CODE = "claude-code"
-CURSOR = "cursor"
-#: The tool names ``ailoop hook`` accepts, which are also the ``tool`` of the events.
-TOOLS = (CLAUDE_CODE, CURSOR)
+from ailoop.hooks import CLAUDE_CODE, CURSOR, TOOLS
 
 #: Claude Code tools that write files, and the Cursor events about edits.
 CLAUDE_EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit"})

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ailoop.capture.identity import line_count, snippet_id
+from ailoop.hooks import CLAUDE_CODE, CURSOR
 from ailoop.hooks.locate import Inserted, locate, unlocated
-from ailoop.hooks.payload import CLAUDE_CODE, CURSOR, HookCall, PayloadError, TextEdit, parse
+from ailoop.hooks.payload import HookCall, PayloadError, TextEdit, parse
 from ailoop.store.events import Event, Kind, Source
 
 if TYPE_CHECKING:
@@ -154,40 +155,45 @@ def _where(call: HookCall) -> _Where:
     return _Where(root, origin.repo, origin.path, display)
 
 
-def main(tool: str, data_dir: Path | None = None) -> int:
-    """Read the payload on stdin, handle it, print the answer; return the exit code."""
-    import sys
+def handle_call(
+    tool: str, raw: bytes, data_dir: Path | None, cwd: Path | None = None
+) -> tuple[int, str, list[str]]:
+    """Handle one hook call; return its exit code, standard output and stderr lines.
 
-    try:
-        raw = sys.stdin.buffer.read()
-    except OSError as exc:
-        sys.stderr.write(f"ailoop hook: cannot read the hook input ({exc})\n")
-        return 0
+    ``data_dir`` ``None`` means the default (``AILOOP_DATA_DIR``, else the user's data
+    directory); ``cwd`` is the caller's working directory (where git looks for the user's
+    email when the file is in no repository).
+    """
     if data_dir is None:
         from ailoop.store.local import default_data_dir
 
         data_dir = default_data_dir()
-    outcome = run_hook(tool, raw, data_dir)
-    if outcome.stdout:
-        sys.stdout.buffer.write(outcome.stdout.encode("utf-8"))
-        sys.stdout.flush()
-    for line in outcome.stderr:
-        sys.stderr.buffer.write((line + "\n").encode("utf-8"))
-    sys.stderr.flush()
-    return outcome.exit_code
+    outcome = run_hook(tool, raw, data_dir, cwd)
+    return outcome.exit_code, outcome.stdout, outcome.stderr
 
 
-def run_hook(tool: str, raw: bytes, data_dir: Path) -> HookOutcome:
+def run_hook(tool: str, raw: bytes, data_dir: Path, cwd: Path | None = None) -> HookOutcome:
     """Handle one hook call of ``tool`` (``claude-code`` or ``cursor``) with input ``raw``."""
     outcome = HookOutcome()
     try:
-        _run(tool, raw, data_dir, outcome)
+        _run(tool, raw, data_dir, outcome, cwd)
     except Exception as exc:  # noqa: BLE001 - a hook must never break the agent
         outcome.exit_code = 0
         outcome.stdout = ""
         outcome.stderr.append(f"ailoop hook: internal error ({type(exc).__name__}: {exc})")
         _keep(raw, tool, data_dir, outcome)
     return outcome
+
+
+def keep_unanswered(tool: str, raw: bytes, data_dir: Path | None, reason: str) -> str:
+    """Keep the input of a call the hook worker took but did not answer; return the message."""
+    if data_dir is None:
+        from ailoop.store.local import default_data_dir
+
+        data_dir = default_data_dir()
+    outcome = HookOutcome(stderr=[f"ailoop hook: {reason}; its findings are left out"])
+    _keep(raw, tool, data_dir, outcome)
+    return outcome.stderr[-1]
 
 
 def _keep(raw: bytes, tool: str, data_dir: Path, outcome: HookOutcome) -> None:
@@ -201,7 +207,9 @@ def _fail(message: str, raw: bytes, tool: str, data_dir: Path, outcome: HookOutc
     _keep(raw, tool, data_dir, outcome)
 
 
-def _run(tool: str, raw: bytes, data_dir: Path, outcome: HookOutcome) -> None:
+def _run(
+    tool: str, raw: bytes, data_dir: Path, outcome: HookOutcome, cwd: Path | None = None
+) -> None:
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -236,7 +244,7 @@ def _run(tool: str, raw: bytes, data_dir: Path, outcome: HookOutcome) -> None:
     raw_settings, setting_problems = read_workspace_files(where.root)
     outcome.stderr += [f"ailoop hook: {p}" for p in setting_problems]
     stored = _record_and_answer(
-        call, current, snippets, where, language, raw_settings, data_dir, outcome
+        call, current, snippets, where, language, raw_settings, data_dir, outcome, cwd
     )
     if not stored:
         _keep(raw, tool, data_dir, outcome)
@@ -284,12 +292,13 @@ def _record_and_answer(
     raw_settings: Mapping[str, Any],
     data_dir: Path,
     outcome: HookOutcome,
+    cwd: Path | None = None,
 ) -> bool:
     """Record the snippets' events and put the answer in ``outcome``; False if not stored."""
     from ailoop.hooks.engines import read_engine_settings, start_engines
     from ailoop.workspace import UserLookup
 
-    user_lookup = UserLookup(where.root)  # git runs while the rest is done
+    user_lookup = UserLookup(where.root or cwd)  # git runs while the rest is done
     edit = _Edit(call, current, snippets, where, language, raw_settings)
     engine_settings, engine_setting_problems = read_engine_settings(raw_settings)
     outcome.stderr += [f"ailoop hook: {p}" for p in engine_setting_problems]
