@@ -31,8 +31,13 @@ def main(argv: Sequence[str]) -> int:
 
     ``--worker [--data-dir DIR]`` runs a hook worker (see :mod:`ailoop.hooks.worker`).
     """
-    if argv[:1] == ["--worker"] and len(argv) in (1, 3):
-        return serve_worker(Path(argv[2]) if len(argv) == 3 else None)
+    if argv and argv[0] == "--worker":
+        if len(argv) == 1:
+            return serve_worker(None)
+        if len(argv) == 3 and argv[1] == "--data-dir":
+            return serve_worker(Path(argv[2]))
+        sys.stderr.write("usage: python -m ailoop.hooks --worker [--data-dir DIR]\n")
+        return 1
     data_dir = None
     if len(argv) == 3 and argv[1] == "--data-dir":
         data_dir = Path(argv[2])
