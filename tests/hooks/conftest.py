@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.hook_testkit import ORDERS, RunHook, env_for, worker_socket
+from tests.hooks.hook_testkit import ORDERS, RunHook, env_for, start_worker, worker_socket
 
 
 @pytest.fixture
@@ -46,13 +46,7 @@ def run_hook(
     worker = None
     if request.param == "worker":
         worker_dir = tmp_path_factory.mktemp("run")  # short: socket paths have a limit
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "ailoop.hooks", "--worker"],
-            env=env_for(data_dir, worker_dir=worker_dir),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        worker = start_worker(env_for(data_dir, worker_dir=worker_dir))
         deadline = time.monotonic() + 20
         while worker_socket(worker_dir) is None:
             assert worker.poll() is None, "the hook worker exited at start"

@@ -91,3 +91,40 @@ def events(data_dir: Path) -> list[dict[str, Any]]:
         check=True,
     )
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``python -m ailoop.hooks --worker`` in ``env``, detached from the test's output."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ailoop.hooks", "--worker"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def call_with_importtime(
+    module: tuple[str, ...], payload: dict[str, Any], cwd: Path, env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
+    """Run one hook call under ``-X importtime``; also return what its own process imported.
+
+    The import lines are taken out of the returned stderr.
+    """
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", *module, "claude-code"],
+        input=json.dumps(payload).encode(),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    lines = done.stderr.splitlines()
+    imported = {
+        line.rsplit(b"|", 1)[1].strip().decode()
+        for line in lines
+        if line.startswith(b"import time:")
+    }
+    done.stderr = b"".join(line + b"\n" for line in lines if not line.startswith(b"import time:"))
+    return done, imported

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from tests.hooks.hook_testkit import (
     ORDERS,
     RunHook,
     apply_tool,
+    call_with_importtime,
     env_for,
     events,
     load_payload,
@@ -163,21 +161,8 @@ def test_a_hook_call_loads_neither_the_server_nor_the_command_line(
     """Both entry points go straight to the hook; what they import is the hook's cost."""
     payload = load_payload("claude-code-edit.json", project)
     apply_tool(payload, project)
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", *module, "claude-code"],
-        input=json.dumps(payload).encode(),
-        cwd=project,
-        env=env_for(data_dir),
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    done, imported = call_with_importtime(module, payload, project, env_for(data_dir))
     assert done.returncode == 0, done.stderr
-    imported = {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.decode().splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
     assert "ailoop.hooks.run" in imported  # the hook really ran
     assert [
         name for name in imported if name.split(".")[0] in HEAVY or name.startswith(HEAVY)

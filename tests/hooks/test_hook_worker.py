@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -18,9 +17,11 @@ import pytest
 from ailoop.hooks import worker
 from tests.hooks.hook_testkit import (
     apply_tool,
+    call_with_importtime,
     env_for,
     events,
     load_payload,
+    start_worker,
     worker_socket,
 )
 
@@ -29,24 +30,8 @@ def call(
     payload: dict[str, Any], project: Path, data_dir: Path, worker_dir: Path
 ) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
     """One hook call; also returns the modules its own process imported."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "ailoop.hooks", "claude-code"],
-        input=json.dumps(payload).encode(),
-        cwd=project,
-        env=env_for(data_dir, worker_dir=worker_dir),
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    imported = {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.decode().splitlines()
-        if line.startswith("import time:")
-    }
-    done.stderr = b"".join(
-        line + b"\n" for line in done.stderr.splitlines() if not line.startswith(b"import time:")
-    )
-    return done, imported
+    env = env_for(data_dir, worker_dir=worker_dir)
+    return call_with_importtime(("ailoop.hooks",), payload, project, env)
 
 
 def wait_for(condition: Any, what: str, timeout: float = 20) -> None:
@@ -127,14 +112,7 @@ def test_the_first_call_starts_a_worker_that_answers_the_next_ones(
 def test_a_killed_workers_socket_is_taken_over(
     project: Path, data_dir: Path, worker_dir: Path
 ) -> None:
-    env = env_for(data_dir, worker_dir=worker_dir)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ailoop.hooks", "--worker"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start_worker(env_for(data_dir, worker_dir=worker_dir))
     wait_for(lambda: worker_socket(worker_dir) is not None, "no worker started")
     path = worker_socket(worker_dir)
     assert path is not None
@@ -153,13 +131,7 @@ def test_a_killed_workers_socket_is_taken_over(
 
 def test_an_idle_worker_exits_and_removes_its_socket(data_dir: Path, worker_dir: Path) -> None:
     env = env_for(data_dir, worker_dir=worker_dir) | {"AILOOP_HOOK_WORKER_IDLE": "0.5"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ailoop.hooks", "--worker"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start_worker(env)
     wait_for(lambda: worker_socket(worker_dir) is not None, "no worker started")
     assert process.wait(20) == 0
     assert worker_socket(worker_dir) is None
