@@ -93,6 +93,25 @@ def _readable_from_loop(stream: BinaryIO) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
+class _InOrder:
+    """A stream reader that lets the event loop run before each read of the next message.
+
+    pygls starts ``async`` handlers as tasks. Reading a message that is already buffered
+    does not wait, so without this a later message (a ``didChange``) could be handled
+    before the task of an earlier one (``didChangeConfiguration``) began.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+
+    async def readline(self) -> bytes:
+        await asyncio.sleep(0)
+        return await self._reader.readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        return await self._reader.readexactly(n)
+
+
 class AiloopServer(LanguageServer):
     """The server and all its per-process state."""
 
@@ -169,7 +188,7 @@ class AiloopServer(LanguageServer):
         assert self._stop_event is not None
         await run_async(
             stop_event=self._stop_event,
-            reader=reader,
+            reader=_InOrder(reader),
             protocol=self.protocol,
             logger=logging.getLogger("pygls.io_"),
             error_handler=self.report_server_error,
