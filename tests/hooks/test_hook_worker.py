@@ -75,8 +75,20 @@ def worker_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
         os.kill(pid, signal.SIGKILL)
 
 
-#: Where a hook call with this environment looks for its worker.
-PRINT_SOCKET_PATH = "from ailoop.hooks import worker; print(worker.socket_path(worker.key(None)))"
+def socket_path_for(data_dir: Path, worker_dir: Path) -> Path:
+    """Where a hook call in this test environment looks for its worker."""
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ailoop.hooks import worker; print(worker.socket_path(worker.key(None)))",
+        ],
+        env=env_for(data_dir, worker_dir=worker_dir),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(where.stdout.strip())
 
 
 def edit(project: Path) -> dict[str, Any]:
@@ -141,20 +153,14 @@ def test_a_worker_that_gives_no_answer_is_reported_and_the_call_not_run_twice(
     project: Path, data_dir: Path, worker_dir: Path
 ) -> None:
     """A worker that takes the input and dies: no second run, no events, the input kept."""
-    where = subprocess.run(
-        [sys.executable, "-c", PRINT_SOCKET_PATH],
-        env=env_for(data_dir, worker_dir=worker_dir),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    path = Path(where.stdout.strip())
+    path = socket_path_for(data_dir, worker_dir)
     broken = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     broken.bind(str(path))
     broken.listen(1)
 
     def take_and_drop() -> None:
         connection, _ = broken.accept()
+        connection.sendall(worker.TAKEN)
         connection.recv(1 << 20)
         connection.close()
 
@@ -198,3 +204,24 @@ def test_the_key_follows_the_environment_and_the_data_dir(
     monkeypatch.setenv("AILOOP_HOOK_WORKER_IDLE", "5")  # steers the worker only
     monkeypatch.setenv("PATH", "/usr/bin")
     assert worker.key(None) == base
+
+
+def test_a_worker_closing_before_it_takes_the_call_leaves_it_to_the_caller(
+    project: Path, data_dir: Path, worker_dir: Path
+) -> None:
+    """A worker on its way out (idle) closes connections still waiting: the call runs itself."""
+    closing = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    closing.bind(str(socket_path_for(data_dir, worker_dir)))
+    closing.listen(1)
+    thread = threading.Thread(target=lambda: closing.accept()[0].close())
+    thread.start()
+    try:
+        done, imported = call(edit(project), project, data_dir, worker_dir)
+    finally:
+        thread.join(10)
+        closing.close()
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    assert b"ruff E722" in done.stdout
+    assert "ailoop.hooks.run" in imported
+    assert len(events(data_dir)) == 1

@@ -12,9 +12,10 @@ directory and the environment variables the hook depends on (``PATH``, ``HOME``,
 ``AILOOP_*``, ``GIT_*``, ...). A caller with another key gets a worker of its own. A worker
 exits after :data:`IDLE` seconds without a call (``AILOOP_HOOK_WORKER_IDLE``).
 
-A call that cannot reach a worker runs the hook itself. A worker that got the input but
-gave no answer is reported on stderr (the input is kept for inspection), and the call is
-not run again, which could record its events twice. ``AILOOP_HOOK_WORKER=0`` turns the
+A call that cannot reach a worker, or whose worker closes the connection before saying
+it took the call, runs the hook itself. A worker that took the call but gave no answer is
+reported on stderr (the input is kept for inspection), and the call is not run again,
+which could record its events twice. ``AILOOP_HOOK_WORKER=0`` turns the
 worker off. POSIX only.
 
 This module is imported on every hook call: it uses only ``os``, ``sys``, ``socket``,
@@ -46,6 +47,9 @@ _KEY_PREFIXES = ("AILOOP_", "GIT_", "XDG_", "RUFF_", "LANG", "LC_")
 #: Variables that only steer the worker itself.
 _NOT_KEY = ("AILOOP_HOOK_WORKER", "AILOOP_HOOK_WORKER_IDLE")
 
+#: The byte a worker sends first: it has taken the call. A connection closed before it
+#: (a worker on its way out) leaves the call to the caller.
+TAKEN = b"+"
 #: What the worker answers: exit code, standard output, standard error lines.
 Answer = tuple[int, str, list[str]]
 
@@ -111,11 +115,13 @@ def call(
     }
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        connection.settimeout(ANSWER_TIMEOUT)
         try:
             connection.connect(str(path))
+            if connection.recv(1) != TAKEN:
+                return None  # a worker on its way out: run the hook here
         except OSError:
             return None  # none running, or a stale socket: run the hook here
-        connection.settimeout(ANSWER_TIMEOUT)
         connection.sendall(json.dumps(request).encode("utf-8"))
         connection.shutdown(socket.SHUT_WR)
         reply = _read_all(connection)
@@ -126,7 +132,7 @@ def call(
     except ValueError:
         raise OSError("the hook worker closed the connection without an answer") from None
     if not isinstance(answer, dict) or answer.get("key") != worker_key:
-        raise OSError("the hook worker gave no answer")
+        return None  # a worker for another key (the socket names collided): run it here
     return int(answer["exit_code"]), str(answer["stdout"]), [str(x) for x in answer["stderr"]]
 
 
@@ -233,9 +239,11 @@ def _answer(
     with connection:
         try:
             connection.settimeout(ANSWER_TIMEOUT)
+            connection.sendall(TAKEN)
             request = json.loads(_read_all(connection))
             if not isinstance(request, Mapping) or request.get("key") != worker_key:
-                return  # not a call of ours: close without an answer
+                connection.sendall(json.dumps({"key": worker_key}).encode("utf-8"))
+                return  # not a call of ours: the caller runs it itself
             data_dir = request.get("data_dir")
             cwd = request.get("cwd")
             exit_code, stdout, stderr = handle(
