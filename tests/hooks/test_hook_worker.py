@@ -91,6 +91,28 @@ def socket_path_for(data_dir: Path, worker_dir: Path) -> Path:
     return Path(where.stdout.strip())
 
 
+def call_a_broken_worker(
+    project: Path, data_dir: Path, worker_dir: Path, behave: Any
+) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
+    """Make one hook call while a stand-in worker, doing ``behave(connection)``, listens."""
+    stand_in = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stand_in.bind(str(socket_path_for(data_dir, worker_dir)))
+    stand_in.listen(1)
+
+    def serve_one() -> None:
+        connection, _ = stand_in.accept()
+        with connection:
+            behave(connection)
+
+    thread = threading.Thread(target=serve_one)
+    thread.start()
+    try:
+        return call(edit(project), project, data_dir, worker_dir)
+    finally:
+        thread.join(10)
+        stand_in.close()
+
+
 def edit(project: Path) -> dict[str, Any]:
     payload = load_payload("claude-code-edit.json", project)
     apply_tool(payload, project)
@@ -153,24 +175,12 @@ def test_a_worker_that_gives_no_answer_is_reported_and_the_call_not_run_twice(
     project: Path, data_dir: Path, worker_dir: Path
 ) -> None:
     """A worker that takes the input and dies: no second run, no events, the input kept."""
-    path = socket_path_for(data_dir, worker_dir)
-    broken = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    broken.bind(str(path))
-    broken.listen(1)
 
-    def take_and_drop() -> None:
-        connection, _ = broken.accept()
+    def take_and_drop(connection: socket.socket) -> None:
         connection.sendall(worker.TAKEN)
         connection.recv(1 << 20)
-        connection.close()
 
-    thread = threading.Thread(target=take_and_drop)
-    thread.start()
-    try:
-        done, imported = call(edit(project), project, data_dir, worker_dir)
-    finally:
-        thread.join(10)
-        broken.close()
+    done, imported = call_a_broken_worker(project, data_dir, worker_dir, take_and_drop)
     assert done.returncode == 0
     assert done.stdout == b""
     message = done.stderr.decode()
@@ -210,16 +220,7 @@ def test_a_worker_closing_before_it_takes_the_call_leaves_it_to_the_caller(
     project: Path, data_dir: Path, worker_dir: Path
 ) -> None:
     """A worker on its way out (idle) closes connections still waiting: the call runs itself."""
-    closing = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    closing.bind(str(socket_path_for(data_dir, worker_dir)))
-    closing.listen(1)
-    thread = threading.Thread(target=lambda: closing.accept()[0].close())
-    thread.start()
-    try:
-        done, imported = call(edit(project), project, data_dir, worker_dir)
-    finally:
-        thread.join(10)
-        closing.close()
+    done, imported = call_a_broken_worker(project, data_dir, worker_dir, lambda _: None)
     assert done.returncode == 0, done.stderr
     assert done.stderr == b""
     assert b"ruff E722" in done.stdout
