@@ -14,16 +14,15 @@ from pathlib import Path
 
 from ailoop.hooks import TOOLS
 
-USAGE = "usage: python -m ailoop.hooks {claude-code,cursor} [--data-dir DIR]"
+USAGE = (
+    "usage: python -m ailoop.hooks {claude-code,cursor} [--data-dir DIR]\n"
+    "       python -m ailoop.hooks --worker [--data-dir DIR]"
+)
 
 
 def is_hook_call(argv: Sequence[str]) -> bool:
     """Return whether ``argv`` (after ``ailoop hook``) is exactly one hook call."""
-    return (
-        bool(argv)
-        and argv[0] in TOOLS
-        and (len(argv) == 1 or (len(argv) == 3 and argv[1] == "--data-dir"))
-    )
+    return bool(argv) and argv[0] in TOOLS and _data_dir(argv[1:])[0]
 
 
 def main(argv: Sequence[str]) -> int:
@@ -31,23 +30,25 @@ def main(argv: Sequence[str]) -> int:
 
     ``--worker [--data-dir DIR]`` runs a hook worker (see :mod:`ailoop.hooks.worker`).
     """
-    if argv and argv[0] == "--worker":
-        if len(argv) == 1:
-            return serve_worker(None)
-        if len(argv) == 3 and argv[1] == "--data-dir":
-            return serve_worker(Path(argv[2]))
-        sys.stderr.write("usage: python -m ailoop.hooks --worker [--data-dir DIR]\n")
-        return 1
-    data_dir = None
-    if len(argv) == 3 and argv[1] == "--data-dir":
-        data_dir = Path(argv[2])
-    elif len(argv) != 1:
+    parsed, data_dir = _data_dir(argv[1:])
+    if argv and argv[0] == "--worker" and parsed:
+        return serve_worker(data_dir)
+    if not argv or not parsed or argv[0] == "--worker":
         sys.stderr.write(USAGE + "\n")
         return 1
     if argv[0] not in TOOLS:
         sys.stderr.write(f"{USAGE}\npython -m ailoop.hooks: unknown tool {argv[0]!r}\n")
         return 1
     return call(argv[0], data_dir)
+
+
+def _data_dir(rest: Sequence[str]) -> tuple[bool, Path | None]:
+    """Parse ``[--data-dir DIR]``: whether it parsed, and the directory."""
+    if not rest:
+        return True, None
+    if len(rest) == 2 and rest[0] == "--data-dir":
+        return True, Path(rest[1])
+    return False, None
 
 
 def call(tool: str, data_dir: Path | None) -> int:
