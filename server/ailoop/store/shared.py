@@ -13,6 +13,7 @@ psycopg is imported lazily, so solo users and ``ailoop serve`` start-up never pa
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -281,34 +282,43 @@ def connect(url: str, timeouts: Timeouts, *, check_schema: bool = True) -> psyco
     return conn
 
 
+@contextlib.contextmanager
+def connected(
+    url: str, timeouts: Timeouts, *, check_schema: bool = True
+) -> Iterator[psycopg.Connection[Any]]:
+    """Open a blocking connection for one piece of work, and close it after.
+
+    Any error in the block becomes one clear, redacted ``SharedStoreError``.
+    """
+    conn = connect(url, timeouts, check_schema=check_schema)
+    try:
+        yield conn
+    except Exception as exc:  # noqa: BLE001 - one clear, redacted message
+        raise classify_error(exc, url) from None
+    finally:
+        conn.close()
+
+
 def apply_migrations(url: str, timeouts: Timeouts = Timeouts()) -> tuple[int, int]:
     """Bring the store's schema to the current version; return (before, after).
 
     Needs a role that may create schemas and tables. Safe to run concurrently (an advisory
     lock serialises runs) and again (nothing to do). Refuses a newer schema.
     """
-    conn = connect(url, timeouts, check_schema=False)
-    try:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            before = _schema_version(conn) or 0
-            if before > CURRENT_VERSION:
-                raise SharedStoreError(
-                    f"shared store {describe_target(url)} {schema_problem(before)}",
-                    retryable=False,
-                )
-            for number in range(before + 1, CURRENT_VERSION + 1):
-                conn.execute(MIGRATIONS[number - 1].encode())
-                conn.execute(
-                    f"INSERT INTO {SCHEMA}.schema_version (version) VALUES (%s)",  # noqa: S608
-                    (number,),
-                )
-    except SharedStoreError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise classify_error(exc, url) from None
-    finally:
-        conn.close()
+    with connected(url, timeouts, check_schema=False) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        before = _schema_version(conn) or 0
+        if before > CURRENT_VERSION:
+            raise SharedStoreError(
+                f"shared store {describe_target(url)} {schema_problem(before)}",
+                retryable=False,
+            )
+        for number in range(before + 1, CURRENT_VERSION + 1):
+            conn.execute(MIGRATIONS[number - 1].encode())
+            conn.execute(
+                f"INSERT INTO {SCHEMA}.schema_version (version) VALUES (%s)",  # noqa: S608
+                (number,),
+            )
     return before, CURRENT_VERSION
 
 
@@ -558,16 +568,10 @@ def team_pattern_stats(
 ) -> TeamPatternStats:
     """Run the team pattern-statistics queries (blocking, for commands)."""
     params = {"recent_from": recent_from(now or dt.datetime.now(dt.timezone.utc), recent_days)}
-    conn = connect(url, timeouts)
-    try:
-        with conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            summary = conn.execute(TEAM_PATTERN_STATS_SQL, params).fetchall()
-            days = conn.execute(TEAM_PATTERN_DAYS_SQL).fetchall()
-    except Exception as exc:  # noqa: BLE001 - one clear, redacted message
-        raise classify_error(exc, url) from None
-    finally:
-        conn.close()
+    with connected(url, timeouts) as conn, conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        summary = conn.execute(TEAM_PATTERN_STATS_SQL, params).fetchall()
+        days = conn.execute(TEAM_PATTERN_DAYS_SQL).fetchall()
     keys, baseline = pattern_counts_from_rows(summary)
     return TeamPatternStats(keys, baseline, pattern_days_from_rows(days), recent_days)
 
@@ -618,13 +622,8 @@ def team_outcome_counts(
 
     For ``ailoop stats --team``: one aggregate query instead of reading every event.
     """
-    conn = connect(url, timeouts)
-    try:
+    with connected(url, timeouts) as conn:
         rows = conn.execute(TEAM_OUTCOME_COUNTS_SQL, {"since": since, "repo": repo}).fetchall()
-    except Exception as exc:  # noqa: BLE001 - one clear, redacted message
-        raise classify_error(exc, url) from None
-    finally:
-        conn.close()
     return [
         (str(tool), str(language), str(user), str(day), str(kind), int(count))
         for tool, language, user, day, kind, count in rows
@@ -656,7 +655,6 @@ def iter_team_events(
     """
     from psycopg.rows import dict_row
 
-    conn = connect(url, timeouts)
     conditions = ["TRUE"]
     params: list[Any] = []
     if since is not None:
@@ -670,15 +668,12 @@ def iter_team_events(
         f"SELECT {columns} FROM {SCHEMA}.events "  # noqa: S608 - constants only
         f"WHERE {' AND '.join(conditions)} ORDER BY ts, id"
     )
-    try:
-        with conn.transaction(), conn.cursor("ailoop_team_events", row_factory=dict_row) as cur:
-            cur.itersize = batch_size
-            cur.execute(sql.encode(), params)
-            for row in cur:
-                yield _event_from_shared(row)
-    except SharedStoreError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise classify_error(exc, url) from None
-    finally:
-        conn.close()
+    with (
+        connected(url, timeouts) as conn,
+        conn.transaction(),
+        conn.cursor("ailoop_team_events", row_factory=dict_row) as cur,
+    ):
+        cur.itersize = batch_size
+        cur.execute(sql.encode(), params)
+        for row in cur:
+            yield _event_from_shared(row)
