@@ -197,14 +197,14 @@ class CommandRuns:
         self._findings: list[EngineFinding] = []
         self._problems: list[str] = []
         self._thread = threading.Thread(
-            target=self._run, args=(commands, path, language, text, cwd), daemon=True
+            target=lambda: self._run(commands, path.as_uri(), language, text, cwd), daemon=True
         )
         self._thread.start()
 
     def _run(
         self,
         commands: Sequence[CommandEngineSettings],
-        path: Path,
+        uri: str,
         language: str,
         text: str,
         cwd: Path | None,
@@ -214,7 +214,7 @@ class CommandRuns:
         from ailoop.feedback.command import CommandEngine
         from ailoop.feedback.engine import Document, EngineError
 
-        document = Document(path.as_uri(), language, 1, text)
+        document = Document(uri, language, 1, text)
 
         async def check(settings: CommandEngineSettings) -> None:
             engine = CommandEngine(settings, cwd, "utf-32")
