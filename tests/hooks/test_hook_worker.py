@@ -203,6 +203,15 @@ def test_no_worker_behind_a_folder_others_can_open(
     assert worker.socket_path(worker.key(None)) is not None
 
 
+def test_no_worker_where_a_socket_path_would_be_too_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
+    assert worker.socket_path(worker.key(None)) is None
+
+
 def test_the_key_follows_the_environment_and_the_data_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

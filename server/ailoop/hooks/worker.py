@@ -44,6 +44,8 @@ ANSWER_TIMEOUT = 30.0
 #: Environment variables a hook call's result can depend on.
 _KEY_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "PYTHONPATH", "VIRTUAL_ENV", "TMPDIR")
 _KEY_PREFIXES = ("AILOOP_", "GIT_", "XDG_", "RUFF_", "LANG", "LC_")
+#: The longest socket path every POSIX system takes (``sun_path`` is 104 bytes on macOS).
+_SOCKET_PATH_MAX = 100
 #: Variables that only steer the worker itself.
 _NOT_KEY = ("AILOOP_HOOK_WORKER", "AILOOP_HOOK_WORKER_IDLE")
 
@@ -96,7 +98,10 @@ def socket_path(worker_key: str) -> Path | None:
     if info.st_uid != os.getuid() or info.st_mode & 0o077 or not folder.is_dir():
         return None  # someone else's, or open to others: do not talk through it
     data = worker_key.encode("utf-8", "surrogateescape")
-    return folder / f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}.sock"
+    path = folder / f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}.sock"
+    if len(os.fsencode(path)) > _SOCKET_PATH_MAX:
+        return None  # too long for a UNIX socket: no worker could ever listen there
+    return path
 
 
 def call(
