@@ -331,7 +331,7 @@ async def test_start_returns_before_engines_are_ready(
     assert (await recorder.wait_report(by("ruff", 1))).codes == {"ruff:F401"}
 
 
-async def test_edits_are_debounced_but_immediate_ones_are_checked_at_once(
+async def test_edits_are_debounced_but_immediate_or_expedited_ones_are_checked_at_once(
     make_hub: HubFactory, recorder: Recorder, project: Path
 ) -> None:
     require_engine("ruff")
@@ -347,7 +347,13 @@ async def test_edits_are_debounced_but_immediate_ones_are_checked_at_once(
     hub.change(first, 3, "import json\n", immediate=True)  # an AI insertion: checked now
     report = await recorder.wait_report(lambda report: report.uri == first and report.version == 3)
     assert report.codes == {"ruff:F401"}
-    assert [r.version for r in recorder.reports if r.uri == first] == [1, 3]
+    hub.change(first, 4, "import re\n")  # typing again: waits ...
+    hub.expedite(first)  # ... until the edit turns out to hold an AI snippet
+    report = await recorder.wait_report(lambda report: report.uri == first and report.version == 4)
+    assert report.codes == {"ruff:F401"}
+    hub.expedite(first)  # nothing waits: no second check
+    await hub.settle()
+    assert [r.version for r in recorder.reports if r.uri == first] == [1, 3, 4]
 
 
 async def test_command_engine_with_a_temporary_file(

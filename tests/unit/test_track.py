@@ -70,6 +70,34 @@ def test_edit_inside_is_modified_with_similarity_and_deletion_reverts() -> None:
     assert doc.snippets == []
 
 
+def test_the_new_text_is_handed_on_before_the_last_change_is_searched() -> None:
+    doc = TrackedDocument("file:///t.py", "python", 1, "a = 1\n")
+    other = SNIPPET.replace("f(", "g(")
+    seen: list[tuple[int, str, int, list[str]]] = []
+    result = doc.apply(
+        [(((1, 0), (1, 0)), SNIPPET), (((0, 0), (0, 0)), other)],
+        2,
+        on_text=lambda so_far: seen.append(
+            (doc.version, doc.doc.text, len(so_far.new), so_far.problems)
+        ),
+    )
+    # called once, with the final text and version; only the first change was searched
+    assert seen == [(2, other + "a = 1\n" + SNIPPET, 1, [])]
+    # the snippet the first change made was moved by the second, which made its own
+    assert [(s.text, s.start.line) for s in result.new] == [(SNIPPET, 4), (other, 0)]
+    assert all(doc.doc.text_in(s.start, s.end) == s.text for s in result.new)
+
+
+def test_a_clamped_range_is_known_when_the_new_text_is_handed_on() -> None:
+    doc = TrackedDocument("file:///t.py", "python", 1, "a = 1\n")
+    seen: list[list[str]] = []
+    doc.apply(
+        [(((9, 0), (9, 0)), "b = 2\n")], 2, on_text=lambda so_far: seen.append(so_far.problems)
+    )
+    assert len(seen) == 1
+    assert "does not exist" in seen[0][0]
+
+
 def test_formatter_batch_creates_no_snippet() -> None:
     before = "x = {'a':1,'b':2,'c':3,'d':4,'e':5}\n"
     doc = TrackedDocument("file:///t.py", "python", 1, before, thresholds=Thresholds(2, 20))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import difflib
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ailoop.capture.detect import (
@@ -209,16 +209,23 @@ class TrackedDocument:
         *,
         detect: bool = True,
         accept_small: bool = False,
+        on_text: Callable[[ChangeResult], None] | None = None,
     ) -> ChangeResult:
         """Apply one ``didChange`` worth of changes, in order, and follow the snippets.
 
         ``accept_small``: a client announced an AI insertion, so one below the thresholds
-        counts too (a one-line completion).
+        counts too (a one-line completion). ``on_text`` is called as soon as the document
+        holds the new text (and ``result.problems`` is complete), before the last change is
+        searched for a snippet, so that the caller can pass the edit on without waiting.
         """
         result = ChangeResult()
         thresholds = Thresholds(1, 1) if accept_small else self.thresholds
         edits: list[AppliedEdit] = []
+        to_detect: AppliedEdit | None = None
         for client_range, text in changes:
+            if to_detect is not None:  # before the next edit, which moves what it finds
+                self._detect(to_detect, result, thresholds)
+                to_detect = None
             if client_range is None:
                 edits.extend(self._replace_all(text, result, detect=detect))
                 continue
@@ -234,8 +241,12 @@ class TrackedDocument:
             edit = self._apply_edit(start, end, text, result)
             edits.append(edit)
             if detect:
-                self._detect(edit, result, thresholds)
+                to_detect = edit
         self.version = version
+        if on_text is not None:
+            on_text(result)
+        if to_detect is not None:
+            self._detect(to_detect, result, thresholds)
         if result.new and is_reshape_batch([e.removed for e in edits], [e.inserted for e in edits]):
             self._forget_new(result)
         for edit in edits:

@@ -211,6 +211,13 @@ class EngineHub:
             self._guard(slot, slot.engine.change, document)
         self._schedule(uri, immediate)
 
+    def expedite(self, uri: str) -> None:
+        """Check now a change that waits for the edits to pause (it turned out to matter)."""
+        handle = self._debounce.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
+            self._check_document(uri)
+
     def close(self, uri: str) -> None:
         """Forget a closed document; late results for it are dropped."""
         document = self._documents.pop(uri, None)

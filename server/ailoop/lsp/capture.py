@@ -157,24 +157,27 @@ def did_change(ls: AiloopServer, params: types.DidChangeTextDocumentParams) -> N
             f"{uri}: whole-document replacement of over {LARGE_DOCUMENT} characters; "
             "snippets in it are not looked for"
         )
+
+    def forward(result: ChangeResult) -> None:
+        # The engines get the edit before ailoop searches it for a snippet, so they work
+        # meanwhile. They get the editor's own changes, unless a range had to be clamped:
+        # then the whole text, as ailoop applied it.
+        if ls.hub is not None:
+            ls.hub.change(
+                uri, doc.version, lambda: doc.doc.text, changes=None if result.problems else changes
+            )
+
     result = doc.apply(
         changes,
         params.text_document.version,
         detect=not too_large,
         accept_small=bool(expected),
+        on_text=forward,
     )
+    if result.new and ls.hub is not None:
+        ls.hub.expedite(uri)  # an AI snippet: its findings do not wait for typing to pause
     for problem in result.problems:
         ls.log(problem, types.MessageType.Warning)
-    if ls.hub is not None:
-        # The engines get the editor's own changes, unless a range had to be clamped: then
-        # they get the whole text, as ailoop applied it.
-        ls.hub.change(
-            uri,
-            doc.version,
-            lambda: doc.doc.text,
-            immediate=bool(result.new),
-            changes=None if result.problems else changes,
-        )
     if log.isEnabledFor(logging.DEBUG):
         for verdict in result.verdicts:
             if verdict not in (Verdict.SMALL, Verdict.BLANK):
