@@ -15,7 +15,7 @@ ERROR, WARNING, INFORMATION, HINT = 1, 2, 3, 4
 _TAG_UNNECESSARY = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One problem an engine reported, with an LSP range (0-based).
 

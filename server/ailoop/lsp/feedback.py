@@ -83,14 +83,22 @@ def _client_range(
     return doc.doc.to_client(snippet.start), doc.doc.to_client(snippet.end)
 
 
-def owner(doc: TrackedDocument, finding: Finding) -> Snippet | None:
+#: The live snippets of a document with their ranges in the client's units.
+SnippetRanges = list[tuple[tuple[int, int], tuple[int, int], Snippet]]
+
+
+def _snippet_ranges(doc: TrackedDocument) -> SnippetRanges:
+    """Return the live snippets with their ranges in the client's units."""
+    return [(*_client_range(doc, snippet), snippet) for snippet in doc.snippets]
+
+
+def _owner(ranges: SnippetRanges, finding: Finding) -> Snippet | None:
     """Return the live snippet a finding lies in, if any.
 
     Findings are feedback on code, shown as soon as the snippet is recognised, without
     waiting for its event to be stored (the marker and the review actions do wait).
     """
-    for snippet in doc.snippets:
-        start, end = _client_range(doc, snippet)
+    for start, end, snippet in ranges:
         if start <= finding.start and finding.end <= end:
             return snippet
     return None
@@ -106,13 +114,14 @@ def update(ls: AiloopServer, doc: TrackedDocument) -> None:
     """Rebuild the document's engine diagnostics from the latest findings."""
     stages = ls.findings.setdefault(doc.uri, {})
     whole_file = ls.scope_whole_file
+    ranges = _snippet_ranges(doc)
     for engine, (version, found) in ls.engine_findings.get(doc.uri, {}).items():
         items: list[types.Diagnostic] = []
         if version != doc.version:  # positions of an older text: wait for the new report
             stages[engine] = items
             continue
         for finding in found:
-            snippet = owner(doc, finding)
+            snippet = _owner(ranges, finding)
             if snippet is None and not whole_file:
                 continue
             items.append(
@@ -131,11 +140,12 @@ def update(ls: AiloopServer, doc: TrackedDocument) -> None:
 def code_actions(ls: AiloopServer, doc: TrackedDocument, snippet: Snippet) -> list[tuple[str, str]]:
     """Return ``(title, pattern)`` for each distinct engine rule found in the snippet."""
     seen: dict[str, str] = {}
+    ranges = _snippet_ranges(doc)
     for version, found in ls.engine_findings.get(doc.uri, {}).values():
         if version != doc.version:
             continue
         for finding in found:
-            if finding.code not in seen and owner(doc, finding) is snippet:
+            if finding.code not in seen and _owner(ranges, finding) is snippet:
                 message = finding.message.splitlines()[0]
                 if len(message) > SHORT_MESSAGE:
                     message = message[: SHORT_MESSAGE - 1] + "…"
