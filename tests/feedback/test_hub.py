@@ -484,3 +484,21 @@ async def test_reconfigure_restarts_engines_and_rechecks_open_documents(
     assert hub.latest_findings(uri)["ruff"] == (1, after.findings)
     hub.close(uri)
     assert hub.latest_findings(uri) == {}
+
+
+async def test_first_answers_waits_for_the_lint_check_only(
+    make_hub: HubFactory, recorder: Recorder, project: Path
+) -> None:
+    require_engine("ruff")
+    require_engine("ty")
+    hub = make_hub(FeedbackSettings())
+    await hub.start()
+    uri = (project / "app.py").as_uri()
+    hub.open(uri, "python", 1, "x = 1\n")
+    await recorder.wait_report(by("ty", 1))
+    await hub.first_answers(uri)  # nothing is being checked: returns at once
+    hub.change(uri, 2, SNIPPET, immediate=True)
+    await hub.first_answers(uri)
+    assert [r.version for r in recorder.reports if r.engine == "ruff"] == [1, 2]
+    assert [r.version for r in recorder.reports if r.engine == "ty"] == [1]  # checks after
+    assert "ty:unresolved-reference" in (await recorder.wait_report(by("ty", 2))).codes

@@ -218,6 +218,20 @@ class EngineHub:
             handle.cancel()
             self._check_document(uri)
 
+    async def first_answers(self, uri: str) -> None:
+        """Wait until the fastest engines now checking ``uri`` have answered (capped).
+
+        The caller's own work on an edit (storing its event) waits for them, so that it
+        does not take CPU from the engine whose answer the editor is waiting for.
+        """
+        running = [
+            (slot.engine.priority, slot.running[uri]) for slot in self._slots if uri in slot.running
+        ]
+        if running:
+            first = min(priority for priority, _ in running)
+            tasks = [task for priority, task in running if priority == first]
+            await asyncio.wait(tasks, timeout=_PRIORITY_WAIT_CAP)
+
     def close(self, uri: str) -> None:
         """Forget a closed document; late results for it are dropped."""
         document = self._documents.pop(uri, None)

@@ -226,6 +226,7 @@ async def _attribute_to_hooks_then_record(
     disk (a reload), the store is asked again for up to ``HOOK_GRACE`` seconds. Until its
     event is settled one way or the other, the snippet is not shown.
     """
+    await _feedback_first(ls, doc.uri)
     wanted = {s.id for s, _ in generated if s.source is Source.HEURISTIC}
     origin = ls.origin(doc.uri)
     text = doc.doc.text
@@ -253,10 +254,17 @@ async def _attribute_to_hooks_then_record(
 async def _record_and_publish(
     ls: AiloopServer, uri: str, events: list[Event], new: list[Snippet]
 ) -> None:
+    await _feedback_first(ls, uri)
     await record(ls, events)
     for snippet in new:
         snippet.recorded = True
     diagnostics.publish(ls, uri)
+
+
+async def _feedback_first(ls: AiloopServer, uri: str) -> None:
+    """Let the engines' first findings on an edit go out before its event is stored."""
+    if ls.hub is not None:
+        await ls.hub.first_answers(uri)
 
 
 def _live_expectations(ls: AiloopServer, uri: str) -> list[Expectation]:
