@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_errors_sent_to_the_client)
+    gc.disable()  # until initialize is answered: see ailoop.lsp.lifecycle.end_of_start_up
     from ailoop.lsp.server import create_server
 
     server = create_server(args.data_dir)

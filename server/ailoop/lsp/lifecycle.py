@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 from lsprotocol import types
@@ -26,6 +27,7 @@ def register(server: AiloopServer) -> None:
 
 def initialize(ls: AiloopServer, params: types.InitializeParams) -> None:
     """Read the workspace's settings and the editor's initialization options."""
+    asyncio.get_running_loop().call_soon(end_of_start_up)  # after the answer is written
     ls.set_root(params)
     options = params.initialization_options
     if isinstance(options, dict) and isinstance(options.get("ailoop"), dict):
@@ -37,6 +39,19 @@ def initialize(ls: AiloopServer, params: types.InitializeParams) -> None:
         on_problem=lambda message: ls.problem(message, types.MessageType.Error),
         on_recovered=ls.log,
     )
+
+
+def end_of_start_up() -> None:
+    """Switch the cyclic garbage collector back on, without start-up's objects.
+
+    ``ailoop serve`` switches it off while it imports and builds the server: start-up
+    creates hundreds of thousands of objects that live as long as the process (modules,
+    classes, the converters' generated code), and the collector would go over all of them
+    again each time the heap grew by a quarter, about a fifth of the time to ``initialize``.
+    Frozen, they stay out of every later collection too.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 def apply_settings(ls: AiloopServer, from_editor: Any) -> None:
