@@ -171,7 +171,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="measured insertions (>= 30)")
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--starts", type=int, default=10, help="start-ups per server")
+    parser.add_argument("--starts", type=int, default=20, help="start-ups per server")
     parser.add_argument(
         "--full-text",
         action="store_true",
