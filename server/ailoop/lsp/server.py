@@ -59,7 +59,9 @@ class AiloopProtocol(LanguageServerProtocol):
     """
 
     def handle_message(self, message: Any) -> None:
-        """Call the ``didChange`` handler directly; hand everything else to pygls.
+        """Call ailoop's ``didChange`` handler directly; hand everything else to pygls.
+
+        pygls's own ``didChange`` (which would edit its copy of the document) never runs.
 
         pygls tells a request from a notification with ``isinstance`` checks against
         runtime-checkable protocols and runs each handler through futures, which costs
@@ -84,14 +86,6 @@ class AiloopProtocol(LanguageServerProtocol):
     ) -> Generator[Any, Any, None]:
         """Hand the document to ailoop's handler only."""
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
-            yield handler, (params,), None
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(
-        self, params: types.DidChangeTextDocumentParams
-    ) -> Generator[Any, Any, None]:
-        """Hand the change to ailoop's handler only."""
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
