@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ailoop.capture import detect
 from ailoop.capture.detect import (
     Added,
     Thresholds,
@@ -85,10 +89,13 @@ def test_blank_edges_are_trimmed_from_the_snippet() -> None:
     st.lists(st.sampled_from(["a\n", "b\n", "x\n", "y\n"]), max_size=12),
 )
 def test_hunks_applied_bottom_up_rebuild_the_new_text(old: list[str], new: list[str]) -> None:
-    old_lines = split_lines("".join(old))
-    new_lines = split_lines("".join(new))
-    lines = list(old_lines)
-    for hunk in reversed(line_hunks(old_lines, new_lines)):
+    assert rebuilt("".join(old), "".join(new)) == "".join(new)
+
+
+def rebuilt(old: str, new: str) -> str:
+    """Apply ``line_hunks(old, new)`` to ``old`` from the bottom up."""
+    lines = split_lines(old)
+    for hunk in reversed(line_hunks(split_lines(old), split_lines(new))):
         lines[hunk.start : hunk.end] = (
             split_lines(hunk.text)[:-1]
             if hunk.text.endswith("\n")
@@ -96,4 +103,48 @@ def test_hunks_applied_bottom_up_rebuild_the_new_text(old: list[str], new: list[
             if hunk.text
             else []
         )
-    assert "".join(lines) == "".join(new_lines)
+    return "".join(lines)
+
+
+# Lines drawn from a few repeated ones and some that occur once: both kinds of anchor
+# problem the patience split meets.
+some_lines = st.lists(
+    st.one_of(
+        st.sampled_from(["a\n", "b\n", "pass\n", "\n"]), st.integers(0, 40).map("u{}\n".format)
+    ),
+    max_size=40,
+)
+
+
+@given(some_lines, some_lines)
+def test_hunks_rebuild_the_new_text_when_the_diff_is_split_at_unique_lines(
+    old: list[str], new: list[str]
+) -> None:
+    budget = detect.LINE_BUDGET
+    detect.LINE_BUDGET = 4  # every range above 2x2 lines goes through the split
+    try:
+        assert rebuilt("".join(old), "".join(new)) == "".join(new)
+    finally:
+        detect.LINE_BUDGET = budget
+
+
+def test_hunks_of_small_texts_are_difflibs() -> None:
+    old = ["def f():\n", "    return 1\n", "\n", "x = 1\n", ""]
+    new = ["def f():\n", "    return 2\n", "\n", "def g():\n", "    pass\n", "x = 1\n", ""]
+    hunks = line_hunks(old, new)
+    assert [(h.start, h.end, h.text) for h in hunks] == [
+        (1, 2, "    return 2\n"),
+        (3, 3, "def g():\n    pass\n"),
+    ]
+
+
+@pytest.mark.parametrize("lines", [10_000, 40_000])
+def test_a_large_repetitive_rewrite_is_split_into_hunks_in_linear_time(lines: int) -> None:
+    block = "    if x:\n        y += 1\n    else:\n        y -= 1\n"
+    old = "".join(f"def f{n}(x):\n    y = 0\n{block}    return y\n\n" for n in range(lines // 8))
+    new = old.replace("y += 1", "y += 2").replace("def f7(", "def renamed(")
+    started = time.perf_counter()
+    assert rebuilt(old, new) == new
+    # Quadratic diffing of this took tens of seconds; the bound is loose on purpose, the
+    # figures are in the benchmark.
+    assert time.perf_counter() - started < 20

@@ -11,10 +11,11 @@ quotes and commas, not code), or whitespace.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import difflib
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ailoop.capture.identity import snippet_id
@@ -133,6 +134,99 @@ class Hunk:
     text: str
 
 
+#: Above this many pairs of lines, the part of two texts between their common ends is
+#: diffed by anchoring on lines unique to both (patience diff) before any finer diff.
+LINE_BUDGET = 250_000
+
+
+def common_ends(a: Sequence[str], b: Sequence[str]) -> tuple[int, int]:
+    """Return how many items ``a`` and ``b`` share at the start, then at the end."""
+    limit = min(len(a), len(b))
+    head = 0
+    while head < limit and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head, tail
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Return the longest run of ``pairs`` (sorted by the first) increasing in the second."""
+    tail_values: list[int] = []  # the smallest last second item of a run of each length
+    tail_index: list[int] = []
+    before = [-1] * len(pairs)
+    for index, (_, j) in enumerate(pairs):
+        length = bisect.bisect_left(tail_values, j)
+        if length:
+            before[index] = tail_index[length - 1]
+        if length == len(tail_values):
+            tail_values.append(j)
+            tail_index.append(index)
+        else:
+            tail_values[length] = j
+            tail_index[length] = index
+    run = []
+    index = tail_index[-1] if tail_index else -1
+    while index >= 0:
+        run.append(pairs[index])
+        index = before[index]
+    return run[::-1]
+
+
+#: How many times a gap between anchors is split again before it is left unmatched.
+MAX_SPLITS = 24
+
+
+def _matching_blocks(
+    a: Sequence[str], b: Sequence[str], a0: int, a1: int, b0: int, b1: int, depth: int = 0
+) -> Iterator[tuple[int, int, int]]:
+    """Yield ``(i, j, size)`` for runs of equal lines of ``a[a0:a1]`` and ``b[b0:b1]``.
+
+    Small ranges go to difflib as they are. Larger ones are split at the lines that occur
+    exactly once in each (in an order both keep), and each gap between two such anchors
+    is matched the same way; a large gap with no anchor is left unmatched. That keeps
+    the time near linear for any input, repetitive or not.
+    """
+    if (a1 - a0) * (b1 - b0) <= LINE_BUDGET:
+        matcher = difflib.SequenceMatcher(None, a[a0:a1], b[b0:b1], autojunk=False)
+        for i, j, size in matcher.get_matching_blocks():
+            if size:
+                yield a0 + i, b0 + j, size
+        return
+    count_a = collections.Counter(a[a0:a1])
+    count_b = collections.Counter(b[b0:b1])
+    where_b = {line: j for j in range(b0, b1) if count_b[line := b[j]] == 1}
+    pairs = [
+        (i, where_b[line]) for i in range(a0, a1) if count_a[line := a[i]] == 1 and line in where_b
+    ]
+    anchors = _longest_increasing(pairs)
+    if not anchors or depth >= MAX_SPLITS:
+        return
+    i, j = a0, b0
+    for anchor_i, anchor_j in anchors:
+        yield from _matching_blocks(a, b, i, anchor_i, j, anchor_j, depth + 1)
+        yield anchor_i, anchor_j, 1
+        i, j = anchor_i + 1, anchor_j + 1
+    yield from _matching_blocks(a, b, i, a1, j, b1, depth + 1)
+
+
+def _opcodes(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
+    """Return the changes that turn ``a`` into ``b``, as difflib's opcodes without "equal"."""
+    changes = []
+    i = j = 0
+    blocks = [*_matching_blocks(a, b, 0, len(a), 0, len(b)), (len(a), len(b), 0)]
+    for block_i, block_j, size in blocks:
+        if i < block_i and j < block_j:
+            changes.append(("replace", i, block_i, j, block_j))
+        elif i < block_i:
+            changes.append(("delete", i, block_i, j, block_j))
+        elif j < block_j:
+            changes.append(("insert", i, block_i, j, block_j))
+        i, j = block_i + size, block_j + size
+    return changes
+
+
 def line_hunks(old_lines: Sequence[str], new_lines: Sequence[str]) -> list[Hunk]:
     """Diff two texts given as lines into the hunks that turn the old into the new.
 
@@ -140,20 +234,14 @@ def line_hunks(old_lines: Sequence[str], new_lines: Sequence[str]) -> list[Hunk]
     a whole-document replacement can go through the same path as incremental changes.
     The lines both texts share at the start and the end are set aside first: a reload
     after an agent's edit changes one region of a long file, and diffing that region alone
-    takes milliseconds where the whole file takes hundreds of them. Agent hooks compute
+    takes milliseconds where the whole file takes hundreds of them. What is left is diffed
+    in near-linear time whatever its size (see ``_matching_blocks``). Agent hooks compute
     snippets with this same function, so both sides find the same snippet ids.
     """
-    limit = min(len(old_lines), len(new_lines))
-    head = 0
-    while head < limit and old_lines[head] == new_lines[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and old_lines[-1 - tail] == new_lines[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(old_lines, new_lines)
     old_part = old_lines[head : len(old_lines) - tail]
     new_part = new_lines[head : len(new_lines) - tail]
-    matcher = difflib.SequenceMatcher(None, old_part, new_part, autojunk=False)
-    changes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    changes = _opcodes(old_part, new_part)
     hunks = []
     for index, (tag, i1, i2, j1, j2) in enumerate(changes):
         start, end, block = i1 + head, i2 + head, list(new_part[j1:j2])
