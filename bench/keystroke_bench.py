@@ -32,8 +32,8 @@ from pygls.protocol import default_converter
 from pygls.workspace import TextDocument
 
 from ailoop.capture.identity import snippet_id
-from ailoop.lsp.capture import did_change, did_open
-from ailoop.lsp.server import create_server
+from ailoop.lsp import create_server
+from ailoop.lsp.documents import did_change, did_open
 
 LINES = 5_000
 SNIPPETS = 20
@@ -118,13 +118,11 @@ async def time_ailoop(
 ) -> tuple[list[int], int]:
     data = Path(tempfile.mkdtemp(prefix="ailoop-bench-"))
     server = create_server(data)
-    server.protocol._workspace = None
     from ailoop.lsp import lifecycle
 
     server.protocol.client_capabilities = types.ClientCapabilities()  # type: ignore[assignment]
     lifecycle.initialize(server, types.InitializeParams(capabilities=types.ClientCapabilities()))
     uri = "file:///bench/big.py"
-    server.protocol._workspace = type("W", (), {"position_encoding": "utf-16"})()
     server.text_document_publish_diagnostics = lambda params: None  # type: ignore[method-assign]
     server.window_log_message = lambda params: None  # type: ignore[method-assign]
     did_open(
@@ -135,8 +133,8 @@ async def time_ailoop(
         version += 1
         did_change(server, change_params(uri, version, (line, 0, line, 0, code)))
     await asyncio.sleep(0)
-    doc = server.documents[uri]
-    assert len(doc.snippets) == SNIPPETS, len(doc.snippets)
+    doc = server.session.documents[uri]
+    assert len(doc.tracked.snippets) == SNIPPETS, len(doc.tracked.snippets)
     samples = []
     for edit in edits:
         version += 1
@@ -144,13 +142,10 @@ async def time_ailoop(
         start = time.perf_counter_ns()
         did_change(server, params)
         samples.append(time.perf_counter_ns() - start)
-    live = len(doc.snippets)
+    live = len(doc.tracked.snippets)
     for task in list(server.tasks):
         await task
-    if server.writer is not None:
-        await server.writer.close()
-    for timer in server.modified_timers.values():
-        timer.cancel()
+    await server.tear_down()
     return samples, live
 
 

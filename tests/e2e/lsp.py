@@ -25,9 +25,16 @@ WAIT = 15.0
 
 @contextlib.asynccontextmanager
 async def session(
-    editor: str, data_dir: Path, root: Path, init_options: Any = None
+    editor: str,
+    data_dir: Path,
+    root: Path,
+    init_options: Any = None,
+    folders: Sequence[types.WorkspaceFolder] | None = None,
 ) -> AsyncIterator[LanguageClient]:
-    """Start ``ailoop serve`` and initialize it as ``editor`` would."""
+    """Start ``ailoop serve`` and initialize it as ``editor`` would.
+
+    The workspace is ``root`` alone unless ``folders`` are given.
+    """
     config = ClientServerConfig(
         server_command=SERVER, server_env={**os.environ, "AILOOP_DATA_DIR": str(data_dir)}
     )
@@ -56,7 +63,9 @@ async def session(
         types.InitializeParams(
             capabilities=client_capabilities(editor),
             root_uri=root.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+            workspace_folders=list(folders)
+            if folders is not None
+            else [types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
             initialization_options=init_options,
         )
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,7 +17,13 @@ from typing import Any
 
 import pytest
 
-from ailoop.feedback.jsonrpc import JsonRpcConnection, ResponseError, encode_message
+from ailoop.feedback.jsonrpc import (
+    FrameDecoder,
+    JsonRpcConnection,
+    ResponseError,
+    encode_message,
+)
+from tests.conftest import events
 from tests.e2e.lsp import SERVER, WAIT
 
 SNIPPET = "def f(x):\n    y = x + 1\n    return y\n"
@@ -161,3 +168,100 @@ async def test_a_request_with_bad_params_gets_an_error_answer(
         assert raised.value.code == -32602  # InvalidParams, not a client left waiting
         assert "textDocument/codeAction" in str(raised.value)
         await server.connection.request("ailoop/settle", {}, timeout=WAIT)
+
+
+async def test_a_body_nested_too_deep_gets_an_error_answer_and_the_server_reads_on(
+    data_dir: Path, workspace: Path
+) -> None:
+    depth = 100_000
+    deep = (
+        b'{"jsonrpc":"2.0","id":"deep","method":"textDocument/hover","params":'
+        + b"[" * depth
+        + b"]" * depth
+        + b"}"
+    )
+    uri = (workspace / "deep.py").as_uri()
+    process = await asyncio.create_subprocess_exec(
+        *SERVER,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "AILOOP_DATA_DIR": str(data_dir)},
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    init = {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}
+    process.stdin.write(
+        encode_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init})
+        + notification("initialized", {})
+        + b"Content-Length: %d\r\n\r\n%s" % (len(deep), deep)
+        + notification("textDocument/didOpen", did_open(uri))
+        + notification("textDocument/didChange", did_change(uri, 2, SNIPPET))
+        + encode_message({"jsonrpc": "2.0", "id": 2, "method": "ailoop/settle", "params": {}})
+    )
+    answers: dict[Any, dict[str, Any]] = {}
+    published: list[dict[str, Any]] = []
+    decoder = FrameDecoder()
+    try:
+        while 2 not in answers:
+            chunk = await asyncio.wait_for(process.stdout.read(65536), WAIT)
+            assert chunk, "the server ended"
+            for body in decoder.feed(chunk):
+                message = json.loads(body)
+                if "id" in message and "method" not in message:
+                    answers[message["id"]] = message
+                elif message.get("method") == "textDocument/publishDiagnostics":
+                    published.append(message["params"])
+        assert answers["deep"]["error"]["code"] == -32700
+        assert "nested too deeply" in answers["deep"]["error"]["message"]
+        assert any(d["code"] == "ai-snippet" for p in published for d in p["diagnostics"])
+    finally:
+        process.kill()
+        await process.wait()
+
+
+async def test_the_end_of_input_without_shutdown_writes_pending_events(
+    data_dir: Path, workspace: Path
+) -> None:
+    """The editor closes the pipe right after an edit inside a snippet: nothing is lost."""
+    process = await asyncio.create_subprocess_exec(
+        *SERVER,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "AILOOP_DATA_DIR": str(data_dir)},
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    connection = JsonRpcConnection(process.stdout, process.stdin, lambda m, p: None, _no_answer)
+    connection.start()
+    try:
+        await connection.request(
+            "initialize",
+            {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}},
+            timeout=WAIT,
+        )
+        connection.notify("initialized", {})
+        uri = (workspace / "eof.py").as_uri()
+        connection.notify("textDocument/didOpen", did_open(uri))
+        connection.notify("textDocument/didChange", did_change(uri, 2, SNIPPET))
+        await connection.request("ailoop/settle", {}, timeout=WAIT)
+        at = {"line": 1, "character": 4}
+        edit = {"range": {"start": at, "end": at}, "text": "z = 0; "}
+        connection.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": 3}, "contentChanges": [edit]},
+        )
+        process.stdin.close()
+        await asyncio.wait_for(process.wait(), WAIT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        connection.close()
+    kinds = [e["kind"] for e in events(data_dir)]
+    assert kinds == ["generated", "modified"]
+
+
+async def _no_answer(method: str, params: Any) -> Any:
+    return None

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from ailoop.capture.detect import Thresholds, Verdict
 from ailoop.capture.document import split_lines
-from ailoop.capture.track import TrackedDocument
+from ailoop.capture.track import TrackedDocument, similarity
 from ailoop.store.events import Source
 
 SNIPPET = "def f(x):\n    y = x * 2\n    return y\n"
@@ -43,6 +43,13 @@ def test_every_live_snippet_holds_its_text(data: st.DataObject) -> None:
             assert doc.doc.text_in(snippet.start, snippet.end) == snippet.current
             assert snippet.modified or snippet.current == snippet.text
             assert snippet.current.strip()
+            # What is known of its similarity is the figure of its text now, from scratch.
+            known = snippet.known_similarity
+            assert known is None or known == similarity(snippet.text, snippet.current)
+            if data.draw(st.booleans()):
+                snippet.remember_similarity(
+                    snippet.current, similarity(snippet.text, snippet.current)
+                )
         for snippet in result.reverted:
             assert snippet not in doc.snippets
     assert doc.doc.lines == split_lines(doc.doc.text)
@@ -64,7 +71,11 @@ def test_edit_inside_is_modified_with_similarity_and_deletion_reverts() -> None:
     (snippet,) = doc.apply([(((0, 0), (0, 0)), SNIPPET)], 2).new
     result = doc.apply([(((1, 8), (1, 13)), "x + 2")], 3)
     assert result.modified == [snippet]
-    assert 0.8 < snippet.similarity() < 1.0
+    assert snippet.known_similarity is None  # measured off the event loop, then kept
+    value = similarity(snippet.text, snippet.current)
+    assert 0.8 < value < 1.0
+    snippet.remember_similarity(snippet.current, value)
+    assert snippet.known_similarity == value
     result = doc.apply([(((0, 0), (3, 0)), "")], 4)
     assert result.reverted == [snippet]
     assert doc.snippets == []
@@ -120,3 +131,52 @@ def test_whole_document_replacement_finds_inserted_hunks_and_follows_snippets() 
     assert [s.text for s in result.new] == ["b = 2\n" + other]  # one inserted hunk
     assert (first.start.line, first.end.line) == (2, 5)
     assert not first.modified
+
+
+LONG = "".join(f"def f{n}(x):\n    return x + {n}\n\n" for n in range(334))  # 1,002 lines
+
+
+def test_similarity_of_one_character_in_a_long_snippet() -> None:
+    changed = LONG.replace("return x + 200", "return x - 200")
+    assert 0.99 < similarity(LONG, changed) < 1.0
+    assert similarity(LONG, LONG) == 1.0
+    assert similarity("", "") == 1.0
+    assert similarity(LONG, "") == 0.0
+
+
+def test_similarity_of_a_rewritten_middle_compares_lines() -> None:
+    # The middle is far over the character budget: lines kept in any order still count.
+    lines = split_lines(LONG)
+    shuffled = "".join([lines[0], *reversed(lines[1:-2]), *lines[-2:]])
+    assert 0.9 < similarity(LONG, shuffled) < 1.0
+    assert similarity(LONG, "x = 1\n" * 1000) < 0.05
+
+
+words = st.lists(st.sampled_from(["a", "b", "\n", "def f():\n", "    pass\n", "😀"]), max_size=30)
+
+
+@given(words.map("".join), words.map("".join))
+def test_similarity_is_a_ratio_that_is_one_only_for_the_same_text(a: str, b: str) -> None:
+    value = similarity(a, b)
+    assert 0.0 <= value <= 1.0
+    assert (value == 1.0) == (a == b)
+
+
+def test_an_edit_inside_a_long_snippet_does_not_copy_it() -> None:
+    doc = TrackedDocument("file:///t.py", "python", 1, "")
+    (snippet,) = doc.apply([(((0, 0), (0, 0)), LONG)], 2).new
+    doc.apply([(((500, 4), (500, 4)), "#")], 3)
+    assert snippet.revision == 1
+    assert snippet.unrecorded_change
+    assert snippet._current is None  # read from the document only when asked for
+    assert snippet.modified
+    assert snippet.current == doc.doc.text_in(snippet.start, snippet.end)
+    doc.remove(snippet)
+    doc.apply([(((0, 0), (10, 0)), "")], 4)
+    assert snippet.current.startswith("def f0(x)")  # kept as it was when it left
+
+
+def test_last_inserted_is_where_the_last_change_went() -> None:
+    doc = TrackedDocument("file:///t.py", "python", 1, "a = 1\n")
+    doc.apply([(((1, 0), (1, 0)), "b = 2\nc = 3\n")], 2)
+    assert doc.last_inserted == ((1, 0), (3, 0))

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     )
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_errors_sent_to_the_client)
     gc.disable()  # until initialize is answered: see ailoop.lsp.lifecycle.end_of_start_up
-    from ailoop.lsp.server import create_server
+    from ailoop.lsp import create_server
 
     server = create_server(args.data_dir)
     if args.record is None:

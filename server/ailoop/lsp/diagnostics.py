@@ -1,8 +1,9 @@
 """What the editor shows as diagnostics: a marker over each live snippet, plus findings.
 
 Markers have ``code = "ai-snippet"`` and ``data.snippet``; other stages (feedback engines,
-rejection patterns) add their diagnostics per document under their own name in
-``ls.findings``, and every publish sends the lot for the document's current version.
+rejection patterns) keep their diagnostics per document under their own name in
+``OpenDocument.findings``, and every publish sends the lot for the document's current
+version.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ailoop.capture.document import Position
 from ailoop.capture.identity import short_id
 from ailoop.capture.track import Snippet, TrackedDocument
 from ailoop.lsp.server import AiloopServer
+from ailoop.lsp.session import OpenDocument
 
 SOURCE = "ailoop"
 MARKER = "ai-snippet"
@@ -22,27 +24,34 @@ MARKER = "ai-snippet"
 MOVE_DEBOUNCE = 0.15
 
 
-def to_range(doc: TrackedDocument, start: Position, end: Position) -> types.Range:
+def to_range(tracked: TrackedDocument, start: Position, end: Position) -> types.Range:
     """Convert a code-point range to an LSP range in the client's units."""
-    sl, sc = doc.doc.to_client(start)
-    el, ec = doc.doc.to_client(end)
+    sl, sc = tracked.doc.to_client(start)
+    el, ec = tracked.doc.to_client(end)
     return types.Range(types.Position(sl, sc), types.Position(el, ec))
 
 
-def display_range(doc: TrackedDocument, snippet: Snippet) -> types.Range:
+def display_range(tracked: TrackedDocument, snippet: Snippet) -> types.Range:
     """Return the snippet's range without its final line break, for markers and lenses."""
     end = snippet.end
     if end.char == 0 and end.line > snippet.start.line:
-        line = doc.doc.lines[end.line - 1]
+        line = tracked.doc.lines[end.line - 1]
         end = Position(end.line - 1, len(line.rstrip("\r\n")))
-    return to_range(doc, snippet.start, end)
+    return to_range(tracked, snippet.start, end)
 
 
 def marker_message(snippet: Snippet) -> str:
-    """Return the marker's text: tool, line count, short id, and state."""
+    """Return the marker's text: tool, line count, short id, and state.
+
+    How much is still as generated is shown once it is known (it is measured in the
+    background when the edit's ``modified`` event is written).
+    """
     state = "not reviewed yet"
     if snippet.modified:
-        state = f"edited since, {round(snippet.similarity() * 100)}% as generated"
+        known = snippet.known_similarity
+        state = (
+            "edited since" if known is None else f"edited since, {round(known * 100)}% as generated"
+        )
     return (
         f"AI snippet from {snippet.tool}, {snippet.lines} "
         f"line{'s' if snippet.lines != 1 else ''} ({short_id(snippet.id)}): {state}. "
@@ -50,10 +59,10 @@ def marker_message(snippet: Snippet) -> str:
     )
 
 
-def marker(doc: TrackedDocument, snippet: Snippet) -> types.Diagnostic:
+def marker(tracked: TrackedDocument, snippet: Snippet) -> types.Diagnostic:
     """Return the marker diagnostic of a live snippet."""
     return types.Diagnostic(
-        range=display_range(doc, snippet),
+        range=display_range(tracked, snippet),
         message=marker_message(snippet),
         severity=types.DiagnosticSeverity.Information,
         code=MARKER,
@@ -62,44 +71,45 @@ def marker(doc: TrackedDocument, snippet: Snippet) -> types.Diagnostic:
     )
 
 
-def publish(ls: AiloopServer, uri: str, *, lenses: bool = True) -> None:
+def publish(ls: AiloopServer, doc: OpenDocument, *, lenses: bool = True) -> None:
     """Send the document's diagnostics now (markers and every stage's findings).
 
     ``lenses``: the set of snippets changed, so the client should fetch code lenses again.
     """
-    if (timer := ls.publish_timers.pop(uri, None)) is not None:
-        timer.cancel()
-    doc = ls.documents.get(uri)
-    if doc is None:
+    if doc.publish_timer is not None:
+        doc.publish_timer.cancel()
+        doc.publish_timer = None
+    if doc.closed:
         return
     for provider in ls.diagnostic_providers:
         provider(ls, doc)
-    items = [marker(doc, s) for s in doc.shown]
-    for found in ls.findings.get(uri, {}).values():
+    tracked = doc.tracked
+    items = [marker(tracked, s) for s in tracked.shown]
+    for found in doc.findings.values():
         items.extend(found)
-    if items != ls.published.get(uri):  # an engine re-check often finds the same again
-        ls.published[uri] = items
+    if items != doc.published:  # an engine re-check often finds the same again
+        doc.published = items
         ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=doc.version)
+            types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=items, version=tracked.version)
         )
     if lenses:
         refresh_code_lens(ls)
 
 
-def schedule(ls: AiloopServer, uri: str, delay: float = MOVE_DEBOUNCE) -> None:
+def schedule(ls: AiloopServer, doc: OpenDocument, delay: float = MOVE_DEBOUNCE) -> None:
     """Publish after ``delay`` unless another edit comes first (snippets moved)."""
-    if (timer := ls.publish_timers.pop(uri, None)) is not None:
-        timer.cancel()
-    ls.publish_timers[uri] = asyncio.get_running_loop().call_later(
-        delay, lambda: publish(ls, uri, lenses=False)
+    if doc.publish_timer is not None:
+        doc.publish_timer.cancel()
+    doc.publish_timer = asyncio.get_running_loop().call_later(
+        delay, lambda: publish(ls, doc, lenses=False)
     )
 
 
-def engine_codes(ls: AiloopServer, uri: str, snippet: str) -> set[str]:
+def engine_codes(doc: OpenDocument, snippet: str) -> set[str]:
     """Return the codes of the findings published inside a snippet (``ruff:F401``, …)."""
     return {
         str(d.code)
-        for items in ls.findings.get(uri, {}).values()
+        for items in doc.findings.values()
         for d in items
         if isinstance(d.data, dict) and d.data.get("snippet") == snippet and d.code != MARKER
     }

@@ -7,10 +7,11 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from ailoop.capture.track import Snippet, TrackedDocument
-from ailoop.lsp import diagnostics, feedback, patterns
-from ailoop.lsp.capture import make_event, record
+from ailoop.capture.track import Snippet
+from ailoop.lsp import diagnostics, engines, known_patterns
+from ailoop.lsp.documents import make_event, measured_similarity, record
 from ailoop.lsp.server import AiloopServer
+from ailoop.lsp.session import OpenDocument
 from ailoop.store.events import Kind
 
 ACCEPT = "ailoop.accept"
@@ -28,18 +29,18 @@ def register(server: AiloopServer) -> None:
     server.command(REJECT)(reject)
 
 
-def _argument(doc: TrackedDocument, snippet: Snippet) -> dict[str, str]:
+def _argument(doc: OpenDocument, snippet: Snippet) -> dict[str, str]:
     return {"uri": doc.uri, "snippet": snippet.id}
 
 
 def code_lens(ls: AiloopServer, params: types.CodeLensParams) -> list[types.CodeLens]:
     """Put "AI snippet · tool · N lines | Accept | Reject" on each snippet's first line."""
-    doc = ls.documents.get(params.text_document.uri)
+    doc = ls.session.get(params.text_document.uri)
     if doc is None:
         return []
     lenses = []
-    for snippet in doc.shown:
-        first = diagnostics.to_range(doc, snippet.start, snippet.start)
+    for snippet in doc.tracked.shown:
+        first = diagnostics.to_range(doc.tracked, snippet.start, snippet.start)
         argument = _argument(doc, snippet)
         lines = f"{snippet.lines} line{'s' if snippet.lines != 1 else ''}"
         lenses += [
@@ -58,17 +59,18 @@ def code_lens(ls: AiloopServer, params: types.CodeLensParams) -> list[types.Code
 
 def code_action(ls: AiloopServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     """Offer Accept and Reject for every snippet the range touches."""
-    doc = ls.documents.get(params.text_document.uri)
+    doc = ls.session.get(params.text_document.uri)
     if doc is None:
         return []
-    start, _ = doc.doc.to_position(params.range.start.line, params.range.start.character)
-    end, _ = doc.doc.to_position(params.range.end.line, params.range.end.character)
+    tracked = doc.tracked
+    start, _ = tracked.doc.to_position(params.range.start.line, params.range.start.character)
+    end, _ = tracked.doc.to_position(params.range.end.line, params.range.end.character)
     actions = []
-    for snippet in doc.snippets_at(start, end):
+    for snippet in tracked.snippets_at(start, end):
         if not snippet.recorded:
             continue
         argument = _argument(doc, snippet)
-        marker = [diagnostics.marker(doc, snippet)]
+        marker = [diagnostics.marker(tracked, snippet)]
         about = f"({snippet.tool}, {snippet.lines} lines)"
         actions += [
             types.CodeAction(
@@ -89,8 +91,8 @@ def code_action(ls: AiloopServer, params: types.CodeActionParams) -> list[types.
                 ),
             ),
         ]
-        for title, key in feedback.code_actions(ls, doc, snippet) + patterns.code_actions(
-            ls, doc, snippet
+        for title, key in engines.code_actions(doc, snippet) + known_patterns.code_actions(
+            doc, snippet
         ):
             actions.append(
                 types.CodeAction(
@@ -109,7 +111,7 @@ def code_action(ls: AiloopServer, params: types.CodeActionParams) -> list[types.
 
 def _target(
     ls: AiloopServer, args: tuple[Any, ...]
-) -> tuple[TrackedDocument, Snippet, dict[str, Any]]:
+) -> tuple[OpenDocument, Snippet, dict[str, Any]]:
     """Resolve a command's ``{uri, snippet, ...}`` argument, or raise a clear error."""
     if len(args) != 1 or not isinstance(args[0], dict):
         raise JsonRpcInvalidParams(
@@ -119,10 +121,10 @@ def _target(
     uri, snippet_id = argument.get("uri"), argument.get("snippet")
     if not isinstance(uri, str) or not isinstance(snippet_id, str):
         raise JsonRpcInvalidParams("the argument needs 'uri' and 'snippet' strings")
-    doc = ls.documents.get(uri)
+    doc = ls.session.get(uri)
     if doc is None:
         raise JsonRpcInvalidParams(f"{uri} is not open")
-    snippet = doc.snippet(snippet_id)
+    snippet = doc.tracked.snippet(snippet_id)
     if snippet is None:
         raise JsonRpcInvalidParams(
             f"no live AI snippet {snippet_id} in {uri} (already reviewed, or edited away)"
@@ -131,18 +133,19 @@ def _target(
 
 
 async def _conclude(
-    ls: AiloopServer, doc: TrackedDocument, snippet: Snippet, kind: Kind, **extra: Any
+    ls: AiloopServer, doc: OpenDocument, snippet: Snippet, kind: Kind, **extra: Any
 ) -> dict[str, Any]:
-    doc.remove(snippet)  # before any await: a second command finds it gone
+    doc.tracked.remove(snippet)  # before any await: a second command finds it gone
     events = []
+    value = await measured_similarity(snippet)
     if snippet.unrecorded_change:
         snippet.unrecorded_change = False
-        events.append(make_event(ls, doc, snippet, Kind.MODIFIED, similarity=snippet.similarity()))
-    event = make_event(ls, doc, snippet, kind, similarity=snippet.similarity(), **extra)
+        events.append(await make_event(ls, doc, snippet, Kind.MODIFIED, similarity=value))
+    event = await make_event(ls, doc, snippet, kind, similarity=value, **extra)
     events.append(event)
     await record(ls, events)
-    diagnostics.publish(ls, doc.uri)
-    patterns.schedule_stats(ls)
+    diagnostics.publish(ls, doc)
+    known_patterns.schedule_stats(ls, doc.folder)
     return {"event": event.id, "kind": kind.value, "snippet": snippet.id}
 
 

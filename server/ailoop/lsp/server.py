@@ -1,4 +1,9 @@
-"""The ailoop language server object and its factory."""
+"""The ailoop language server object: pygls, the session, and the connection to the editor.
+
+Feature modules (:mod:`ailoop.lsp.documents`, :mod:`~ailoop.lsp.engines`, …) register
+their handlers on an :class:`AiloopServer` and keep their state in its
+:class:`~ailoop.lsp.session.Session`; this module imports none of them.
+"""
 
 from __future__ import annotations
 
@@ -7,100 +12,75 @@ import io
 import json
 import logging
 import os
+import re
 import stat
 import sys
-import threading
-from collections.abc import Callable, Coroutine, Generator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cattrs import transform_error
 from cattrs.errors import ClassValidationError, IterableValidationError
 from lsprotocol import types
-from pygls.exceptions import FeatureNotificationError, JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
-from pygls.uris import to_fs_path
 
 from ailoop import __version__
-from ailoop.capture.track import TrackedDocument
-from ailoop.feedback.jsonrpc import FramingError, parse_content_length
-from ailoop.settings import Settings
+from ailoop.feedback.jsonrpc import FramingError, encode_message, parse_content_length
+from ailoop.lsp.session import OpenDocument, Session
 from ailoop.store.writer import EventWriter
-from ailoop.workspace import Origin, origin_of
 
 if TYPE_CHECKING:
-    from ailoop.feedback import EngineHub, Finding
-    from ailoop.lsp.patterns import Matched
-    from ailoop.patterns.feedback import PatternFeedback
     from ailoop.store.sync import SyncTask
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Expectation:
-    """A client said an insertion from ``tool`` is coming (or came) in a document."""
-
-    tool: str
-    snippet: str | None
-    deadline: float
+#: The longest header block read from the client (message bodies have no limit).
+_HEADER_LIMIT = 1 << 16
+_HEADER_END = b"\r\n\r\n"
+_WARNING = types.MessageType.Warning
+#: JSON-RPC's error code for a body that is not JSON.
+_PARSE_ERROR = -32700
+#: Bodies at least this big are decoded on a worker thread, so that the engines' answers
+#: and timers keep flowing while a huge document arrives.
+_LARGE_BODY = 1 << 20
 
 
 class AiloopProtocol(LanguageServerProtocol):
-    """pygls's protocol, minus its own copy of open documents, with a direct ``didChange``.
+    """pygls's protocol without its own copy of the open documents.
 
     ailoop keeps every open document itself (:mod:`ailoop.capture.document`): it needs the
     text before each change, and pygls's copy would cost a second re-split of the whole
-    file on every keystroke.
+    file on every keystroke. These built-in handlers hand the notification to ailoop's.
     """
 
-    def handle_message(self, message: Any) -> None:
-        """Call ailoop's ``didChange`` handler directly; hand everything else to pygls.
-
-        pygls's own ``didChange`` (which would edit its copy of the document) never runs.
-
-        pygls tells a request from a notification with ``isinstance`` checks against
-        runtime-checkable protocols and runs each handler through futures, which costs
-        about 0.1 ms a message on Python 3.11; a ``didChange`` comes with every keystroke,
-        and the engines wait for it.
-        """
-        if type(message) is not types.DidChangeTextDocumentNotification or self._shutdown:
-            super().handle_message(message)
-            return
-        handler = self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)
-        if handler is None:
-            return
-        try:
-            handler(message.params)
-        except Exception as error:
-            log.exception("textDocument/didChange failed")
-            self._server._report_server_error(error, FeatureNotificationError)
+    def _feature(self, method: str, params: Any) -> Generator[Any, Any, None]:
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(
         self, params: types.DidOpenTextDocumentParams
     ) -> Generator[Any, Any, None]:
         """Hand the document to ailoop's handler only."""
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
-            yield handler, (params,), None
+        yield from self._feature(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: types.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        """Hand the change to ailoop's handler only."""
+        yield from self._feature(types.TEXT_DOCUMENT_DID_CHANGE, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(
         self, params: types.DidCloseTextDocumentParams
     ) -> Generator[Any, Any, None]:
         """Hand the close to ailoop's handler only."""
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
-            yield handler, (params,), None
-
-
-#: The longest header block read from the client (message bodies have no limit).
-_HEADER_LIMIT = 1 << 16
-_HEADER_END = b"\r\n\r\n"
-_WARNING = types.MessageType.Warning
+        yield from self._feature(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
 
 def _readable_from_loop(stream: BinaryIO) -> bool:
@@ -132,8 +112,52 @@ async def read_message(reader: asyncio.StreamReader) -> bytes | None:
     return await reader.readexactly(parse_content_length(header[: -len(_HEADER_END)]))
 
 
+def read_message_blocking(stream: BinaryIO) -> bytes | None:
+    """Like :func:`read_message`, for a stream read on a worker thread."""
+    header = bytearray()
+    while not header.endswith(_HEADER_END):
+        line = stream.readline()
+        if not line:
+            if header.strip():
+                raise FramingError("the stream ended inside a message header")
+            return None
+        header += line
+        if len(header) > _HEADER_LIMIT:
+            raise FramingError(f"message header longer than {_HEADER_LIMIT} bytes")
+    length = parse_content_length(bytes(header[: -len(_HEADER_END)]))
+    body = stream.read(length)
+    if len(body) < length:
+        return None
+    return body
+
+
+#: The ``"id"`` member of a message, read before the first nested value (where clients put it).
+_TOP_LEVEL_ID = re.compile(
+    rb'^\s*\{(?:[^{}\[\]"]|"(?:[^"\\]|\\.)*")*?"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")'
+)
+
+
+def request_id(body: bytes) -> int | str | None:
+    """Return the id of a request whose body cannot be parsed, if it can be seen."""
+    found = _TOP_LEVEL_ID.match(body[:4096])
+    if found is None:
+        return None
+    value = json.loads(found.group(1))
+    return value if isinstance(value, (int, str)) else None
+
+
+def _problem_with(error: BaseException) -> str:
+    """Describe why a message could not be read, field by field where cattrs says."""
+    cause = error.__cause__ or error
+    if isinstance(cause, (ClassValidationError, IterableValidationError)):
+        return "; ".join(transform_error(cause))
+    if isinstance(cause, RecursionError):
+        return "nested too deeply"
+    return str(cause) or type(cause).__name__
+
+
 class AiloopServer(LanguageServer):
-    """The server and all its per-process state."""
+    """The server: pygls, the session, the local store and the background tasks."""
 
     def __init__(self, data_dir: Path | None = None) -> None:
         super().__init__(
@@ -143,139 +167,169 @@ class AiloopServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.data_dir = data_dir
-        self.settings = Settings()
-        self.root: Path | None = None
-        self.documents: dict[str, TrackedDocument] = {}
-        #: Per open document: its repository and repo-relative path (see :meth:`origin`).
-        self.origins: dict[str, Origin] = {}
+        self.session = Session()
         self.writer: EventWriter | None = None
+        #: Who the events are from (git's user.email), resolved off the loop at initialize.
+        self.user_lookup: asyncio.Future[str] | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.shown_problems: set[str] = set()
-        self.init_options: Any = None
-        #: Per document: the pending debounced publish and ``modified``-event flush.
-        self.publish_timers: dict[str, asyncio.TimerHandle] = {}
-        self.modified_timers: dict[str, asyncio.TimerHandle] = {}
-        #: Per document: insertions a client announced with ``ailoop/generated``.
-        self.expected: dict[str, list[Expectation]] = {}
-        #: Per document, per stage (an engine, the patterns): diagnostics other than markers.
-        self.findings: dict[str, dict[str, list[types.Diagnostic]]] = {}
-        #: What was last published per document, so that an unchanged list is not resent.
-        self.published: dict[str, list[types.Diagnostic]] = {}
-        #: The workspace's known rejection patterns and their latest statistics.
-        self.patterns: PatternFeedback | None = None
-        self.pattern_matches: dict[tuple[str, str], Matched] = {}
-        self.stats_timer: asyncio.TimerHandle | None = None
-        #: The feedback engines (started after initialization) and what they last found, per
-        #: document and engine, with the document version it belongs to.
-        self.hub: EngineHub | None = None
-        self.engine_findings: dict[str, dict[str, tuple[int, list[Finding]]]] = {}
-        self.scope_whole_file = False
         #: The background sync to the shared store, when one is configured.
         self.sync: SyncTask | None = None
         self.progress_token: str | None = None
         self.team_stats_seen: str | None = None
         self.use_team_stats = False
+        #: Run once when the connection ends, whether or not the editor said shutdown.
+        self.teardown: Callable[[], Awaitable[None]] | None = None
+        #: The editor's settings are in (after ``initialized``): folders may start engines.
+        self.ready = False
+        self._torn_down = False
+        self._connected = True
         #: Called before each publish to bring a stage's diagnostics up to date with the
         #: document's snippets (their ranges move with edits).
-        self.diagnostic_providers: list[Callable[[AiloopServer, TrackedDocument], None]] = []
+        self.diagnostic_providers: list[Callable[[AiloopServer, OpenDocument], None]] = []
+
+    # -- the connection -------------------------------------------------------------------
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve over stdio until the client says exit or closes the connection.
 
-        pygls reads stdin on a worker thread, one thread hop per header line and body,
-        which adds a good part of a millisecond to every message. When stdin is a pipe or
-        a socket (as editors start a server), ailoop reads it from the event loop instead.
+        However the connection ends (``exit``, or the editor closing the pipe without
+        ``shutdown``), the same teardown runs: pending events are written, the store is
+        flushed, the engines stop.
+
+        When stdin is a pipe or a socket (as editors start a server), it is read from the
+        event loop; pygls reads it on a worker thread, one thread hop per header line and
+        body. Other streams are read on a thread.
         """
         source = stdin if stdin is not None else sys.stdin.buffer
-        if not _readable_from_loop(source):
-            super().start_io(stdin, stdout)
-            return
-        self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout if stdout is not None else sys.stdout.buffer))
+        code = 0
         try:
             asyncio.run(self._serve(source))
-        except (BrokenPipeError, ConnectionResetError, asyncio.IncompleteReadError):
-            log.error("the connection to the client is lost; shutting down")
-        except (KeyboardInterrupt, SystemExit):
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 0
+        except KeyboardInterrupt:
             pass
         finally:
             self.shutdown()  # type: ignore[no-untyped-call]
+        if code:
+            raise SystemExit(code)
 
     async def _serve(self, source: BinaryIO) -> None:
         """Read and handle the client's messages until the stream ends or ``exit``."""
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=_HEADER_LIMIT)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), source)
-        assert self._stop_event is not None
-        while not self._stop_event.is_set():
-            # pygls starts async handlers as tasks. A message already buffered is read
-            # without waiting, so without this turn of the loop a didChange could be
-            # handled before the task of the didChangeConfiguration sent ahead of it began.
-            await asyncio.sleep(0)
-            try:
-                body = await read_message(reader)
-            except FramingError as error:
-                self.log(f"unreadable message from the client, skipped: {error}", _WARNING)
-                continue
-            if body is None:
-                break
-            try:
-                message = json.loads(body, object_hook=self.protocol.structure_message)
-            except Exception as error:  # noqa: BLE001 - one bad message must not stop the server
-                self._unreadable(body, error)
-                continue
-            try:
-                self.protocol.handle_message(message)
-            except Exception as error:
-                log.exception("handling a message from the client failed")
-                self.report_server_error(error, JsonRpcException)
-
-    def _unreadable(self, body: bytes, error: Exception) -> None:
-        """Answer a request that is not valid with an error; log any other bad message."""
-        cause = error.__cause__ or error
-        if isinstance(cause, (ClassValidationError, IterableValidationError)):  # per field
-            detail = "; ".join(transform_error(cause))
+        next_body: Callable[[], Awaitable[bytes | None]]
+        if _readable_from_loop(source):
+            loop = asyncio.get_running_loop()
+            reader = asyncio.StreamReader(limit=_HEADER_LIMIT)
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), source)
+            next_body = lambda: read_message(reader)  # noqa: E731
         else:
-            detail = str(cause)
+            next_body = lambda: asyncio.to_thread(read_message_blocking, source)  # noqa: E731
+        try:
+            while True:
+                # pygls starts async handlers as tasks. A message already buffered is read
+                # without waiting, so without this turn of the loop a didChange could be
+                # handled before the task of the didChangeConfiguration sent ahead of it began.
+                await asyncio.sleep(0)
+                try:
+                    body = await next_body()
+                except FramingError as error:
+                    self.log(f"unreadable message from the client, skipped: {error}", _WARNING)
+                    continue
+                except (BrokenPipeError, ConnectionResetError, asyncio.IncompleteReadError):
+                    log.error("the connection to the client is lost")
+                    break
+                if body is None:
+                    break
+                if len(body) >= _LARGE_BODY:
+                    message = await asyncio.to_thread(self._decode, body)
+                else:
+                    message = self._decode(body)
+                if message is None:
+                    continue
+                try:
+                    self.protocol.handle_message(message)
+                except Exception as error:
+                    log.exception("handling a message from the client failed")
+                    self.report_server_error(error, JsonRpcException)
+        finally:
+            self._connected = False
+            await self.tear_down()
+
+    def _decode(self, body: bytes) -> Any:
+        """Parse and structure one message; answer or log one that is not valid."""
         try:
             raw = json.loads(body)
-        except ValueError:
-            raw = None
-        if not isinstance(raw, dict):
+        except (ValueError, RecursionError) as error:
+            detail = _problem_with(error)
             self.log(
                 f"a message from the client is not a JSON object ({detail}); ignored", _WARNING
             )
-            return
-        method = raw.get("method")
-        self.log(
-            f"a {method or 'response'} message from the client is not valid: {detail}", _WARNING
-        )
-        if isinstance(method, str) and isinstance(raw.get("id"), (int, str)):
-            code = error.code if isinstance(error, JsonRpcException) else JsonRpcInvalidParams.CODE
-            self.protocol._send_response(
-                raw["id"], error=types.ResponseError(code=code, message=f"{method}: {detail}")
+            self._answer_error(request_id(body), _PARSE_ERROR, f"not JSON: {detail}")
+            return None
+        if not isinstance(raw, dict):
+            self.log("a message from the client is not a JSON object; ignored", _WARNING)
+            return None
+        try:
+            return self.protocol.structure_message(raw)
+        except Exception as error:  # noqa: BLE001 - one bad message must not stop the server
+            detail = _problem_with(error)
+            method = raw.get("method")
+            self.log(
+                f"a {method or 'response'} message from the client is not valid: {detail}",
+                _WARNING,
             )
+            if isinstance(method, str) and isinstance(raw.get("id"), (int, str)):
+                code = (
+                    error.code if isinstance(error, JsonRpcException) else JsonRpcInvalidParams.CODE
+                )
+                self._answer_error(raw["id"], code, f"{method}: {detail}")
+            return None
+
+    def _answer_error(self, msg_id: int | str | None, code: int, message: str) -> None:
+        """Send a JSON-RPC error answer straight to the client."""
+        writer = self.protocol.writer
+        if writer is None or not self._connected:
+            return
+        answer = {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
+        try:
+            writer.write(encode_message(answer))
+        except OSError:
+            log.error("could not answer the client: the connection is gone")
+
+    async def tear_down(self) -> None:
+        """Run the teardown once (``shutdown``, ``exit`` or the end of the connection)."""
+        if self._torn_down or self.teardown is None:
+            return
+        self._torn_down = True
+        try:
+            await self.teardown()
+        except Exception:
+            log.exception("stopping the server failed")
+
+    # -- helpers for features -------------------------------------------------------------
 
     @property
     def encoding(self) -> str:
         """Return the negotiated position encoding (``utf-16``, ``utf-8`` or ``utf-32``)."""
-        encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        try:
+            encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        except RuntimeError:  # not initialized through the protocol
+            return "utf-16"
         return encoding.value if isinstance(encoding, types.PositionEncodingKind) else encoding
 
-    def origin(self, uri: str) -> Origin:
-        """Return the document's repository and path, looked up once while it is open."""
-        found = self.origins.get(uri)
-        if found is None:
-            found = self.origins[uri] = origin_of(uri)
-        return found
+    def look_up_user(self) -> None:
+        """Start looking up who the events are from (git's user.email) on a worker thread."""
+        if self.user_lookup is None:
+            from ailoop.workspace import user_identity
 
-    def set_root(self, params: types.InitializeParams) -> None:
-        """Take the workspace root from the initialize request."""
-        uri = params.root_uri
-        if params.workspace_folders:
-            uri = params.workspace_folders[0].uri
-        path = to_fs_path(uri) if uri else params.root_path
-        self.root = Path(path) if path else None
+            self.user_lookup = asyncio.ensure_future(asyncio.to_thread(user_identity))
+
+    async def user(self) -> str:
+        """Return who the events are from (looked up once, off the loop)."""
+        self.look_up_user()
+        assert self.user_lookup is not None
+        return await asyncio.shield(self.user_lookup)
 
     def run_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run ``coro`` in the background, keeping a reference and logging its failure."""
@@ -293,26 +347,14 @@ class AiloopServer(LanguageServer):
     def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         """Write a line to the editor's ailoop log."""
         log.log(logging.WARNING if kind <= types.MessageType.Warning else logging.INFO, message)
-        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        if self._connected:
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
     def problem(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """Tell the user once about something they should fix; log it every time."""
         self.log(message, kind)
-        if message not in self.shown_problems:
+        if message not in self.shown_problems and self._connected:
             self.shown_problems.add(message)
             self.window_show_message(
                 types.ShowMessageParams(type=kind, message=f"ailoop: {message}")
             )
-
-
-def create_server(data_dir: Path | None = None) -> AiloopServer:
-    """Build the server with all its features registered."""
-    from ailoop.lsp import capture, feedback, lifecycle, patterns, review
-
-    server = AiloopServer(data_dir)
-    lifecycle.register(server)
-    capture.register(server)
-    feedback.register(server)
-    patterns.register(server)
-    review.register(server)
-    return server

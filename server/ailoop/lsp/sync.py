@@ -15,8 +15,9 @@ from typing import Any
 
 from lsprotocol import types
 
-from ailoop.lsp import patterns
+from ailoop.lsp import known_patterns
 from ailoop.lsp.server import AiloopServer
+from ailoop.settings import Settings
 from ailoop.store.local import DB_NAME, default_data_dir
 
 STATUS = "ailoop/status"
@@ -33,7 +34,9 @@ async def start(ls: AiloopServer) -> None:
     """Start the sync when a shared store is configured; tell the client either way."""
     from ailoop.store.sync import SyncTask, store_settings
 
-    url, options, problems = store_settings(ls.settings.store, "store settings", os.environ)
+    first = ls.session.folders[0] if ls.session.folders else None
+    store = first.settings.store if first is not None else Settings().store
+    url, options, problems = store_settings(store, "store settings", os.environ)
     for problem in problems:
         ls.problem(problem)
     if not url:
@@ -62,7 +65,8 @@ def on_status(ls: AiloopServer, status: Any) -> None:
     if status.last_sync and status.last_sync != ls.team_stats_seen:
         ls.team_stats_seen = status.last_sync
         ls.use_team_stats = True
-        patterns.schedule_stats(ls, delay=0.0)
+        for folder in ls.session.all_folders():
+            known_patterns.schedule_stats(ls, folder, delay=0.0)
 
 
 def _progress(ls: AiloopServer, progress: tuple[int, int] | None) -> None:

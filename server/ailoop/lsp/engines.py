@@ -1,0 +1,156 @@
+"""Edit-time feedback in the editor: the engines' findings on AI snippets.
+
+Each workspace folder has its own :class:`~ailoop.feedback.EngineHub` (ruff's and ty's
+language servers and the folder's command engines, with the folder's settings), started
+on the first document opened in that folder. This module forwards document events to
+the folder's hub and turns what it reports into diagnostics. Only findings inside a live
+snippet are shown (``feedback.scope = "file"`` shows them all), each naming its snippet
+in ``data.snippet``; findings for a version the document has moved past are dropped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from ailoop.capture.track import Snippet, TrackedDocument
+from ailoop.lsp import diagnostics
+from ailoop.lsp.server import AiloopServer
+from ailoop.lsp.session import Folder, OpenDocument
+
+if TYPE_CHECKING:
+    from ailoop.feedback import EngineHub, Finding
+
+#: Longest message text kept in a "Reject: <rule> <message>" code action title.
+SHORT_MESSAGE = 60
+
+
+def register(server: AiloopServer) -> None:
+    """Keep engine diagnostics in step with the snippets at every publish."""
+    server.diagnostic_providers.append(update)
+
+
+def hub_for(ls: AiloopServer, folder: Folder) -> EngineHub:
+    """Return the folder's engines, starting them (in the background) on first use."""
+    if folder.hub is None:
+        from ailoop.feedback import EngineHub  # after start-up
+
+        folder.hub = EngineHub(
+            folder.path,
+            folder.feedback,
+            on_findings=lambda uri, version, engine, found: on_findings(ls, uri, version),
+            on_problem=ls.problem,
+            position_encoding=ls.encoding,
+        )
+        ls.run_task(folder.hub.start(), f"start the feedback engines of {folder.name}")
+    return folder.hub
+
+
+def open_document(ls: AiloopServer, doc: OpenDocument) -> None:
+    """Hand an opened document to its folder's engines."""
+    tracked = doc.tracked
+    hub_for(ls, doc.folder).open(doc.uri, tracked.language_id, tracked.version, tracked.doc.text)
+
+
+async def reconfigure(ls: AiloopServer, folder: Folder) -> None:
+    """Restart a folder's engines with changed settings; its documents are checked again."""
+    if folder.hub is not None:
+        await folder.hub.reconfigure(folder.feedback)
+        for doc in ls.session.documents_in(folder):
+            tracked = doc.tracked
+            folder.hub.open(doc.uri, tracked.language_id, tracked.version, tracked.doc.text)
+            diagnostics.publish(ls, doc, lenses=False)
+
+
+async def stop(folder: Folder) -> None:
+    """Stop a folder's engines."""
+    if folder.hub is not None:
+        hub, folder.hub = folder.hub, None
+        await hub.stop()
+
+
+def on_findings(ls: AiloopServer, uri: str, version: int) -> None:
+    """Publish an engine's new findings, if they are for the document's current version."""
+    doc = ls.session.get(uri)
+    if doc is None or doc.tracked.version != version:
+        return  # the document moved on; findings for the new version will follow
+    diagnostics.publish(ls, doc, lenses=False)
+
+
+#: The live snippets of a document with their ranges in the client's units.
+SnippetRanges = list[tuple[tuple[int, int], tuple[int, int], Snippet]]
+
+
+def _snippet_ranges(tracked: TrackedDocument) -> SnippetRanges:
+    """Return the live snippets with their ranges in the client's units."""
+    return [
+        (tracked.doc.to_client(s.start), tracked.doc.to_client(s.end), s) for s in tracked.snippets
+    ]
+
+
+def _owner(ranges: SnippetRanges, finding: Finding) -> Snippet | None:
+    """Return the live snippet a finding lies in, if any.
+
+    Findings are feedback on code, shown as soon as the snippet is recognised, without
+    waiting for its event to be stored (the marker and the review actions do wait).
+    """
+    for start, end, snippet in ranges:
+        if start <= finding.start and finding.end <= end:
+            return snippet
+    return None
+
+
+def describe(finding: Finding, snippet: Snippet | None) -> str:
+    """Return the diagnostic message: what is wrong, and that it is in an AI snippet."""
+    where = " (in an AI snippet)" if snippet is not None else ""
+    return f"{finding.message}{where}"
+
+
+def _current_findings(doc: OpenDocument) -> dict[str, tuple[int, list[Finding]]]:
+    hub = doc.folder.hub
+    return hub.latest_findings(doc.uri) if hub is not None else {}
+
+
+def update(ls: AiloopServer, doc: OpenDocument) -> None:
+    """Rebuild the document's engine diagnostics from the latest findings."""
+    tracked = doc.tracked
+    whole_file = doc.folder.feedback.scope == "file"
+    ranges = _snippet_ranges(tracked)
+    for engine, (version, found) in _current_findings(doc).items():
+        items: list[types.Diagnostic] = []
+        if version != tracked.version:  # positions of an older text: wait for the new report
+            doc.findings[engine] = items
+            continue
+        for finding in found:
+            snippet = _owner(ranges, finding)
+            if snippet is None and not whole_file:
+                continue
+            items.append(
+                types.Diagnostic(
+                    range=types.Range(types.Position(*finding.start), types.Position(*finding.end)),
+                    message=describe(finding, snippet),
+                    severity=types.DiagnosticSeverity(finding.severity),
+                    code=finding.code,
+                    source=diagnostics.SOURCE,
+                    data={"snippet": snippet.id} if snippet is not None else None,
+                )
+            )
+        doc.findings[engine] = items
+
+
+def code_actions(doc: OpenDocument, snippet: Snippet) -> list[tuple[str, str]]:
+    """Return ``(title, pattern)`` for each distinct engine rule found in the snippet."""
+    seen: dict[str, str] = {}
+    tracked = doc.tracked
+    ranges = _snippet_ranges(tracked)
+    for version, found in _current_findings(doc).values():
+        if version != tracked.version:
+            continue
+        for finding in found:
+            if finding.code not in seen and _owner(ranges, finding) is snippet:
+                message = finding.message.splitlines()[0]
+                if len(message) > SHORT_MESSAGE:
+                    message = message[: SHORT_MESSAGE - 1] + "…"
+                seen[finding.code] = f"{finding.code} {message}"
+    return [(title, code) for code, title in seen.items()]
