@@ -188,6 +188,16 @@ def _matching_blocks(
     is matched the same way; a large gap with no anchor is left unmatched. That keeps
     the time near linear for any input, repetitive or not.
     """
+    if a0 == a1 or b0 == b1:
+        return
+    if a[a0] == b[b0] or a[a1 - 1] == b[b1 - 1]:  # equal ends first: no diff needed there
+        head, tail = common_ends(a[a0:a1], b[b0:b1])
+        if head:
+            yield a0, b0, head
+        yield from _matching_blocks(a, b, a0 + head, a1 - tail, b0 + head, b1 - tail, depth)
+        if tail:
+            yield a1 - tail, b1 - tail, tail
+        return
     if (a1 - a0) * (b1 - b0) <= LINE_BUDGET:
         matcher = difflib.SequenceMatcher(None, a[a0:a1], b[b0:b1], autojunk=False)
         for i, j, size in matcher.get_matching_blocks():
@@ -205,7 +215,8 @@ def _matching_blocks(
         return
     i, j = a0, b0
     for anchor_i, anchor_j in anchors:
-        yield from _matching_blocks(a, b, i, anchor_i, j, anchor_j, depth + 1)
+        if i < anchor_i and j < anchor_j:  # (a gap with one side empty has no match)
+            yield from _matching_blocks(a, b, i, anchor_i, j, anchor_j, depth + 1)
         yield anchor_i, anchor_j, 1
         i, j = anchor_i + 1, anchor_j + 1
     yield from _matching_blocks(a, b, i, a1, j, b1, depth + 1)
