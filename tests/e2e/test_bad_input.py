@@ -138,3 +138,19 @@ async def test_changed_settings_apply_to_open_documents(data_dir: Path, workspac
         change(client, uri, 3, (3, 0), (3, 0), "def g():\n    return 2\n")
         found = markers(await diagnostics_where(client, uri, lambda d: bool(markers(d))))
         assert found[0].range.start.line == 3
+
+
+async def test_a_document_too_large_to_follow_is_skipped_unread(
+    data_dir: Path, workspace: Path
+) -> None:
+    huge = "value = compute(1, 2, 3)  # a long generated data file\n" * 700_000  # ~38 MB
+    async with session("visual_studio_code", data_dir, workspace) as client:
+        uri = open_doc(client, workspace / "huge.py", huge)
+        change(client, uri, 2, (0, 0), (0, 0), SNIPPET)  # a document it does not follow
+        small = open_doc(client, workspace / "small.py", "")
+        change(client, small, 2, (0, 0), (0, 0), SNIPPET)
+        await diagnostics_where(client, small, lambda d: bool(markers(d)))
+        await settle(client)
+        assert logged(client, "huge.py: a message of 39 MB; ailoop does not follow documents")
+        assert not logged(client, "which is not open")
+        assert uri not in client.diagnostics or not markers(client.diagnostics[uri])

@@ -37,8 +37,8 @@ HOOK_GRACE = 2.0
 HOOK_POLL = 0.2
 #: Documents above this size are followed but not diffed on whole-document replacement.
 LARGE_DOCUMENT = 5_000_000
-#: Documents above this size are not followed at all (VS Code does not even hand files
-#: over 50 MB to extensions); holding one would stall every other request.
+#: Documents above this many characters are not followed at all; holding one would
+#: stall every other request. Messages above 32 MiB are not even decoded (``MAX_BODY``).
 MAX_DOCUMENT = 20_000_000
 
 
@@ -49,6 +49,15 @@ def register(server: AiloopServer) -> None:
     server.feature(types.TEXT_DOCUMENT_DID_SAVE)(did_save)
     server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
     server.feature("ailoop/generated")(generated)
+    server.on_too_large = lambda uri: stop_following(server, uri)
+
+
+def stop_following(ls: AiloopServer, uri: str) -> None:
+    """Stop following a document that became too large (its snippets get outcomes)."""
+    ls.session.too_large.add(uri)
+    doc = ls.session.get(uri)
+    if doc is not None:
+        close_document(ls, doc)
 
 
 # -- events ---------------------------------------------------------------------------------

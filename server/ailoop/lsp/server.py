@@ -8,6 +8,7 @@ their handlers on an :class:`AiloopServer` and keep their state in its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ import re
 import stat
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -33,13 +35,23 @@ from ailoop.feedback.jsonrpc import FramingError, encode_message, parse_content_
 from ailoop.lsp.session import OpenDocument, Session
 from ailoop.store.writer import EventWriter
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from ailoop.store.sync import SyncTask
 
 log = logging.getLogger(__name__)
 
-#: The longest header block read from the client (message bodies have no limit).
-_HEADER_LIMIT = 1 << 16
+#: The longest header block read from the client (message bodies have no limit). It is
+#: also how much the reader buffers before it waits for the loop to take the data, so a
+#: large body arrives in few steps.
+_HEADER_LIMIT = 1 << 20
+#: The pipe buffer asked for on stdin (Linux's default, 64 KiB, makes a 100 MB document
+#: take some 1,600 hand-overs between the editor and the server).
+_PIPE_SIZE = 1 << 20
 _HEADER_END = b"\r\n\r\n"
 _WARNING = types.MessageType.Warning
 #: JSON-RPC's error code for a body that is not JSON.
@@ -47,6 +59,14 @@ _PARSE_ERROR = -32700
 #: Bodies at least this big are decoded on a worker thread, so that the engines' answers
 #: and timers keep flowing while a huge document arrives.
 _LARGE_BODY = 1 << 20
+#: Bodies above this are not decoded at all: parsing JSON holds the interpreter, so even
+#: on a worker thread a 100 MB document would stall every other request for seconds.
+#: A document this large is not followed (see ``AiloopServer.on_too_large``).
+MAX_BODY = 32 << 20
+#: Where ``method`` and ``uri`` are looked for in a body too large to decode.
+_PEEK = 1 << 16
+_METHOD = re.compile(rb'"method"\s*:\s*"([^"\\]{1,200})"')
+_URI = re.compile(rb'"uri"\s*:\s*"((?:[^"\\]|\\.){1,8000})"')
 
 
 class AiloopProtocol(LanguageServerProtocol):
@@ -94,9 +114,39 @@ def _readable_from_loop(stream: BinaryIO) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
-async def read_message(reader: asyncio.StreamReader) -> bytes | None:
+def _widen_pipe(stream: BinaryIO) -> None:
+    """Ask for a larger pipe buffer on ``stream``, where the system allows it."""
+    size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if size is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        fcntl.fcntl(stream.fileno(), size, _PIPE_SIZE)
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """A message body above ``MAX_BODY``: its size and its two ends, the rest not kept."""
+
+    length: int
+    head: bytes
+    tail: bytes
+
+
+async def _skip(reader: asyncio.StreamReader, length: int) -> Oversized:
+    head = await reader.readexactly(_PEEK)
+    left = length - 2 * _PEEK
+    while left > 0:
+        chunk = await reader.read(min(left, _HEADER_LIMIT))
+        if not chunk:
+            raise asyncio.IncompleteReadError(b"", left)
+        left -= len(chunk)
+    return Oversized(length, head, await reader.readexactly(_PEEK))
+
+
+async def read_message(reader: asyncio.StreamReader) -> bytes | Oversized | None:
     """Return the next message body from the client, or ``None`` when the stream ends.
 
+    A body above ``MAX_BODY`` is read through without being kept (:class:`Oversized`).
     Raises :class:`FramingError` for a header block that does not give the body's length;
     the block is consumed, so the caller can report it and read on.
     """
@@ -109,10 +159,13 @@ async def read_message(reader: asyncio.StreamReader) -> bytes | None:
     except asyncio.LimitOverrunError as error:
         await reader.readexactly(error.consumed)
         raise FramingError(f"message header longer than {_HEADER_LIMIT} bytes") from None
-    return await reader.readexactly(parse_content_length(header[: -len(_HEADER_END)]))
+    length = parse_content_length(header[: -len(_HEADER_END)])
+    if length > MAX_BODY:
+        return await _skip(reader, length)
+    return await reader.readexactly(length)
 
 
-def read_message_blocking(stream: BinaryIO) -> bytes | None:
+def read_message_blocking(stream: BinaryIO) -> bytes | Oversized | None:
     """Like :func:`read_message`, for a stream read on a worker thread."""
     header = bytearray()
     while not header.endswith(_HEADER_END):
@@ -125,6 +178,13 @@ def read_message_blocking(stream: BinaryIO) -> bytes | None:
         if len(header) > _HEADER_LIMIT:
             raise FramingError(f"message header longer than {_HEADER_LIMIT} bytes")
     length = parse_content_length(bytes(header[: -len(_HEADER_END)]))
+    if length > MAX_BODY:
+        head = stream.read(_PEEK)
+        left = length - 2 * _PEEK
+        while left > 0 and (chunk := stream.read(min(left, _HEADER_LIMIT))):
+            left -= len(chunk)
+        tail = stream.read(_PEEK)
+        return None if left > 0 or len(tail) < _PEEK else Oversized(length, head, tail)
     body = stream.read(length)
     if len(body) < length:
         return None
@@ -187,6 +247,8 @@ class AiloopServer(LanguageServer):
         #: Called before each publish to bring a stage's diagnostics up to date with the
         #: document's snippets (their ranges move with edits).
         self.diagnostic_providers: list[Callable[[AiloopServer, OpenDocument], None]] = []
+        #: Called with a document's URI when a message about it is too large to decode.
+        self.on_too_large: Callable[[str], None] | None = None
 
     # -- the connection -------------------------------------------------------------------
 
@@ -217,9 +279,10 @@ class AiloopServer(LanguageServer):
 
     async def _serve(self, source: BinaryIO) -> None:
         """Read and handle the client's messages until the stream ends or ``exit``."""
-        next_body: Callable[[], Awaitable[bytes | None]]
+        next_body: Callable[[], Awaitable[bytes | Oversized | None]]
         if _readable_from_loop(source):
             loop = asyncio.get_running_loop()
+            _widen_pipe(source)
             reader = asyncio.StreamReader(limit=_HEADER_LIMIT)
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), source)
             next_body = lambda: read_message(reader)  # noqa: E731
@@ -241,6 +304,9 @@ class AiloopServer(LanguageServer):
                     break
                 if body is None:
                     break
+                if isinstance(body, Oversized):
+                    self._too_large(body)
+                    continue
                 if len(body) >= _LARGE_BODY:
                     message = await asyncio.to_thread(self._decode, body)
                 else:
@@ -285,6 +351,34 @@ class AiloopServer(LanguageServer):
                 )
                 self._answer_error(raw["id"], code, f"{method}: {detail}")
             return None
+
+    def _too_large(self, body: Oversized) -> None:
+        """Skip a message too large to decode; stop following the document it is about."""
+        ends = (body.head, body.tail)
+        method = next((m.group(1).decode() for e in ends if (m := _METHOD.search(e))), None)
+        uri = next((u.group(1) for e in ends if (u := _URI.search(e))), None)
+        size = f"{body.length / 1e6:.0f} MB"
+        msg_id = request_id(body.head)
+        if msg_id is not None:
+            self.log(f"a {method or 'request'} of {size} is too large; answered with an error")
+            self._answer_error(
+                msg_id, -32600, f"message too large ({size}; the limit is {MAX_BODY >> 20} MiB)"
+            )
+            return
+        if uri is None or not method or not method.startswith("textDocument/"):
+            self.log(f"a {method or 'message'} of {size} is too large; ignored", _WARNING)
+            return
+        try:
+            text = json.loads(b'"' + uri + b'"')
+        except ValueError:
+            self.log(f"a {method} of {size} is too large; ignored", _WARNING)
+            return
+        self.log(
+            f"{text}: a message of {size}; ailoop does not follow documents this large",
+            _WARNING,
+        )
+        if self.on_too_large is not None:
+            self.on_too_large(text)
 
     def _answer_error(self, msg_id: int | str | None, code: int, message: str) -> None:
         """Send a JSON-RPC error answer straight to the client."""
