@@ -16,7 +16,7 @@ import { CoalescingRunner } from './coalesce';
 import { inlineSuggestionTool } from './inlineSuggestions';
 import { IMPORT_CHECK, runProcess } from './process';
 import { cliCommand, formatCommandLine, type ResolvedCommand, resolveServerCommand, substituteVariables } from './serverCommand';
-import { serverSettings } from './settings';
+import { declaredSettingKeys, explicitSettings, type SettingsObject } from './settings';
 import {
   type CodeActionLike,
   countSnippetMarkers,
@@ -46,7 +46,11 @@ class AiloopExtension implements vscode.Disposable {
   private readonly restarts: CoalescingRunner;
   private readonly python: PythonInterpreters;
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    /** The `ailoop.*` keys the extension declares. */
+    private readonly settingKeys: readonly string[],
+  ) {
     this.statusItem = vscode.window.createStatusBarItem('ailoop.status', vscode.StatusBarAlignment.Right, 100);
     this.statusItem.name = 'ailoop';
     this.statusItem.command = 'ailoop.showLog';
@@ -98,6 +102,18 @@ class AiloopExtension implements vscode.Disposable {
     return vscode.workspace.getConfiguration(SECTION, vscode.workspace.workspaceFolders?.[0]?.uri);
   }
 
+  /** The settings the server gets for one workspace folder (or the window, without a scope). */
+  private serverSettingsFor(scope: vscode.Uri | undefined): SettingsObject {
+    const config = vscode.workspace.getConfiguration(SECTION, scope);
+    return explicitSettings(this.settingKeys, (key) => config.inspect(key));
+  }
+
+  /** Every folder's server settings, to tell whether a change concerns the server. */
+  private allServerSettings(): SettingsObject[] {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    return [this.serverSettingsFor(undefined), ...folders.map((folder) => this.serverSettingsFor(folder.uri))];
+  }
+
   private async resolveCommand(): Promise<ResolvedCommand> {
     const config = this.config();
     const folder = vscode.workspace.workspaceFolders?.[0];
@@ -118,7 +134,7 @@ class AiloopExtension implements vscode.Disposable {
   private async restart(reasons: readonly string[]): Promise<void> {
     this.log.info(`(re)starting the server: ${reasons.join(', ')}`);
     const command = await this.resolveCommand();
-    const fingerprint = JSON.stringify([command, serverSettings(this.config())]);
+    const fingerprint = JSON.stringify([command, this.allServerSettings()]);
     if (reasons.every((r) => r === SETTINGS_CHANGED) && this.ready && this.client?.isRunning() && fingerprint === this.startedWith) {
       this.log.info('the settings the server uses did not change; not restarting');
       return;
@@ -141,14 +157,21 @@ class AiloopExtension implements vscode.Disposable {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       outputChannel: this.log,
       traceOutputChannel: this.log,
-      initializationOptions: serverSettings(this.config()),
+      // Every workspace folder is handed over (and kept up to date) by the client; the
+      // server asks for each folder's settings with workspace/configuration, so nothing
+      // folder-specific goes into initializationOptions.
+      initializationOptions: {},
       middleware: {
         workspace: {
-          // the server reads the `ailoop` section; it does not need the client-only keys
+          // the `ailoop` section as set for that folder, without defaults or client-only keys
           configuration: async (params, token, next) => {
             const result = await next(params, token);
             if (!Array.isArray(result)) return result;
-            return result.map((value: unknown, i) => (params.items[i]?.section === SECTION ? serverSettings(value) : value));
+            return result.map((value: unknown, i) => {
+              const item = params.items[i];
+              if (item?.section !== SECTION) return value;
+              return this.serverSettingsFor(item.scopeUri !== undefined ? vscode.Uri.parse(item.scopeUri) : undefined);
+            });
           },
         },
       },
@@ -372,7 +395,7 @@ class AiloopExtension implements vscode.Disposable {
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('ailoop', { log: true });
   context.subscriptions.push(log);
-  const extension = new AiloopExtension(log);
+  const extension = new AiloopExtension(log, declaredSettingKeys(context.extension.packageJSON));
   context.subscriptions.push({ dispose: () => void extension.dispose() });
   await extension.activate();
 }

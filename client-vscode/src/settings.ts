@@ -1,10 +1,10 @@
 /**
  * The `ailoop` settings section as the server receives it.
  *
- * VS Code hands the section over as a nested object (`{detect: {minLines: 3}, ...}`); the
- * server gets the same object in `initializationOptions` and as the answer to
- * `workspace/configuration` for the section `ailoop`. Settings that only the client uses
- * (how to start the server, tracing, the Tab keybinding) are left out. Pure logic.
+ * The server asks for the section `ailoop` per workspace folder (`workspace/configuration`)
+ * and gets a nested object (`{detect: {minLines: 5}, ...}`) of the values set for that
+ * folder. Settings that only the client uses (how to start the server, tracing, the Tab
+ * keybinding) are left out. Pure logic.
  */
 
 /** Top-level keys of the `ailoop` section that configure the client, not the server. */
@@ -15,28 +15,6 @@ export type SettingsObject = { [key: string]: unknown };
 
 function isPlainObject(value: unknown): value is SettingsObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Deep-copy JSON values, dropping functions and undefined (a WorkspaceConfiguration has methods). */
-function toJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(toJson);
-  if (isPlainObject(value)) {
-    const out: SettingsObject = {};
-    for (const [key, inner] of Object.entries(value)) {
-      if (typeof inner === 'function' || inner === undefined) continue;
-      out[key] = toJson(inner);
-    }
-    return out;
-  }
-  return value;
-}
-
-/** The server's view of the `ailoop` section: a JSON copy without the client-only keys. */
-export function serverSettings(section: unknown): SettingsObject {
-  const copy = toJson(section);
-  if (!isPlainObject(copy)) return {};
-  for (const key of CLIENT_ONLY_KEYS) delete copy[key];
-  return copy;
 }
 
 /**
@@ -73,6 +51,30 @@ export function declaredSettingKeys(packageJson: unknown): string[] {
     }
   }
   return keys;
+}
+
+/** What `WorkspaceConfiguration.inspect()` tells of one setting, level by level. */
+export interface SettingLevels {
+  readonly globalValue?: unknown;
+  readonly workspaceValue?: unknown;
+  readonly workspaceFolderValue?: unknown;
+}
+
+/**
+ * The server's view of the settings for one scope: only the values someone set (folder
+ * over workspace over user), nested, without the client-only keys. Defaults are left out,
+ * so that they do not override the repository's own `.ailoop.toml`; the server has the
+ * same defaults.
+ */
+export function explicitSettings(keys: readonly string[], inspect: (key: string) => SettingLevels | undefined): SettingsObject {
+  const flat: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (CLIENT_ONLY_KEYS.includes(key.split('.')[0])) continue;
+    const levels = inspect(key);
+    const value = levels?.workspaceFolderValue ?? levels?.workspaceValue ?? levels?.globalValue;
+    if (value !== undefined) flat[key] = value;
+  }
+  return nestSettings(flat);
 }
 
 /** Does a change of these settings need a new server process? (Everything in `ailoop` does.) */

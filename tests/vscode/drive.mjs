@@ -3,7 +3,8 @@
 // side (events). Exits non-zero when a step of the scenario could not be done.
 //
 // usage: node drive.mjs --url URL --out DIR --playwright DIR --plan PLAN.json
-//   PLAN.json: {"scenario": "reject" | "inline" | "missing-ailoop", "file": "sample.py",
+//   PLAN.json: {"scenario": "reject" | "inline" | "missing-ailoop" | "multi-root",
+//               "file": "sample.py", "files": ["a.py", "b.py"], "snippet": "...", (multi-root)
 //               "snippets": ["...", "..."], "reason": "...",            (reject)
 //               "pattern": "<title of a known pattern to pick>",       (reject, optional)
 //               "trigger": "...", "expectText": "...",                 (inline)
@@ -290,6 +291,19 @@ async function scenarioMissingAiloop(page) {
   }
 }
 
+// One snippet pasted into a file of each workspace folder, in plan order; then saved.
+async function scenarioMultiRoot(page) {
+  seen.pasted = [];
+  for (const file of plan.files) {
+    const editor = await openFile(page, file);
+    if (seen.pasted.length === 0) seen.statusBeforeInsert = await waitForServer(page);
+    await pasteAtEnd(page, editor, plan.snippet);
+    await page.keyboard.press('Control+S');
+    seen.pasted.push(file);
+    step('pasted and saved', file);
+  }
+}
+
 const browser = await chromium.launch({
   executablePath: opt.chromium,
   headless: true,
@@ -305,6 +319,7 @@ try {
   await page.locator('.monaco-workbench .part.editor').waitFor({ timeout: 60000 });
   step('workbench loaded');
   if (plan.scenario === 'reject') await scenarioReject(page);
+  else if (plan.scenario === 'multi-root') await scenarioMultiRoot(page);
   else if (plan.scenario === 'missing-ailoop') await scenarioMissingAiloop(page);
   else if (plan.scenario === 'inline') await scenarioInline(page);
   else throw new Error(`unknown scenario ${plan.scenario}`);

@@ -215,6 +215,62 @@ def test_reject_from_lightbulb_and_with_a_note(
         )
 
 
+def test_every_folder_of_a_multi_root_workspace_has_its_own_settings(
+    editor_kit: EditorKit,
+    vsix: Path,
+    code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """Three folders: one takes a 5-line paste for AI code, the others' settings need 20 lines.
+
+    beta says so in its own .vscode/settings.json (a resource setting VS Code hands over
+    for that folder only; its .ailoop.toml asks for fewer, and loses to it). gamma says so
+    in its .ailoop.toml alone: VS Code's defaults do not override it.
+    """
+    alpha, beta, gamma = tmp_path / "alpha", tmp_path / "beta", tmp_path / "gamma"
+    for folder, name in ((alpha, "one.py"), (beta, "two.py"), (gamma, "three.py")):
+        folder.mkdir()
+        (folder / name).write_text(SAMPLE)
+        subprocess.run(["git", "init", "-q", str(folder)], check=True, timeout=30)
+    (beta / ".vscode").mkdir()
+    (beta / ".vscode" / "settings.json").write_text(
+        json.dumps({"ailoop.detect.minLines": 20, "ailoop.detect.minChars": 5000})
+    )
+    (beta / ".ailoop.toml").write_text("[detect]\nmin_lines = 2\n")
+    (gamma / ".ailoop.toml").write_text("[detect]\nmin_lines = 20\nmin_chars = 5000\n")
+    workspace = tmp_path / "two-folders.code-workspace"
+    folders = [{"path": str(folder)} for folder in (alpha, beta, gamma)]
+    workspace.write_text(json.dumps({"folders": folders}))
+    env = server_env(artifacts / "data")
+    server = code_server_factory(workspace, env)
+    server.install_extension(vsix)
+    serve = [sys.executable, "-m", "ailoop", "serve", "--log-file", str(artifacts / "server.log")]
+    server.write_settings({**TEST_SETTINGS, "ailoop.serverCommand": serve})
+    server.start()
+
+    # alpha's file last: when its event is in, the others' would have been long before
+    seen = drive(
+        editor_kit,
+        server,
+        artifacts,
+        {
+            "scenario": "multi-root",
+            "files": ["three.py", "two.py", "one.py"],
+            "snippet": SNIPPET_LIGHTBULB,
+        },
+    )["seen"]
+    assert seen["pasted"] == ["three.py", "two.py", "one.py"], seen
+
+    def generated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in events if e["kind"] == "generated"]
+
+    events = wait_for_events(env, lambda evs: bool(generated(evs)))
+    (artifacts / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    assert [(e["repo"], e["path"]) for e in generated(events)] == [("alpha", "one.py")], events
+
+
+
 def test_tab_accepted_inline_suggestion_is_reported(
     editor_kit: EditorKit,
     vsix: Path,

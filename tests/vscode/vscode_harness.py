@@ -219,7 +219,9 @@ class CodeServer:
                     f"code-server did not answer on port {port} within {timeout:.0f}s"
                 )
             time.sleep(0.2)  # polling the health endpoint, bounded by the deadline
-        self.url = f"http://127.0.0.1:{port}/?folder={self.workspace}"
+        # a .code-workspace file opens a multi-root workspace, a directory a single folder
+        kind = "workspace" if self.workspace.suffix == ".code-workspace" else "folder"
+        self.url = f"http://127.0.0.1:{port}/?{kind}={self.workspace}"
 
     def group_members(self) -> list[str]:
         """Processes still alive in code-server's process group."""

@@ -2,40 +2,31 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { declaredSettingKeys, nestSettings, serverSettings } from '../settings';
+import { declaredSettingKeys, explicitSettings, type SettingLevels } from '../settings';
 
 const packageJson: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
 
-describe('serverSettings', () => {
-  it('passes the section through as plain JSON without client-only keys or methods', () => {
-    const section = {
-      interpreter: ['/venv/bin/python'],
-      serverCommand: [],
-      trace: { server: 'verbose' },
-      inlineSuggestions: { report: true },
-      detect: { minLines: 5, minChars: 100 },
-      feedback: { scope: 'file', ruff: { enabled: false }, ty: { enabled: true } },
-      store: { url: 'postgresql://db/ailoop', shareCode: false },
-      get: () => undefined,
-      has: () => false,
-    };
-    assert.deepEqual(serverSettings(section), {
-      detect: { minLines: 5, minChars: 100 },
-      feedback: { scope: 'file', ruff: { enabled: false }, ty: { enabled: true } },
-      store: { url: 'postgresql://db/ailoop', shareCode: false },
-    });
+describe('explicitSettings', () => {
+  const keys = ['interpreter', 'detect.minLines', 'detect.minChars', 'feedback.scope', 'store.url', 'trace.server'];
+  const levels: Record<string, SettingLevels> = {
+    interpreter: { globalValue: ['/venv/bin/python'] },
+    'detect.minLines': { globalValue: 4, workspaceValue: 5, workspaceFolderValue: 6 },
+    'detect.minChars': {},
+    'feedback.scope': { workspaceValue: 'file' },
+    'store.url': { globalValue: 'postgresql://db/ailoop' },
+    'trace.server': { globalValue: 'verbose' },
+  };
+
+  it('keeps the values set, the folder over the workspace over the user, nested', () => {
+    assert.deepEqual(
+      explicitSettings(keys, (key) => levels[key]),
+      { detect: { minLines: 6 }, feedback: { scope: 'file' }, store: { url: 'postgresql://db/ailoop' } },
+    );
   });
 
-  it('does not modify its input', () => {
-    const section = { interpreter: ['x'], detect: { minLines: 3 } };
-    serverSettings(section);
-    assert.deepEqual(section, { interpreter: ['x'], detect: { minLines: 3 } });
-  });
-
-  it('turns a missing or odd section into an empty object', () => {
-    assert.deepEqual(serverSettings(undefined), {});
-    assert.deepEqual(serverSettings(null), {});
-    assert.deepEqual(serverSettings([1, 2]), {});
+  it('leaves defaults and client-only keys to others', () => {
+    assert.deepEqual(explicitSettings(keys, () => undefined), {});
+    assert.deepEqual(explicitSettings(['interpreter', 'trace.server'], (key) => levels[key]), {});
   });
 });
 
@@ -61,8 +52,8 @@ describe('package.json settings', () => {
 
   it('maps the declared defaults to the nested object the server parses', () => {
     const properties = (packageJson as { contributes: { configuration: { properties: Record<string, { default: unknown }> } } }).contributes.configuration.properties;
-    const flat = Object.fromEntries(keys.map((k) => [k, properties[`ailoop.${k}`].default]));
-    assert.deepEqual(serverSettings(nestSettings(flat)), {
+    const everySetAtItsDefault = (key: string): SettingLevels => ({ globalValue: properties[`ailoop.${key}`].default });
+    assert.deepEqual(explicitSettings(keys, everySetAtItsDefault), {
       detect: { minLines: 3, minChars: 100 },
       feedback: { scope: 'snippet', ruff: { enabled: true }, ty: { enabled: true } },
       store: { url: '', shareCode: false },
