@@ -270,7 +270,6 @@ def test_every_folder_of_a_multi_root_workspace_has_its_own_settings(
     assert [(e["repo"], e["path"]) for e in generated(events)] == [("alpha", "one.py")], events
 
 
-
 def test_tab_accepted_inline_suggestion_is_reported(
     editor_kit: EditorKit,
     vsix: Path,
