@@ -22,6 +22,12 @@ TEAM_PREFIX = "pattern:"
 #: What a team pattern id may look like: letters, digits, ``-``, ``_`` and ``.``.
 PATTERN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
+#: What every pattern key looks like, wherever it comes from (an editor command, an
+#: engine's rule, a file, an import, the team store): a lower-case source, a colon, and
+#: up to 100 characters of a fixed set. Anything else is not a key and is not stored,
+#: counted or shown; this keeps keys data, never text an agent could read as instructions.
+KEY = re.compile(r"[a-z0-9_-]{1,32}:[A-Za-z0-9_.:/-]{1,100}")
+
 
 def pattern_key(pattern_id: str) -> str:
     """Return the key (diagnostic code) of the team pattern ``pattern_id``."""
@@ -36,6 +42,19 @@ def normalize_key(value: str) -> str:
     """
     value = value.strip()
     return value if ":" in value else pattern_key(value)
+
+
+def is_valid_key(key: str) -> bool:
+    """Return whether ``key`` is a well-formed pattern key (see :data:`KEY`)."""
+    return isinstance(key, str) and KEY.fullmatch(key) is not None
+
+
+def valid_key(value: object) -> str | None:
+    """Return the normalized key of ``value`` (see :func:`normalize_key`), or None if invalid."""
+    if not isinstance(value, str) or len(value) > 200:
+        return None
+    key = normalize_key(value)
+    return key if is_valid_key(key) else None
 
 
 def display_title(key: str, title: str | None = None) -> str:
