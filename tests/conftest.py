@@ -6,12 +6,17 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# No process of the test run reads or writes the real user's ailoop config (config.toml,
+# trusted workspaces); each test gets its own below, this covers the longer-lived fixtures.
+os.environ["AILOOP_CONFIG_DIR"] = tempfile.mkdtemp(prefix="ailoop-config-")
 
 
 def require(condition: bool, reason: str) -> None:
@@ -21,6 +26,26 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"missing in CI: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """ailoop's user config directory (its config.toml, the trusted workspaces), per test.
+
+    Every process a test starts inherits it: no test reads or changes the real user's.
+    """
+    path = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("AILOOP_CONFIG_DIR", str(path))
+    return path
+
+
+def trust(root: Path) -> None:
+    """Trust ``root`` as ``ailoop trust`` would (see :mod:`ailoop.trust`)."""
+    from ailoop.settings import read_workspace_files, snake_keys
+    from ailoop.trust import TrustStore, split
+
+    files, _ = read_workspace_files(root)
+    TrustStore().trust(root, split(snake_keys(files), root).fingerprint)
 
 
 @pytest.fixture

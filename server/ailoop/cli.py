@@ -23,6 +23,7 @@ COMMANDS = (
     "context",
     "store",
     "sync",
+    "trust",
     "hook",
 )
 

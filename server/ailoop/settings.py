@@ -1,10 +1,15 @@
-"""Typed settings: defaults, then the workspace's files, then the editor's overrides.
+"""Typed settings: defaults, the user's config, the workspace's files, the editor's overrides.
 
-Sources, later ones winning: ``[tool.ailoop]`` in the workspace's ``pyproject.toml``,
+Sources, later ones winning: the user's ``config.toml`` (in ailoop's config directory, see
+:func:`ailoop.trust.config_dir`), ``[tool.ailoop]`` in the workspace's ``pyproject.toml``,
 ``.ailoop.toml`` at the workspace root, the editor's ``initializationOptions`` and the
 ``ailoop`` section of ``workspace/configuration``. Editors may spell keys in camelCase
 (``minLines``); files use snake_case. Unknown keys and bad values never raise: they are
 reported as problems (one message each) and the default is used.
+
+A repository's files are data: what in them would run a program or send data somewhere
+is used only in a trusted workspace, and where the shared store is never comes from them
+(see :mod:`ailoop.trust`). :attr:`Settings.trust` says what was decided.
 
 Sections other than ``detect`` belong to the stages that read them (feedback, store,
 patterns); they arrive here as plain tables and are checked by those stages.
@@ -19,13 +24,18 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ailoop import trust as trust_module
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 #: Top-level sections; each is a table.
-SECTIONS = ("detect", "feedback", "engines", "store", "patterns", "context", "hooks")
+SECTIONS = ("detect", "feedback", "engines", "store", "stores", "patterns", "context", "hooks")
+
+#: The user's config file, in ailoop's config directory.
+USER_CONFIG = "config.toml"
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,22 @@ class DetectSettings:
 
 
 @dataclass(frozen=True)
+class WorkspaceTrust:
+    """What was decided about a workspace's trust, and what its files set that needs it.
+
+    ``state``: ``trusted`` (by ailoop's trust store or the editor), ``changed`` (trusted
+    once, with other settings), or ``untrusted``. ``decided_by``: ``store`` or ``editor``.
+    ``withheld``: what trust would allow, described for a message (empty when trusted).
+    """
+
+    trusted: bool = False
+    state: trust_module.TrustState = "untrusted"
+    decided_by: str = "store"
+    fingerprint: str = ""
+    withheld: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the server reads from configuration."""
 
@@ -44,9 +70,12 @@ class Settings:
     feedback: Mapping[str, Any] = field(default_factory=dict)
     engines: tuple[Mapping[str, Any], ...] = ()
     store: Mapping[str, Any] = field(default_factory=dict)
+    #: Named team stores (``[stores.<name>] url = …``), from the user's config or editor only.
+    stores: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     patterns: Mapping[str, Any] = field(default_factory=dict)
     context: Mapping[str, Any] = field(default_factory=dict)
     hooks: Mapping[str, Any] = field(default_factory=dict)
+    trust: WorkspaceTrust = WorkspaceTrust()
 
 
 def snake_case(key: str) -> str:
@@ -54,11 +83,12 @@ def snake_case(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
 
 
-def _snake_keys(value: Any) -> Any:
+def snake_keys(value: Any) -> Any:
+    """Return ``value`` with every table key in snake_case."""
     if isinstance(value, Mapping):
-        return {snake_case(str(k)): _snake_keys(v) for k, v in value.items()}
+        return {snake_case(str(k)): snake_keys(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_snake_keys(v) for v in value]
+        return [snake_keys(v) for v in value]
     return value
 
 
@@ -73,16 +103,34 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
+def user_config_path() -> Path:
+    """Return the user's config file (which may not exist)."""
+    return trust_module.config_dir() / USER_CONFIG
+
+
+def read_user_config() -> tuple[dict[str, Any], list[str]]:
+    """Read the user's config file: ailoop settings at its top level."""
+    return _read_tables(((user_config_path(), ()),))
+
+
 def read_workspace_files(root: Path | None) -> tuple[dict[str, Any], list[str]]:
-    """Read ``[tool.ailoop]`` from pyproject.toml, then ``.ailoop.toml``, under ``root``."""
+    """Read ``[tool.ailoop]`` from pyproject.toml, then ``.ailoop.toml``, under ``root``.
+
+    This is what the files say, trusted or not: use :func:`read_settings_tables`.
+    """
+    if root is None:
+        return {}, []
+    return _read_tables(
+        ((root / "pyproject.toml", ("tool", "ailoop")), (root / ".ailoop.toml", ()))
+    )
+
+
+def _read_tables(
+    sources: tuple[tuple[Path, tuple[str, ...]], ...],
+) -> tuple[dict[str, Any], list[str]]:
     raw: dict[str, Any] = {}
     problems: list[str] = []
-    if root is None:
-        return raw, problems
-    for path, table_path in (
-        (root / "pyproject.toml", ("tool", "ailoop")),
-        (root / ".ailoop.toml", ()),
-    ):
+    for path, table_path in sources:
         if not path.is_file():
             continue
         try:
@@ -100,6 +148,41 @@ def read_workspace_files(root: Path | None) -> tuple[dict[str, Any], list[str]]:
     return raw, problems
 
 
+def read_settings_tables(
+    root: Path | None, editor_trust: bool | None = None
+) -> tuple[dict[str, Any], WorkspaceTrust, list[str]]:
+    """Return the user's config and the workspace's files merged, as trust allows.
+
+    ``editor_trust``: the editor's own workspace trust decision, when it has one (VS Code);
+    otherwise ailoop's trust store decides. Settings that are never taken from a
+    repository are dropped with a message.
+    """
+    user, problems = read_user_config()
+    files, file_problems = read_workspace_files(root)
+    problems += file_problems
+    repo = trust_module.split(snake_keys(files), root)
+    if repo.refused:
+        origin = str(root / ".ailoop.toml") if root else "settings"
+        problems.append(trust_module.refused_message(origin, repo.refused))
+    fingerprint = repo.fingerprint
+    if editor_trust is not None:
+        state: trust_module.TrustState = "trusted" if editor_trust else "untrusted"
+        decided_by = "editor"
+    else:
+        decided_by = "store"
+        state = trust_module.TrustStore().state(root, fingerprint) if root else "untrusted"
+    trusted = state == "trusted"
+    workspace = WorkspaceTrust(
+        trusted=trusted,
+        state=state,
+        decided_by=decided_by,
+        fingerprint=fingerprint,
+        withheld=() if trusted else tuple(repo.describe()),
+    )
+    raw = merge(snake_keys(user), repo.with_privileged() if trusted else repo.data)
+    return raw, workspace, problems
+
+
 def _int(value: Any, *, minimum: int) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         return None
@@ -109,7 +192,7 @@ def _int(value: Any, *, minimum: int) -> int | None:
 def parse(raw: Mapping[str, Any], origin: str) -> tuple[Settings, list[str]]:
     """Build :class:`Settings` from a raw table; report each bad or unknown key."""
     problems: list[str] = []
-    raw = _snake_keys(raw)
+    raw = snake_keys(raw)
     settings = Settings()
     for key, value in raw.items():
         if key not in SECTIONS:
@@ -126,6 +209,8 @@ def parse(raw: Mapping[str, Any], origin: str) -> tuple[Settings, list[str]]:
             continue
         if key == "detect":
             settings = replace(settings, detect=_parse_detect(value, origin, problems))
+        elif key == "stores":
+            settings = replace(settings, stores=_parse_stores(value, origin, problems))
         elif key == "feedback":
             settings = replace(settings, feedback=dict(value))
         elif key == "store":
@@ -137,6 +222,18 @@ def parse(raw: Mapping[str, Any], origin: str) -> tuple[Settings, list[str]]:
         else:
             settings = replace(settings, context=dict(value))
     return settings, problems
+
+
+def _parse_stores(
+    value: Mapping[str, Any], origin: str, problems: list[str]
+) -> dict[str, Mapping[str, Any]]:
+    stores: dict[str, Mapping[str, Any]] = {}
+    for name, table in value.items():
+        if isinstance(table, Mapping):
+            stores[str(name)] = dict(table)
+        else:
+            problems.append(f"{origin}: 'stores.{name}' must be a table; ignored")
+    return stores
 
 
 def _parse_detect(value: Mapping[str, Any], origin: str, problems: list[str]) -> DetectSettings:
@@ -160,13 +257,16 @@ def _parse_detect(value: Mapping[str, Any], origin: str, problems: list[str]) ->
 
 
 def load(
-    root: Path | None, *overrides: tuple[str, Mapping[str, Any] | None]
+    root: Path | None,
+    *overrides: tuple[str, Mapping[str, Any] | None],
+    editor_trust: bool | None = None,
 ) -> tuple[Settings, list[str]]:
     """Load the settings for a workspace, applying editor overrides in order.
 
-    ``overrides`` are ``(origin, table)`` pairs such as ``("initializationOptions", {...})``.
+    ``overrides`` are ``(origin, table)`` pairs such as ``("initializationOptions", {...})``;
+    ``editor_trust`` is the editor's workspace trust decision, if it has one.
     """
-    raw, problems = read_workspace_files(root)
+    raw, workspace, problems = read_settings_tables(root, editor_trust)
     origin = str(root / "pyproject.toml / .ailoop.toml") if root else "settings"
     for name, table in overrides:
         if table is None:
@@ -179,4 +279,4 @@ def load(
         raw = merge(raw, table)
         origin = f"{origin} + {name}"
     settings, parse_problems = parse(raw, origin)
-    return settings, problems + parse_problems
+    return replace(settings, trust=workspace), problems + parse_problems

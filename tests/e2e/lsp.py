@@ -59,6 +59,14 @@ async def session(
     def code_lens_refresh(params: None) -> None:
         """Answer like an editor: it fetches code lenses again on its own schedule."""
 
+    message_requests: list[types.ShowMessageRequestParams] = []
+    client.message_requests = message_requests  # type: ignore[attr-defined]
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def show_message_request(params: types.ShowMessageRequestParams) -> None:
+        """Keep the request and answer as an editor whose user closed it without a choice."""
+        message_requests.append(params)
+
     await client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities(editor),

@@ -9,7 +9,7 @@ from pathlib import Path
 from ailoop.hooks.engines import find_ruff
 from ailoop.store.events import Event, Kind, Source
 from ailoop.store.local import LocalStore
-from tests.conftest import require
+from tests.conftest import ailoop, require
 from tests.hooks.hook_testkit import RunHook, apply_tool, events, load_payload
 
 BARE_EXCEPT = """[[pattern]]
@@ -220,10 +220,14 @@ def test_team_command_engine_findings_on_the_new_lines(
     )
     payload["tool_input"]["new_string"] = "    # TODO: tax\n" + payload["tool_input"]["new_string"]
     apply_tool(payload, project)
+    untrusted = run_hook("claude-code", payload, project)
+    assert untrusted.returncode == 0, untrusted.stderr
+    assert b"todo" not in untrusted.stdout
+    assert b"is not trusted; ignored: engines" in untrusted.stderr
+    ailoop("trust", str(project), data_dir=data_dir)
     done = run_hook("claude-code", payload, project)
     assert done.returncode == 0, done.stderr
     context = context_of(done.stdout)
     assert "line 6: todo:T001 TODO left in the code" in context
     assert "line 1" not in context  # the old note is not the agent's
-    [event] = events(data_dir)
-    assert event["findings"] == ["todo:T001"]
+    assert [e["findings"] for e in events(data_dir)] == [[], ["todo:T001"]]

@@ -17,9 +17,10 @@ def test_files_then_editor_overrides(tmp_path: Path) -> None:
         ("initializationOptions", {"detect": {"minLines": 6}}),
         ("workspace/configuration", None),
     )
-    assert problems == []
     assert settings.detect == DetectSettings(min_lines=6, min_chars=60)
-    assert settings.store == {"url": "x"}
+    assert settings.store == {}  # a repository never chooses the shared store
+    [problem] = problems
+    assert "store.url ignored: a repository cannot choose where ailoop sends data" in problem
 
 
 def test_bad_values_and_unknown_keys_are_reported_and_defaulted(tmp_path: Path) -> None:

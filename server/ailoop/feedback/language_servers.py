@@ -250,7 +250,12 @@ def make_ruff_engine(
     return LanguageServerEngine(
         "ruff",
         PYTHON_LANGUAGES,
-        _command_finder(settings.ruff_command, "ruff", ["server"], root),
+        _command_finder(
+            settings.ruff_command,
+            "ruff",
+            ["server"],
+            root if settings.workspace_executables else None,
+        ),
         root,
         settings.start_timeout_ms / 1000,
         initialization_options=options,
@@ -268,7 +273,12 @@ def make_ty_engine(
     return LanguageServerEngine(
         "ty",
         PYTHON_LANGUAGES,
-        _command_finder(settings.ty_command, "ty", ["server"], root),
+        _command_finder(
+            settings.ty_command,
+            "ty",
+            ["server"],
+            root if settings.workspace_executables else None,
+        ),
         root,
         settings.start_timeout_ms / 1000,
         initialization_options={},

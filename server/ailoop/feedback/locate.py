@@ -1,4 +1,8 @@
-"""Finding an engine's executable: the workspace's venv, then ailoop's own, then ``PATH``."""
+"""Finding an engine's executable: the workspace's venv, then ailoop's own, then ``PATH``.
+
+The workspace's virtual environment is a program the repository chose: it is searched
+only for a trusted workspace (see :mod:`ailoop.trust`); callers pass ``root=None`` else.
+"""
 
 from __future__ import annotations
 
@@ -37,21 +41,30 @@ def _executable_in(directory: Path, name: str) -> Path | None:
     return Path(found) if found else None
 
 
+def workspace_candidates(root: Path) -> Iterator[Path]:
+    """Yield the script directories of the virtual environments a workspace may hold."""
+    for name in _VENV_DIRS:
+        yield _scripts_dir(root / name)
+
+
 def candidate_dirs(root: Path | None) -> Iterator[Path]:
     """Directories searched before ``PATH``, best first.
 
-    The workspace's virtual environment (so the team's pinned version runs), then the
-    directory of the interpreter running ailoop (where its own dependencies live).
+    The workspace's virtual environment (so the team's pinned version runs) when ``root``
+    is given, then the directory of the interpreter running ailoop (where its own
+    dependencies live).
     """
     if root is not None:
-        for name in _VENV_DIRS:
-            yield _scripts_dir(root / name)
+        yield from workspace_candidates(root)
     yield Path(sys.executable).parent
     yield _scripts_dir(Path(sys.prefix))
 
 
 def find_executable(name: str, root: Path | None) -> Path | None:
-    """Return the path of the executable ``name`` to use for the workspace ``root``, or None."""
+    """Return the path of the executable ``name`` to use, or None.
+
+    ``root``: the workspace whose virtual environment may be used (a trusted one), or None.
+    """
     for directory in candidate_dirs(root):
         if directory.is_dir():
             found = _executable_in(directory, name)

@@ -98,6 +98,10 @@ class FeedbackSettings:
     restart_backoff_ms: int = 500
     restart_backoff_max_ms: int = 60000
     commands: tuple[CommandEngineSettings, ...] = field(default_factory=tuple)
+    #: Whether executables in the workspace's virtual environment may run (a trusted
+    #: workspace, see :mod:`ailoop.trust`); else ruff and ty come from ailoop's own install
+    #: or ``PATH``.
+    workspace_executables: bool = False
 
 
 _SEVERITY_NAMES = {"error": 1, "warning": 2, "information": 3, "info": 3, "hint": 4}

@@ -18,7 +18,7 @@ import json
 import subprocess
 import threading
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,8 @@ class HookEngineSettings:
     ruff_extra_select: tuple[str, ...] = ()
     ruff_executable: str | None = None
     commands: tuple[CommandEngineSettings, ...] = ()
+    #: The workspace is trusted: its virtual environment's ruff may run.
+    workspace_executables: bool = False
 
 
 def _cheap_ruff_settings(feedback: Mapping[str, Any]) -> HookEngineSettings:
@@ -67,18 +69,21 @@ def _cheap_ruff_settings(feedback: Mapping[str, Any]) -> HookEngineSettings:
     )
 
 
-def read_engine_settings(settings: Mapping[str, Any]) -> tuple[HookEngineSettings, list[str]]:
+def read_engine_settings(
+    settings: Mapping[str, Any], trusted: bool = False
+) -> tuple[HookEngineSettings, list[str]]:
     """Read the engines from the workspace's raw settings; return them and any problems.
 
-    Without command engines only the ruff keys are read, so a hook does not pay for
-    loading the editor's feedback machinery; with them, the editor's own parser reads
-    everything.
+    ``settings`` are what trust allows (:func:`ailoop.settings.read_settings_tables`);
+    ``trusted`` also lets the workspace's own ruff run. Without command engines only the
+    ruff keys are read, so a hook does not pay for loading the editor's feedback
+    machinery; with them, the editor's own parser reads everything.
     """
     feedback = settings.get("feedback")
     feedback = feedback if isinstance(feedback, Mapping) else {}
     engines = settings.get("engines", ())
     if not engines and not feedback.get("engines"):
-        return _cheap_ruff_settings(feedback), []
+        return replace(_cheap_ruff_settings(feedback), workspace_executables=trusted), []
     from ailoop.feedback.settings import parse_feedback_settings
 
     parsed, problems = parse_feedback_settings(feedback, engines)
@@ -87,11 +92,15 @@ def read_engine_settings(settings: Mapping[str, Any]) -> tuple[HookEngineSetting
         ruff_extra_select=parsed.ruff_extra_select,
         ruff_executable=parsed.ruff_command[0] if parsed.ruff_command else None,
         commands=parsed.commands,
+        workspace_executables=trusted,
     ), problems
 
 
 def find_ruff(root: Path | None) -> str | None:
-    """Return the ruff the language server would run for ``root`` (see feedback.locate)."""
+    """Return the ruff the language server would run (see feedback.locate).
+
+    ``root``: a trusted workspace, whose virtual environment is searched first; or None.
+    """
     from ailoop.feedback.locate import find_executable
 
     found = find_executable("ruff", root)
@@ -173,7 +182,7 @@ def start_ruff(
     path: Path, text: str, settings: HookEngineSettings, cwd: Path | None
 ) -> EngineRun | None:
     """Start ``ruff check`` on ``text`` as if it were ``path`` (None when ruff is missing)."""
-    ruff = settings.ruff_executable or find_ruff(cwd)
+    ruff = settings.ruff_executable or find_ruff(cwd if settings.workspace_executables else None)
     if ruff is None:
         return None  # no ruff installed: nothing to say about it on every edit
     command = [ruff, "check", "--no-fix", "--quiet", "--output-format", "json"]

@@ -239,12 +239,26 @@ def _run(
         return
     where = _where(call)
     language = language_of(call.file_path)
-    from ailoop.settings import read_workspace_files
+    from ailoop.settings import read_settings_tables
 
-    raw_settings, setting_problems = read_workspace_files(where.root)
+    raw_settings, trust, setting_problems = read_settings_tables(where.root)
     outcome.stderr += [f"ailoop hook: {p}" for p in setting_problems]
+    if trust.withheld:
+        outcome.stderr.append(
+            f"ailoop hook: {where.root} is not trusted; ignored: {'; '.join(trust.withheld)} "
+            f"(`ailoop trust {where.root}` to use them)"
+        )
     stored = _record_and_answer(
-        call, current, snippets, where, language, raw_settings, data_dir, outcome, cwd
+        call,
+        current,
+        snippets,
+        where,
+        language,
+        raw_settings,
+        data_dir,
+        outcome,
+        cwd,
+        trusted=trust.trusted,
     )
     if not stored:
         _keep(raw, tool, data_dir, outcome)
@@ -293,6 +307,8 @@ def _record_and_answer(
     data_dir: Path,
     outcome: HookOutcome,
     cwd: Path | None = None,
+    *,
+    trusted: bool = False,
 ) -> bool:
     """Record the snippets' events and put the answer in ``outcome``; False if not stored."""
     from ailoop.hooks.engines import read_engine_settings, start_engines
@@ -300,7 +316,7 @@ def _record_and_answer(
 
     user_lookup = UserLookup(where.root or cwd)  # git runs while the rest is done
     edit = _Edit(call, current, snippets, where, language, raw_settings)
-    engine_settings, engine_setting_problems = read_engine_settings(raw_settings)
+    engine_settings, engine_setting_problems = read_engine_settings(raw_settings, trusted)
     outcome.stderr += [f"ailoop hook: {p}" for p in engine_setting_problems]
     # The engines run in the background while the patterns are matched.
     pending = start_engines(

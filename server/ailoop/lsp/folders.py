@@ -1,20 +1,23 @@
 """Workspace folders: each with its own settings, patterns and engines.
 
-A folder's settings are its files (``[tool.ailoop]`` in its ``pyproject.toml``, its
-``.ailoop.toml``) under the editor's: ``initializationOptions`` for every folder, then the
-``ailoop`` section of ``workspace/configuration`` for that folder. Its patterns and
-engines start with the first document opened in it, once the editor's settings are in.
+A folder's settings are the user's config, then its files (``[tool.ailoop]`` in its
+``pyproject.toml``, its ``.ailoop.toml``; what in them would run a program only when the
+folder is trusted, see :mod:`ailoop.trust`), under the editor's: ``initializationOptions``
+for every folder, then the ``ailoop`` section of ``workspace/configuration`` for that
+folder. Its patterns and engines start with the first document opened in it, once the
+editor's settings are in.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from lsprotocol import types
 
 from ailoop import settings as settings_module
-from ailoop.lsp import engines, known_patterns
+from ailoop.lsp import engines, known_patterns, trust
 from ailoop.lsp.server import AiloopServer
 from ailoop.lsp.session import Folder, OpenDocument
 
@@ -36,12 +39,15 @@ def configure(ls: AiloopServer, folder: Folder) -> None:
         folder.path,
         ("initializationOptions", ls.session.init_options),
         ("workspace/configuration", editor),
+        editor_trust=ls.session.editor_trust,
     )
     folder.settings = loaded
-    folder.feedback, feedback_problems = parse_feedback_settings(loaded.feedback, loaded.engines)
+    feedback, feedback_problems = parse_feedback_settings(loaded.feedback, loaded.engines)
+    folder.feedback = replace(feedback, workspace_executables=loaded.trust.trusted)
     folder.configured = True
     for problem in problems + feedback_problems:
         ls.problem(problem)
+    trust.tell(ls, folder)
     for doc in ls.session.documents_in(folder):
         doc.tracked.thresholds = folder.thresholds
     if not folder.active:
@@ -99,6 +105,8 @@ async def start(ls: AiloopServer) -> None:
     """After ``initialized``: the editor's settings, then every open document's folder."""
     await pull_configuration(ls, list(ls.session.folders))
     ls.ready = True
+    for folder in ls.session.folders:
+        trust.tell(ls, folder)
     for doc in list(ls.session.documents.values()):
         activate(ls, doc)
 

@@ -32,6 +32,15 @@ def initialize(ls: AiloopServer, params: types.InitializeParams) -> None:
     options = params.initialization_options
     if isinstance(options, dict) and isinstance(options.get("ailoop"), dict):
         options = options["ailoop"]
+    if isinstance(options, dict) and "workspaceTrust" in options:
+        options = dict(options)
+        trusted = options.pop("workspaceTrust")
+        if isinstance(trusted, bool):
+            session.editor_trust = trusted
+        else:
+            ls.problem(
+                f"initializationOptions.workspaceTrust must be true or false, not {trusted!r}"
+            )
     session.init_options = options
     for item in params.workspace_folders or []:
         session.add_folder(item.uri, item.name)

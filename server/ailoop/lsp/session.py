@@ -85,6 +85,8 @@ class Folder:
     configured: bool = False
     #: Its patterns and engines were started (on its first document).
     active: bool = False
+    #: The trust fingerprint the user was last told about (to tell once per change).
+    trust_told: str = ""
 
     @property
     def thresholds(self) -> Thresholds:
@@ -174,6 +176,9 @@ class Session:
         self.init_options: Any = None
         #: The editor's ``ailoop`` settings for no folder in particular.
         self.window_settings: Any = None
+        #: The editor's own workspace trust (``initializationOptions.workspaceTrust``), which
+        #: then decides for every folder; None: ailoop's trust store decides.
+        self.editor_trust: bool | None = None
 
     # -- folders --------------------------------------------------------------------------
 
