@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from lsprotocol import types
@@ -88,3 +89,46 @@ async def test_three_rejections_make_a_known_pattern_on_the_next_snippet(
         assert {"pattern:bare-except", "pattern:eval-call"} <= set(event["findings"])
         assert "ruff:E722" in event["findings"]
     assert all(e["pattern"] == "pattern:bare-except" for e in rejected)
+
+
+BACKTRACKING = r"""
+[[pattern]]
+id = "nested-repeat"
+title = "nested repetition"
+regex = '(x+x+)+y'
+
+[[pattern]]
+id = "redos-classic"
+title = "classic ReDoS"
+regex = '^(\s*a+)+$'
+"""
+
+
+async def test_a_backtracking_pattern_does_not_stop_the_server(
+    data_dir: Path, workspace: Path
+) -> None:
+    (workspace / ".ailoop").mkdir()
+    (workspace / ".ailoop" / "patterns.toml").write_text(BACKTRACKING, encoding="utf-8")
+    snippet = "x = '" + "x" * 5000 + "'\n" + ("a" * 40 + "!\n") * 40
+    async with session("neovim", data_dir, workspace) as client:
+        uri = open_doc(client, workspace / "shop" / "slow.py", "")
+        change(client, uri, 2, (0, 0), (0, 0), snippet)
+        waits = []
+        for _ in range(10):
+            started = time.perf_counter()
+            await client.text_document_code_action_async(
+                types.CodeActionParams(
+                    text_document=types.TextDocumentIdentifier(uri),
+                    range=types.Range(types.Position(1, 0), types.Position(1, 0)),
+                    context=types.CodeActionContext(diagnostics=[]),
+                )
+            )
+            waits.append(time.perf_counter() - started)
+        await diagnostics_where(client, uri, lambda d: bool(markers(d)))
+        await settle(client)
+        print(f"code actions while matching: max {max(waits) * 1000:.1f} ms")
+        assert max(waits) < 1.0  # 100 ms locally; slack for a loaded 2-core CI machine
+        shown = [m.message for m in client.messages]
+        assert any(
+            "pattern 'nested-repeat'" in m and "took longer than 100 ms" in m for m in shown
+        ), shown

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -200,3 +202,62 @@ def test_valid_patterns_that_are_no_valid_file_still_load(
     patterns, problems, _ = load(tmp_path, toml)
     assert problems == []
     assert [m.pattern_id for m in patterns.match(code, language)] == ["p"]
+
+
+BACKTRACKING = r"""
+[[pattern]]
+id = "nested-repeat"
+title = "nested repetition"
+regex = '(x+x+)+y'
+
+[[pattern]]
+id = "redos-classic"
+title = "classic ReDoS"
+regex = '^(\s*a+)+$'
+
+[[pattern]]
+id = "todo"
+title = "TODO"
+regex = 'TODO'
+"""
+
+
+def test_a_backtracking_regex_is_stopped_and_disabled(tmp_path: Path) -> None:
+    patterns, problems, path = load(tmp_path, BACKTRACKING)
+    assert problems == []
+    text = "x" * 5000 + "\n" + ("a" * 40 + "!\n") * 50 + "# TODO\n"
+    started = time.perf_counter()
+    found = [m.pattern_id for m in patterns.match(text, "python", "big.py")]
+    first = time.perf_counter() - started
+    assert found == ["todo"]  # the other patterns still ran
+    [message] = patterns.take_timeouts()
+    assert message.startswith(f"pattern 'nested-repeat' in {path} took longer than 100 ms on big.py")
+    assert "disabled until the patterns file changes" in message
+    assert patterns.take_timeouts() == []  # said once
+    started = time.perf_counter()
+    assert [m.pattern_id for m in patterns.match(text, "python")] == ["todo"]
+    assert time.perf_counter() - started < first  # not run again
+    assert patterns.take_timeouts() == []
+    reloaded, _ = PatternSet.load(tmp_path)  # the file loaded again: enabled again
+    assert [m.pattern_id for m in reloaded.match("x" * 50 + "y", "python")] == ["nested-repeat"]
+
+
+def test_matching_releases_the_gil(tmp_path: Path) -> None:
+    patterns, _, _ = load(tmp_path, BACKTRACKING)
+    ticks = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        patterns.match("x" * 5000, "python")
+    finally:
+        done.set()
+        counter.join()
+    assert ticks >= 20  # the other thread ran throughout the 100 ms search

@@ -52,8 +52,15 @@ async def load(ls: AiloopServer, folder: Folder) -> None:
     await refresh_stats(ls, folder)
 
 
-def _match(feedback: PatternFeedback, text: str, language: str) -> tuple[PatternMatch, ...]:
-    return tuple(feedback.patterns.match(text, language))
+async def _match(
+    ls: AiloopServer, doc: OpenDocument, feedback: PatternFeedback, text: str
+) -> tuple[PatternMatch, ...]:
+    """Match ``text`` on a worker thread; report a pattern that ran past its deadline."""
+    patterns = feedback.patterns
+    found = await asyncio.to_thread(patterns.match, text, doc.tracked.language_id, doc.uri)
+    for message in patterns.take_timeouts():
+        ls.problem(message)
+    return tuple(found)
 
 
 def cached(doc: OpenDocument, snippet: Snippet) -> Matched | None:
@@ -75,7 +82,7 @@ async def keys_of(ls: AiloopServer, doc: OpenDocument, snippet: Snippet, text: s
     is_current = text is snippet.current
     found = doc.matches.get(snippet) if is_current else None
     if found is None or found.revision != revision:
-        matches = await asyncio.to_thread(_match, feedback, text, doc.tracked.language_id)
+        matches = await _match(ls, doc, feedback, text)
         if not is_current:
             return {m.key for m in matches}
         found = Matched(revision, matches)
@@ -94,7 +101,7 @@ def _rematch(ls: AiloopServer, doc: OpenDocument, snippet: Snippet) -> None:
         try:
             while (feedback := doc.folder.patterns) is not None and not doc.closed:
                 revision, text = snippet.revision, snippet.current
-                found = await asyncio.to_thread(_match, feedback, text, doc.tracked.language_id)
+                found = await _match(ls, doc, feedback, text)
                 doc.matches[snippet] = Matched(revision, found)
                 if snippet.revision == revision:  # not edited again meanwhile
                     break

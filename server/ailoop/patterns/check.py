@@ -117,8 +117,9 @@ def check_paths(
                 continue
             report.files_checked += 1
             shown = _display_path(path, workspace.root)
-            matches = workspace.patterns.match(text, language)
+            matches = workspace.patterns.match(text, language, shown)
             report.findings.extend(_findings_for(shown, matches, workspace, stats, strict))
+    report.problems.extend(workspace.patterns.take_timeouts())
     return report
 
 
@@ -190,10 +191,11 @@ def check_diff(
         report.files_checked += 1
         matches = [
             m
-            for m in workspace.patterns.match(text, language)
+            for m in workspace.patterns.match(text, language, name)
             if any(n in lines for n in range(m.start[0], m.end[0] + 1))
         ]
         report.findings.extend(_findings_for(name, matches, workspace, stats, strict))
+    report.problems.extend(workspace.patterns.take_timeouts())
     return report
 
 

@@ -5,6 +5,14 @@ that every match must contain (regex) or the words every match must contain (ast
 pattern strings). Most patterns do not occur in most snippets, and a substring test is
 far cheaper than running the regex or walking the syntax tree, so the pre-filter keeps
 matching a few hundred patterns within a few milliseconds.
+
+Team regexes are written in Python's syntax and checked with :mod:`re` when loaded, but
+run with the `regex` module: it accepts the same syntax (``VERSION0``), takes a timeout,
+and releases the GIL while it matches (``concurrent=True``), so a pattern that
+backtracks cannot stall the server's event loop, and past :data:`REGEX_TIMEOUT` it stops
+with :class:`MatchTimeout`. (``google-re2`` is linear-time but has no backreferences or
+lookaround, which team patterns use.) ast-grep rules are linear in the text; texts over
+:data:`AST_GREP_MAX_CHARS` are not given to them.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import importlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
+
+import regex
 
 if TYPE_CHECKING:
     from ast_grep_py import Config
@@ -32,6 +42,16 @@ _SCRIPT_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "rub
 
 #: Character ast-grep substitutes for ``$`` when it parses a pattern.
 _EXPANDO = "µ"
+
+#: Seconds one regex may take over one text before it is stopped.
+REGEX_TIMEOUT = 0.1
+
+#: Texts longer than this (in characters) are not matched with ast-grep rules.
+AST_GREP_MAX_CHARS = 2_000_000
+
+
+class MatchTimeout(Exception):
+    """A pattern took longer than its deadline on a text."""
 
 
 class LineIndex:
@@ -93,21 +113,27 @@ def required_literal(compiled: re.Pattern[str]) -> tuple[str, bool] | None:
 
 @dataclasses.dataclass(frozen=True)
 class RegexMatcher:
-    """A Python regular expression, compiled with ``re.MULTILINE``."""
+    """A Python regular expression, multi-line, run with a deadline (see the module doc)."""
 
     compiled: re.Pattern[str]
     literal: str | None
     fold_case: bool
+    runner: regex.Pattern[str]
 
     @classmethod
     def compile(cls, expression: str) -> RegexMatcher:
         """Compile ``expression``; raises ``re.error`` when it is invalid or matches empty."""
         compiled = re.compile(expression, re.MULTILINE)
-        if compiled.fullmatch(""):
+        runner = regex.compile(expression, regex.MULTILINE | regex.VERSION0)
+        try:
+            empty = runner.fullmatch("", timeout=REGEX_TIMEOUT)
+        except TimeoutError:
+            raise re.error("the expression takes too long even on an empty text") from None
+        if empty:
             raise re.error("the expression matches the empty string")
         found = required_literal(compiled)
         literal, fold = found if found else (None, False)
-        return cls(compiled, literal, fold)
+        return cls(compiled, literal, fold, runner)
 
     def may_match(self, text: str, folded: str) -> bool:
         """Return False when the pre-filter proves that ``text`` has no match."""
@@ -116,8 +142,15 @@ class RegexMatcher:
         return self.literal in (folded if self.fold_case else text)
 
     def find(self, text: str, index: LineIndex) -> Iterator[Span]:
-        """Yield every non-empty match in ``text``."""
-        for match in self.compiled.finditer(text):
+        """Yield every non-empty match in ``text``; raise :class:`MatchTimeout` past the deadline.
+
+        The deadline covers the whole search of ``text``.
+        """
+        try:
+            matches = list(self.runner.finditer(text, timeout=REGEX_TIMEOUT, concurrent=True))
+        except TimeoutError:
+            raise MatchTimeout(f"took longer than {REGEX_TIMEOUT * 1000:.0f} ms") from None
+        for match in matches:
             if match.end() > match.start():
                 yield Span(index.position(match.start()), index.position(match.end()))
 

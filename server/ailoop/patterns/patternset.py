@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from ailoop.patterns.languages import AST_GREP_LANGUAGES, canonical_language
-from ailoop.patterns.matchers import AstGrepMatcher, LineIndex, RegexMatcher, is_fatal
+from ailoop.patterns.matchers import (
+    AST_GREP_MAX_CHARS,
+    AstGrepMatcher,
+    LineIndex,
+    MatchTimeout,
+    RegexMatcher,
+    is_fatal,
+)
 from ailoop.patterns.model import PATTERN_ID, PatternMatch, pattern_key
 from ailoop.patterns.reasons import normalize_reason
 
@@ -221,10 +228,18 @@ Found = tuple[Pattern, tuple[int, int], tuple[int, int]]
 
 
 class PatternSet:
-    """The patterns of one workspace, ready to match. Immutable once built."""
+    """The patterns of one workspace, ready to match.
 
-    def __init__(self, patterns: Iterable[Pattern] = ()) -> None:
+    Immutable once built, but for one thing: a regex that runs past its deadline is
+    disabled for the life of the set (until the patterns file is loaded again), and
+    :meth:`take_timeouts` hands out one message for it.
+    """
+
+    def __init__(self, patterns: Iterable[Pattern] = (), source: str = str(PATTERNS_FILE)) -> None:
         self.patterns: tuple[Pattern, ...] = tuple(patterns)
+        self.source = source
+        self._disabled: set[str] = set()
+        self._timeouts: list[str] = []
         self._by_id = {p.id: p for p in self.patterns}
         regexes = [(p, p.matcher) for p in self.patterns if isinstance(p.matcher, RegexMatcher)]
         greps = [(p, p.matcher) for p in self.patterns if isinstance(p.matcher, AstGrepMatcher)]
@@ -294,7 +309,23 @@ class PatternSet:
                 continue
             seen.add(pattern.id)
             patterns.append(pattern)
-        return cls(patterns), problems.messages
+        return cls(patterns, source), problems.messages
+
+    def take_timeouts(self) -> list[str]:
+        """Return (once) a message for each pattern disabled since the last call."""
+        taken, self._timeouts = self._timeouts, []
+        return taken
+
+    def _time_out(self, pattern: Pattern, why: str, where: str) -> None:
+        if pattern.id in self._disabled:
+            return
+        self._disabled.add(pattern.id)
+        self._timeouts.append(
+            f"pattern {pattern.id!r} in {self.source} {why} on {where or 'one text'}; it is "
+            "disabled until "
+            "the patterns file changes (a regex that backtracks: rewrite it without nested "
+            "repetition)"
+        )
 
     def for_language(
         self, language: str
@@ -305,20 +336,28 @@ class PatternSet:
             return self._any_language, ()
         return self._by_language.get(canonical, (self._any_language, ()))
 
-    def match(self, text: str, language: str) -> list[PatternMatch]:
+    def match(self, text: str, language: str, where: str = "") -> list[PatternMatch]:
         """Return every match of the patterns for ``language`` in ``text``, in text order.
 
-        Never raises on any text: a rule that fails at run time is skipped.
+        Never raises on any text: a rule that fails at run time is skipped, a regex past
+        its deadline is disabled (``where`` names the text in the message).
         """
         regexes, greps = self.for_language(language)
         found: list[Found] = []
         index: LineIndex | None = None
         folded = text.lower() if any(m.fold_case for _, m in regexes) else text
         for pattern, regex in regexes:
-            if regex.may_match(text, folded):
+            if pattern.id not in self._disabled and regex.may_match(text, folded):
                 index = index or LineIndex(text)
-                found.extend((pattern, span.start, span.end) for span in regex.find(text, index))
+                try:
+                    spans = list(regex.find(text, index))
+                except MatchTimeout as exc:
+                    self._time_out(pattern, str(exc), where)
+                    continue
+                found.extend((pattern, span.start, span.end) for span in spans)
         candidates = [(p, m) for p, m in greps if m.may_match(text)]
+        if len(text) > AST_GREP_MAX_CHARS:
+            candidates = []
         if candidates:
             found.extend(_match_tree(text, language, candidates))
         found.sort(key=lambda item: (item[1], item[2], item[0].id))
