@@ -337,8 +337,13 @@ class AiloopExtension implements vscode.Disposable {
       if (reason.trim() !== '') argument.reason = reason.trim();
     }
     try {
-      await client.sendRequest(ExecuteCommandRequest.type, { command: `ailoop.${decision}`, arguments: [argument] });
+      const answer: unknown = await client.sendRequest(ExecuteCommandRequest.type, { command: `ailoop.${decision}`, arguments: [argument] });
       this.log.info(`${decision}ed ${found.snippet} in ${argument.uri}`);
+      // The store could not take it at once: it is safe on disk, and written to the store later.
+      if (typeof answer === 'object' && answer !== null && (answer as { durable?: unknown }).durable === false) {
+        this.log.warn(`${decision} of ${found.snippet}: saved to the journal, not yet in the store`);
+        void vscode.window.showWarningMessage('ailoop: outcome saved to journal, not yet in the store');
+      }
     } catch (error) {
       this.log.error(`ailoop.${decision} failed: ${String(error)}`);
       void vscode.window.showErrorMessage(`ailoop: could not ${decision} the snippet (${String(error)}).`);

@@ -231,7 +231,9 @@ def test_a_backtracking_regex_is_stopped_and_disabled(tmp_path: Path) -> None:
     first = time.perf_counter() - started
     assert found == ["todo"]  # the other patterns still ran
     [message] = patterns.take_timeouts()
-    assert message.startswith(f"pattern 'nested-repeat' in {path} took longer than 100 ms on big.py")
+    assert message.startswith(
+        f"pattern 'nested-repeat' in {path} took longer than 100 ms on big.py"
+    )
     assert "disabled until the patterns file changes" in message
     assert patterns.take_timeouts() == []  # said once
     started = time.perf_counter()

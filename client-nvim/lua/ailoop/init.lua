@@ -80,9 +80,11 @@ function M.run_codelens(on_done)
       return
     end
     local params = { command = lens.command.command, arguments = lens.command.arguments }
-    compat.request(client, 'workspace/executeCommand', params, function(err)
+    compat.request(client, 'workspace/executeCommand', params, function(err, result)
       if err then
         vim.notify('ailoop: ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      else
+        review.notify_durability(result)
       end
       if on_done then
         on_done(err)

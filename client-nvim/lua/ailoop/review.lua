@@ -83,6 +83,18 @@ function M.at_cursor(winid)
   return nil
 end
 
+--- The message for an accept/reject answer the store has not taken yet.
+M.NOT_DURABLE = 'ailoop: outcome saved to journal, not yet in the store'
+
+--- Tell the user when the server answered an accept/reject with `durable = false`: the
+--- outcome is safe on disk (a journal) and is written to the store later.
+---@param result table|nil the command's answer
+function M.notify_durability(result)
+  if type(result) == 'table' and result.durable == false then
+    vim.notify(M.NOT_DURABLE, vim.log.levels.WARN)
+  end
+end
+
 --- Run ailoop.accept / ailoop.reject for `target` (as returned by at_cursor).
 --- `extra` adds fields to the command's argument (reason, pattern).
 --- `on_done(err)` is called once the server answered (err is nil on success).
@@ -96,9 +108,11 @@ function M.execute(target, command, extra, on_done)
     argument[k] = v
   end
   local params = { command = command, arguments = { argument } }
-  compat.request(target.client, 'workspace/executeCommand', params, function(err)
+  compat.request(target.client, 'workspace/executeCommand', params, function(err, result)
     if err then
       vim.notify(('ailoop: %s failed: %s'):format(command, err.message or vim.inspect(err)), vim.log.levels.ERROR)
+    else
+      M.notify_durability(result)
     end
     if on_done then
       on_done(err)

@@ -73,16 +73,24 @@ def language_of(path: Path) -> str:
 def save_input(
     raw: bytes, tool: str, data_dir: Path, now: dt.datetime | None = None
 ) -> Path | None:
-    """Keep ``raw`` as ``hook-inputs/<time>-<tool>.json`` and drop all but the newest ones."""
+    """Keep ``raw`` as ``hook-inputs/<time>-<tool>.json`` and drop all but the newest ones.
+
+    The folder is the data dir's, else ``<temp dir>/ailoop-hook-inputs-<uid>`` while that
+    is this user's private folder (:func:`ailoop.hooks.worker.private_dir`); the file is
+    written atomically and readable by this user only (:func:`~ailoop.hooks.worker.write_private`).
+    """
     moment = now or dt.datetime.now(dt.timezone.utc)
     import tempfile
 
+    from ailoop.hooks.worker import private_dir, user_tag, write_private
+
     name = f"{moment.strftime('%Y%m%dT%H%M%S.%f')}-{os.getpid()}-{tool}.json"
-    for folder in (data_dir / "hook-inputs", Path(tempfile.gettempdir()) / "ailoop-hook-inputs"):
+    fallback = Path(tempfile.gettempdir()) / f"ailoop-hook-inputs-{user_tag()}"
+    for folder, inside in ((data_dir / "hook-inputs", True), (fallback, False)):
+        if private_dir(folder, tighten=inside) is not None:
+            continue  # someone else's, or open to others: keep nothing there
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / name
-            target.write_bytes(raw)
+            target = write_private(folder, name, raw)
             kept = sorted(folder.glob("*.json"))
             for old in kept[: max(0, len(kept) - KEEP_INPUTS)]:
                 old.unlink(missing_ok=True)
@@ -371,6 +379,8 @@ def _answer_agent(
         if feedback
         else []
     )
+    if feedback is not None:
+        outcome.stderr += [f"ailoop hook: {m}" for m in feedback.patterns.take_timeouts()]
     if not matches and not engine_found:
         return ""
     if feedback is None and edit.where.root is not None:

@@ -19,7 +19,9 @@ which could record its events twice. ``AILOOP_HOOK_WORKER=0`` turns the
 worker off. POSIX only.
 
 This module is imported on every hook call: it uses only ``os``, ``sys``, ``socket``,
-``json``, ``zlib`` and ``contextlib``.
+``json``, ``zlib``, ``stat`` and ``contextlib``. It also holds the checks every folder
+ailoop keeps private files in goes through (:func:`private_dir`, :func:`write_private`):
+the worker's sockets, the store's spills and journal, the hooks' saved inputs.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import contextlib
 import json
 import os
 import socket
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Mapping
@@ -90,18 +93,103 @@ def socket_path(worker_key: str) -> Path | None:
     """Return where the worker for ``worker_key`` listens (``None``: no safe place)."""
     base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"  # noqa: S108
     folder = Path(base) / f"ailoop-hooks-{os.getuid()}"
-    try:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        info = folder.lstat()
-    except OSError:
-        return None
-    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not folder.is_dir():
+    if private_dir(folder) is not None:
         return None  # someone else's, or open to others: do not talk through it
     data = worker_key.encode("utf-8", "surrogateescape")
     path = folder / f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}.sock"
     if len(os.fsencode(path)) > _SOCKET_PATH_MAX:
         return None  # too long for a UNIX socket: no worker could ever listen there
     return path
+
+
+def private_dir(folder: Path, *, create: bool = True, tighten: bool = False) -> str | None:
+    """Check that ``folder`` is a directory only this user can use; return what is wrong.
+
+    ``None`` means it is fine: looked at with ``os.lstat``, it is a directory (not a
+    symbolic link), owned by this user, with no permission bits for group or others.
+    With ``create``, a missing folder is made with mode 0700 (its parents as usual).
+    ``tighten`` is for folders inside ailoop's own data directory: one of this user's
+    with looser permissions (made by an older ailoop) is narrowed to 0700 instead of refused.
+    Where the system has no user ids (Windows), only the first two checks apply.
+    """
+    if create:
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
+        except OSError as exc:
+            return f"it cannot be created ({exc.strerror or exc})"
+    try:
+        info = os.lstat(folder)
+    except FileNotFoundError:
+        return "it does not exist"
+    except OSError as exc:
+        return f"it cannot be examined ({exc.strerror or exc})"
+    if stat.S_ISLNK(info.st_mode):
+        return "it is a symbolic link"
+    if not stat.S_ISDIR(info.st_mode):
+        return "it is not a directory"
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return None
+    if info.st_uid != getuid():
+        return f"it belongs to another user (uid {info.st_uid})"
+    if info.st_mode & 0o077:
+        if not tighten:
+            return f"other users have access to it (mode {stat.S_IMODE(info.st_mode):o})"
+        try:
+            folder.chmod(0o700)  # lstat said: a directory, not a link
+        except OSError as exc:
+            return f"other users have access to it and it cannot be narrowed ({exc})"
+    return None
+
+
+def user_tag() -> str:
+    """Return what names this user's private folders in a shared place: the uid."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None:
+        return str(getuid())
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "user"
+
+
+def write_private(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``folder/name`` atomically, readable by this user only; return its path.
+
+    The bytes go to a temporary name in the same folder (mode 0600), are synced to disk,
+    and the file is renamed into place and the folder synced: under ``name`` there is
+    either nothing or the whole file, even after a crash. Raises :class:`OSError`.
+    """
+    temporary = folder / f".{name}.{os.getpid()}-{os.urandom(6).hex()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        target = folder / name
+        temporary.replace(target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    sync_dir(folder)
+    return target
+
+
+def sync_dir(folder: Path) -> None:
+    """Sync ``folder``'s entries (a rename or removal in it) to disk, where POSIX allows."""
+    if os.name != "posix":
+        return  # Windows cannot open a directory; NTFS journals renames itself
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def call(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -286,12 +287,34 @@ async def _hook_records(ls: AiloopServer, doc: OpenDocument, wanted: set[str]) -
     text = doc.tracked.doc.text
     reloaded = await asyncio.to_thread(_on_disk, doc.uri) == text
     deadline = time.monotonic() + (HOOK_GRACE if reloaded else 0.0)
+    hooked: dict[str, Event] = {}
     while True:
-        records = await ls.writer.run(lambda store: store.unresolved(origin.repo, origin.path))
+        try:
+            records = await ls.writer.run(lambda store: store.unresolved(origin.repo, origin.path))
+        except Exception as exc:  # noqa: BLE001 - a failed lookup is "no hook record"
+            _lookup_failed(ls, exc)
+            return hooked  # the snippets' own events are written (or queued) instead
+        _LOOKUP_FAILING.discard(ls)
         hooked = {e.snippet: e for e in records if e.source is Source.HOOK and e.snippet in wanted}
         if len(hooked) == len(wanted) or time.monotonic() >= deadline or doc.closed:
             return hooked
         await asyncio.sleep(HOOK_POLL)
+
+
+#: Servers whose last hook-record lookup failed (their failure is logged once, until one works).
+_LOOKUP_FAILING: weakref.WeakSet[AiloopServer] = weakref.WeakSet()
+
+
+def _lookup_failed(ls: AiloopServer, exc: Exception) -> None:
+    if ls in _LOOKUP_FAILING:
+        return
+    _LOOKUP_FAILING.add(ls)
+    log.debug("looking up agent hooks' records failed", exc_info=exc)
+    ls.log(
+        f"could not look up agent hooks' records in the event store ({exc}); new snippets "
+        "are recorded as the editor saw them",
+        types.MessageType.Warning,
+    )
 
 
 def _live_expectations(doc: OpenDocument) -> list[Expectation]:

@@ -9,7 +9,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from ailoop.capture.track import Snippet
 from ailoop.lsp import diagnostics, engines, known_patterns
-from ailoop.lsp.documents import make_event, measured_similarity, record
+from ailoop.lsp.documents import make_event, measured_similarity
 from ailoop.lsp.server import AiloopServer
 from ailoop.lsp.session import OpenDocument
 from ailoop.store.events import Kind
@@ -143,10 +143,18 @@ async def _conclude(
         events.append(await make_event(ls, doc, snippet, Kind.MODIFIED, similarity=value))
     event = await make_event(ls, doc, snippet, kind, similarity=value, **extra)
     events.append(event)
-    await record(ls, events)
+    # Answered only once durable: in SQLite, or else journaled to disk (``durable: false``).
+    writer = ls.writer
+    durable = writer is not None and await writer.write_outcome(events)
+    if writer is not None and not durable:
+        ls.log(
+            f"{kind.value} {snippet.id}: saved to the journal, not yet in the store; "
+            "it is written there as soon as the store can take it",
+            types.MessageType.Warning,
+        )
     diagnostics.publish(ls, doc)
     known_patterns.schedule_stats(ls, doc.folder)
-    return {"event": event.id, "kind": kind.value, "snippet": snippet.id}
+    return {"event": event.id, "kind": kind.value, "snippet": snippet.id, "durable": durable}
 
 
 async def accept(ls: AiloopServer, *args: Any) -> dict[str, Any]:

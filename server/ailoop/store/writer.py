@@ -6,6 +6,16 @@ Events that cannot be written yet (the store is locked, read-only or corrupt) wa
 memory and are retried with backoff; at shutdown, whatever is still waiting is spilled to
 a JSON-lines file that the next start imports. Nothing is lost and, because writes are
 idempotent on the event id, nothing is stored twice.
+
+An accept or reject is answered only once it is durable: in SQLite, or, when the store
+cannot take it within :data:`OUTCOME_WAIT` seconds, in a journal file on disk (written and
+synced before the answer), which the next start imports like a spill and which is removed
+once the outcome is in SQLite (:meth:`EventWriter.write_outcome`).
+
+Spill and journal files live in ``<data dir>/spill``, else in a folder of the system's
+temporary directory that only this user can use (:func:`spill_dirs`). They are written
+atomically, and only this user's regular files are imported, line by line: a line that is
+not a valid event is set aside in ``<file>.rejected`` and reported, the others are stored.
 """
 
 from __future__ import annotations
@@ -13,10 +23,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import getpass
 import json
 import logging
 import os
+import stat
 import tempfile
 import time
 import uuid
@@ -24,6 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from ailoop.hooks.worker import private_dir, user_tag, write_private
 from ailoop.store.events import Event
 from ailoop.store.local import DB_NAME, LocalStore, StoreError
 
@@ -32,32 +43,119 @@ log = logging.getLogger(__name__)
 
 RETRY_FIRST = 1.0
 RETRY_MAX = 60.0
+#: Seconds an accept or reject waits for SQLite before it is journaled instead. A healthy
+#: store takes a few milliseconds; past this, the store is locked or failing.
+OUTCOME_WAIT = 0.5
+#: How journal files (outcomes not yet in SQLite) are named in a spill folder.
+JOURNAL_PREFIX = "journal-"
+#: Added to a spill file's name for the lines of it that could not be imported.
+REJECTED_SUFFIX = ".rejected"
 
 
 def spill_dirs(data_dir: Path) -> list[Path]:
-    """Return where unwritable events are spilled: the data dir, else a per-user temp dir."""
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):
-        user = "user"
-    return [data_dir / "spill", Path(tempfile.gettempdir()) / f"ailoop-spill-{user}"]
+    """Return where unwritable events are spilled: the data dir, else a private temp dir.
+
+    The second is ``<temp dir>/ailoop-spill-<uid>``, used only while it is this user's
+    own directory that no one else can use (see :func:`ailoop.hooks.worker.private_dir`).
+    """
+    return [data_dir / "spill", Path(tempfile.gettempdir()) / f"ailoop-spill-{user_tag()}"]
+
+
+def _folders(data_dir: Path) -> list[tuple[Path, bool]]:
+    """Return the spill folders with whether each is inside the data dir."""
+    inside, outside = spill_dirs(data_dir)
+    return [(inside, True), (outside, False)]
 
 
 def spill(events: Sequence[Event], data_dir: Path, prefix: str = "") -> Path | None:
     """Save events that cannot be stored now to a file the next open of the store imports.
 
-    Returns the file, or None when no spill folder is writable either.
+    The file is written atomically and synced to disk, in the first spill folder that is
+    usable. Returns the file, or None when no spill folder is usable.
     """
-    lines = "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in events)
-    for folder in spill_dirs(data_dir):
-        target = folder / f"{prefix}{os.getpid()}-{uuid.uuid4().hex}.jsonl"
+    data = "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in events)
+    name = f"{prefix}{os.getpid()}-{uuid.uuid4().hex}.jsonl"
+    for folder, inside in _folders(data_dir):
+        if private_dir(folder, tighten=inside) is not None:
+            continue
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            target.write_text(lines, encoding="utf-8")
+            return write_private(folder, name, data.encode("utf-8"))
         except OSError:
             continue
-        return target
     return None
+
+
+def journal(events: Sequence[Event], data_dir: Path) -> Path | None:
+    """Journal outcomes that are not in SQLite yet: a spill file named ``journal-…``."""
+    return spill(events, data_dir, prefix=JOURNAL_PREFIX)
+
+
+class NotImported(Exception):
+    """A spill file that is not this user's regular file; the message says why."""
+
+
+def read_own_file(path: Path) -> bytes:
+    """Return the bytes of ``path`` if it is a regular file of this user's (not a link).
+
+    Raises :class:`NotImported` for anything else, :class:`OSError` when it cannot be read.
+    """
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise NotImported("it is a symbolic link")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())  # the file opened, whatever the name points to now
+        if not stat.S_ISREG(info.st_mode):
+            raise NotImported("it is not a regular file")
+        getuid = getattr(os, "getuid", None)
+        if getuid is not None and info.st_uid != getuid():
+            raise NotImported(f"it belongs to another user (uid {info.st_uid})")
+        return f.read()
+
+
+def parse_spill(data: bytes) -> tuple[list[Event], list[tuple[int, str, bytes]]]:
+    """Read a spill file's lines: the events, and the lines that are not valid events.
+
+    Each bad line comes with its number (from 1), why it is bad, and its bytes. A line is
+    bad when it is not JSON, not a valid event, or names an invalid pattern key (in
+    ``pattern`` or ``findings``, per :func:`ailoop.patterns.model.valid_key`).
+    """
+    from ailoop.patterns.model import valid_key
+
+    events: list[Event] = []
+    bad: list[tuple[int, str, bytes]] = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            bad.append((number, f"not JSON ({exc})", line))
+            continue
+        if not isinstance(value, dict):
+            bad.append((number, "not an event (a JSON object)", line))
+            continue
+        try:
+            event = Event.from_json(value)
+        except ValueError as exc:
+            bad.append((number, f"not a valid event ({exc})", line))
+            continue
+        loose = [
+            name
+            for name in ("reason", "pattern", "text")
+            if not isinstance(getattr(event, name), (str, type(None)))
+        ]
+        if loose or not event.id:
+            bad.append((number, f"not a valid event (wrong type of {loose or 'id'})", line))
+            continue
+        keys = [event.pattern] if event.pattern is not None else []
+        invalid = [k for k in [*keys, *event.findings] if valid_key(k) is None]
+        if invalid:
+            bad.append((number, f"invalid pattern key {invalid[0][:80]!r}", line))
+            continue
+        events.append(event)
+    return events, bad
 
 
 class EventWriter:
@@ -82,11 +180,20 @@ class EventWriter:
         self._retry_delay = RETRY_FIRST
         self._retry: asyncio.TimerHandle | None = None
         self._closed = False
+        #: Journal files whose outcomes wait in memory; removed by the next good write.
+        self._journals: list[Path] = []
+        #: Outcome writes still running after their answer went out.
+        self._outcomes: set[asyncio.Future[bool]] = set()
 
     @property
     def pending(self) -> int:
         """Return how many events wait in memory for the store."""
         return len(self._pending)
+
+    @property
+    def journaled(self) -> int:
+        """Return how many outcome journals wait for their events to reach SQLite."""
+        return len(self._journals) + len(self._outcomes)
 
     # -- worker-thread side -------------------------------------------------------------
 
@@ -108,19 +215,47 @@ class EventWriter:
         return self._store
 
     def _import_spills(self) -> None:
+        for folder, inside in _folders(self.data_dir):
+            if not os.path.lexists(folder):
+                continue
+            problem = private_dir(folder, create=False, tighten=inside)
+            if problem is not None:
+                self._on_problem(f"spilled events in {folder} are not imported: {problem}")
+                continue
+            for path in sorted(folder.glob("*.jsonl")):
+                self._import_spill(path)
+
+    def _import_spill(self, path: Path) -> None:
         assert self._store is not None
-        for folder in spill_dirs(self.data_dir):
-            for spill in sorted(folder.glob("*.jsonl")) if folder.is_dir() else ():
-                try:
-                    events = [
-                        Event.from_json(json.loads(line))
-                        for line in spill.read_text(encoding="utf-8").splitlines()
-                        if line.strip()
-                    ]
-                    self._store.append(events)
-                    spill.unlink()
-                except (OSError, ValueError, StoreError) as exc:
-                    self._on_problem(f"could not import spilled events from {spill}: {exc}")
+        try:
+            data = read_own_file(path)
+        except FileNotFoundError:
+            return  # another server imported it meanwhile
+        except NotImported as exc:
+            self._on_problem(f"spilled events in {path} are not imported: {exc}")
+            return
+        except OSError as exc:
+            self._on_problem(f"could not import spilled events from {path}: {exc}")
+            return
+        events, bad = parse_spill(data)
+        try:
+            self._store.append(events)
+        except StoreError as exc:
+            self._on_problem(f"could not import spilled events from {path}: {exc}")
+            return
+        aside = path.with_name(path.name + REJECTED_SUFFIX)
+        try:
+            if bad:
+                write_private(path.parent, aside.name, b"".join(raw + b"\n" for *_, raw in bad))
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            self._on_problem(f"imported the events of {path}, but could not remove it: {exc}")
+        if bad:
+            number, why, _ = bad[0]
+            self._on_problem(
+                f"{len(bad)} line(s) of {path} are not valid events and were set aside in "
+                f"{aside} (line {number}: {why}); its other {len(events)} event(s) were imported"
+            )
 
     def _flush(self, events: Sequence[Event]) -> str | None:
         """Append ``events`` after those still waiting; return the failure, if any."""
@@ -153,6 +288,54 @@ class EventWriter:
         self._after(failure)
         return failure is None
 
+    async def write_outcome(self, events: Sequence[Event], wait: float = OUTCOME_WAIT) -> bool:
+        """Write an accept's or reject's events; return whether they are in SQLite.
+
+        When the store does not take them within ``wait`` seconds (locked, failing), they
+        are journaled to disk first (see :func:`journal`), and False is returned: they
+        stay queued, and the journal is removed once they are written. Should the process
+        die before that, the next start imports the journal. Only outcomes pay for this:
+        other events take :meth:`write` and are spilled at shutdown.
+        """
+        batch = list(events)
+        written = asyncio.ensure_future(self.write(batch))
+        done, _ = await asyncio.wait({written}, timeout=wait)
+        if written in done and written.exception() is None and written.result():
+            return True
+        self._outcomes.add(written)
+        try:
+            target = await asyncio.to_thread(journal, batch, self.data_dir)
+        except BaseException:
+            self._outcomes.discard(written)
+            raise
+        if target is None:
+            self._outcomes.discard(written)
+            self._on_problem(
+                f"an outcome could not be written to {self.data_dir / DB_NAME} nor journaled "
+                "(no spill folder is usable); it waits in memory"
+            )
+            return False
+        if written.done():
+            self._settle_outcome(written, target)
+        else:
+            written.add_done_callback(lambda future: self._settle_outcome(future, target))
+        return False
+
+    def _settle_outcome(self, written: asyncio.Future[bool], target: Path) -> None:
+        """Drop an outcome's journal once its write is done: now, or at the next good write."""
+        stored = not written.cancelled() and written.exception() is None and written.result()
+        self._outcomes.discard(written)
+        if stored:
+            _remove(target)
+        else:
+            self._journals.append(target)  # still queued: any later good write stores it
+
+    def _forget_journals(self) -> None:
+        """Remove the journals whose events a successful write has just stored."""
+        done, self._journals = self._journals, []
+        for target in done:
+            _remove(target)
+
     async def run(self, query: Callable[[LocalStore], T]) -> T:
         """Run ``query`` against the store on the worker thread (raises StoreError)."""
         loop = asyncio.get_running_loop()
@@ -160,6 +343,7 @@ class EventWriter:
 
     def _after(self, failure: str | None) -> None:
         if failure is None:
+            self._forget_journals()
             if self._failing is not None and self._on_recovered is not None:
                 self._on_recovered(f"event store {self.data_dir / DB_NAME} is writable again")
             self._failing = None
@@ -185,9 +369,13 @@ class EventWriter:
         self._closed = True
         if self._retry is not None:
             self._retry.cancel()
+        if self._outcomes:  # their journals are settled before the last write
+            await asyncio.wait(set(self._outcomes))
         loop = asyncio.get_running_loop()
         failure = await loop.run_in_executor(self._executor, self._flush, [])
-        if failure is not None:
+        if failure is None:
+            self._forget_journals()
+        else:
             spilled = await loop.run_in_executor(self._executor, self._spill)
             if spilled:
                 self._on_problem(f"{failure}; events saved to {spilled} for the next start")
@@ -200,6 +388,11 @@ class EventWriter:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):  # another server may have imported it already
+        path.unlink(missing_ok=True)
 
 
 def _is_corrupt(exc: BaseException) -> bool:
