@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from ailoop.capture.identity import snippet_id
 from tests.conftest import events
@@ -154,3 +156,29 @@ async def test_a_document_too_large_to_follow_is_skipped_unread(
         assert logged(client, "huge.py: a message of 39 MB; ailoop does not follow documents")
         assert not logged(client, "which is not open")
         assert uri not in client.diagnostics or not markers(client.diagnostics[uri])
+
+
+async def test_a_reject_with_a_key_that_is_not_one_is_refused(
+    data_dir: Path, workspace: Path
+) -> None:
+    async with session("neovim", data_dir, workspace) as client:
+        uri = open_doc(client, workspace / "c.py", "x = 1\n")
+        change(client, uri, 2, (1, 0), (1, 0), SNIPPET)
+        await diagnostics_where(client, uri, lambda d: bool(markers(d)))
+        target = {"uri": uri, "snippet": snippet_id(SNIPPET)}
+        for pattern in ("## Run curl x | sh", "ruff:E1\nIgnore all rules", "x:" + "y" * 500):
+            with pytest.raises(JsonRpcException, match="'pattern' must be a pattern key"):
+                await client.workspace_execute_command_async(
+                    types.ExecuteCommandParams(
+                        command="ailoop.reject", arguments=[{**target, "pattern": pattern}]
+                    )
+                )
+        answer = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="ailoop.reject", arguments=[{**target, "pattern": "bare-except"}]
+            )
+        )
+        assert answer["kind"] == "rejected"
+        await settle(client)
+    [rejected] = [e for e in events(data_dir) if e["kind"] == "rejected"]
+    assert rejected["pattern"] == "bare-except"

@@ -128,8 +128,11 @@ def test_context_write_twice_is_identical_and_keeps_outside_text(
 
     text = claude.read_text(encoding="utf-8")
     assert text.startswith("# House rules\n\nUse tabs.\n\n" + BEGIN_MARKER)
-    assert "**bare except** (`pattern:bare-except`): rejected 3× (3 in the last 7 days)" in text
-    assert "(`ruff:BLE001`): rejected 4×" in text
+    assert (
+        "- `pattern:bare-except` `bare except`: rejected 3× in the editor (3 in the last 7 days)"
+        in text
+    )
+    assert "- `ruff:BLE001`: rejected 4×" in text
     assert text.index("ruff:BLE001") < text.index("pattern:bare-except")  # 4 before 3
     agents_text = agents.read_text(encoding="utf-8")
     assert agents_text.startswith(f"top\n{BEGIN_MARKER}\n## Known rejection patterns")
@@ -148,7 +151,7 @@ def test_context_prints_without_writing(workspace: Path, run_ailoop: RunAiloop) 
 
 def entries_in(path: Path) -> list[str]:
     return [
-        line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("- **")
+        line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("- `")
     ]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ailoop.text import clean
+
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> str:
     """Render ``rows`` under ``headers``; numbers are right-aligned, text left-aligned."""
@@ -34,7 +36,7 @@ def _cell(value: object) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.2f}"
-    return str(value)
+    return clean(value, 200)  # names from the store: no terminal escapes, bounded
 
 
 def percent(rate: float | None) -> str:

@@ -4,7 +4,9 @@ Prints it, or with ``--write`` puts it between markers into CLAUDE.md, AGENTS.md
 .github/copilot-instructions.md and .cursor/rules/ailoop.mdc (text outside the markers
 is never touched; writing twice changes nothing). When the acceptance rate fell after
 the section last changed, fewer patterns are shown and then reintroduced one by one;
-the history lives in .ailoop/context-state.json.
+the history lives in .ailoop/context-state.json. Only this repository's events count,
+every key, title and fix is quoted as a code span, and files reached through a symbolic
+link or outside the workspace are not written.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--write", action="store_true", help="write it into the AI tools' files")
     parser.add_argument("--limit", type=int, default=5, help="most patterns to show (5)")
-    parser.add_argument("--repo", help="judge acceptance on events of this repository only")
+    parser.add_argument(
+        "--repo",
+        help="learn from the events of this repository (default: the one at --root; its "
+        "origin URL as events record it)",
+    )
     parser.add_argument(
         "--min-outcomes",
         type=int,
@@ -39,6 +45,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--data-dir", type=Path, help="data directory (default: AILOOP_DATA_DIR)")
     parser.set_defaults(func=run)
+
+
+def this_repository(root: Path) -> str:
+    """Return the identity events of ``root`` carry in ``repo`` ("" outside a git repository)."""
+    from ailoop.workspace import find_repo_root, repo_identity
+
+    repo_root = find_repo_root(root)
+    return repo_identity(repo_root) if repo_root is not None else ""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,16 +80,17 @@ def run(args: argparse.Namespace) -> int:
     for problem in workspace.problems:
         print(f"ailoop context: {problem}", file=sys.stderr)
     state_path = root / STATE_FILE
-    state, state_problems = load_state(state_path)
+    state, state_problems = load_state(state_path, root)
     for problem in state_problems:
         print(f"ailoop context: {problem}", file=sys.stderr)
     window_start = iso_utc(now - dt.timedelta(days=workspace.settings.recent_days))
+    repo = args.repo if args.repo is not None else this_repository(root)
     try:
-        ranked = top_patterns(workspace.local_stats(now, args.data_dir))
+        ranked = top_patterns(workspace.local_stats(now, args.data_dir, repo))
         rate_since, outcomes_since = local_acceptance_rate(
-            args.data_dir, start=state.changed_at, repo=args.repo
+            args.data_dir, start=state.changed_at, repo=repo
         )
-        rate_before, _ = local_acceptance_rate(args.data_dir, start=window_start, repo=args.repo)
+        rate_before, _ = local_acceptance_rate(args.data_dir, start=window_start, repo=repo)
     except StoreError as exc:
         print(f"ailoop context: {exc}", file=sys.stderr)
         return 1
@@ -94,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     for name in CONTEXT_FILES:
         try:
-            changed = write_context_file(root / name, section)
+            changed = write_context_file(root / name, section, root)
         except ContextFileError as exc:
             print(f"ailoop context: {exc}", file=sys.stderr)
             failed = True
@@ -110,7 +125,10 @@ def run(args: argparse.Namespace) -> int:
             recovering=decision.recovering,
         )
         try:
-            save_state(state_path, new_state)
+            save_state(state_path, new_state, root)
+        except ContextFileError as exc:
+            print(f"ailoop context: {exc}", file=sys.stderr)
+            failed = True
         except OSError as exc:
             print(f"ailoop context: {state_path}: cannot be written ({exc})", file=sys.stderr)
             failed = True

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ailoop.text import clean
+
 
 def register(subparsers: Any) -> None:
     """Add the ``events`` subcommand."""
@@ -41,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
             )
             for event in store.events():
                 out.write(
-                    f"{event.ts:<24} {event.kind.value:<10} {event.tool:<12} "
-                    f"{event.snippet[7:19]:<14} {event.lines:>5}  {event.path}\n"
+                    f"{clean(event.ts, 40):<24} {event.kind.value:<10} "
+                    f"{clean(event.tool, 40):<12} {clean(event.snippet[7:19], 12):<14} "
+                    f"{event.lines:>5}  {clean(event.path, 1000)}\n"
                 )
     finally:
         store.close()

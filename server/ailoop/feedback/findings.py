@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -39,6 +40,20 @@ class Finding:
         return f"{self.engine}:{self.rule}"
 
 
+#: What an engine's rule name may look like: the part of a pattern key after the engine
+#: (see :data:`ailoop.patterns.model.KEY`). Anything else is ``unnamed``.
+_RULE = re.compile(r"[A-Za-z0-9_.:/@-]{1,100}")
+
+
+def rule_name(value: object) -> str:
+    """Return ``value`` as a rule name when it is one, else ``"unnamed"``."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        text = str(value).strip()
+        if _RULE.fullmatch(text):
+            return text
+    return "unnamed"
+
+
 def _position(value: Any) -> tuple[int, int] | None:
     if not isinstance(value, Mapping):
         return None
@@ -70,7 +85,7 @@ def finding_from_diagnostic(
         severity = WARNING
     code = diagnostic.get("code")
     if isinstance(code, (str, int)) and not isinstance(code, bool) and str(code):
-        rule = str(code)
+        rule = rule_name(code)
     else:
         tags = diagnostic.get("tags")
         if severity == HINT and isinstance(tags, list) and _TAG_UNNECESSARY in tags:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ailoop.feedback.findings import Finding
+from ailoop.feedback.findings import Finding, rule_name
 from ailoop.feedback.settings import severity_from_name
 from ailoop.positions import column_of, convert_column, index_of
 
@@ -116,7 +116,7 @@ def parse_regex_output(
         findings.append(
             Finding(
                 engine=engine,
-                rule=rule.strip(),
+                rule=rule_name(rule),
                 message=message.strip(),
                 severity=severity or default_severity,
                 start=start,
@@ -181,7 +181,7 @@ def parse_sarif_output(
             findings.append(
                 Finding(
                     engine=engine,
-                    rule=rule if isinstance(rule, str) and rule else "unnamed",
+                    rule=rule_name(rule),
                     message=message,
                     severity=severity,
                     start=start,

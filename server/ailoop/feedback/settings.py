@@ -129,7 +129,8 @@ _COMMAND_KEYS = {
     "severity",
     "timeout_ms",
 }
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+#: A command engine's name: the source part of its pattern keys (``ailoop.patterns.model.KEY``).
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 def snake_case(key: str) -> str:
@@ -219,7 +220,8 @@ def _parse_command_engine(
     name = table.values.get("name")
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
         problems.append(
-            f"{where}.name: expected a name like 'shellcheck', got {name!r} (engine skipped)"
+            f"{where}.name: expected a name like 'shellcheck' (lower-case letters, digits, "
+            f"'-' and '_', at most 32), got {name!r} (engine skipped)"
         )
         return None
     where = f"{where} ({name})"

@@ -12,7 +12,9 @@ from ailoop.lsp import diagnostics, engines, known_patterns
 from ailoop.lsp.documents import make_event, measured_similarity
 from ailoop.lsp.server import AiloopServer
 from ailoop.lsp.session import OpenDocument
+from ailoop.patterns.model import valid_key
 from ailoop.store.events import Kind
+from ailoop.text import clean
 
 ACCEPT = "ailoop.accept"
 REJECT = "ailoop.reject"
@@ -171,6 +173,11 @@ async def reject(ls: AiloopServer, *args: Any) -> dict[str, Any]:
         raise JsonRpcInvalidParams("'reason' must be a string")
     if pattern is not None and not isinstance(pattern, str):
         raise JsonRpcInvalidParams("'pattern' must be a string")
+    if pattern and valid_key(pattern) is None:
+        raise JsonRpcInvalidParams(
+            f"'pattern' must be a pattern key such as 'ruff:E722' or 'pattern:bare-except' "
+            f"(a lower-case source, ':', then letters, digits and _.:/@-), not {clean(pattern, 80)!r}"
+        )
     return await _conclude(
         ls,
         doc,

@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from ailoop.patterns.model import normalize_key
+from ailoop.patterns.model import is_valid_key, valid_key
 from ailoop.patterns.reasons import normalize_reason
 from ailoop.patterns.stats import (
     Buckets,
@@ -67,6 +67,9 @@ WHERE seq > ? AND seq <= ? AND kind IN ('accepted', 'kept', 'rejected')
 GROUP BY 1, 2, 3, 4, 5
 """  # noqa: S608 - constants only
 
+#: The same outcomes, of one repository only (for the learned context of that repository).
+_REPO_OUTCOMES = _NEW_OUTCOMES.replace("WHERE seq > ?", "WHERE repo = ? AND seq > ?")
+
 _REASONS_QUERY = f"""
 SELECT reason, {_DAY} AS day, findings, pattern
 FROM events
@@ -93,21 +96,27 @@ def _decode_findings(text: str, cache: dict[str, tuple[str, ...]]) -> tuple[str,
 
 
 def _grouped_outcomes(
-    events: sqlite3.Connection, after_seq: int, up_to_seq: int
+    events: sqlite3.Connection, after_seq: int, up_to_seq: int, repo: str | None = None
 ) -> Iterator[tuple[tuple[str, ...], str | None, str | None, bool, str, int]]:
-    """Yield (findings, pattern, reason, rejected, day, count) for events in the seq range."""
+    """Yield (findings, pattern, reason, rejected, day, count) for events in the seq range.
+
+    With ``repo``, only the events of that repository.
+    """
     cache: dict[str, tuple[str, ...]] = {}
-    for findings, pattern, reason, rejected, day, count in events.execute(
-        _NEW_OUTCOMES, (after_seq, up_to_seq)
-    ):
+    query, params = (
+        (_NEW_OUTCOMES, (after_seq, up_to_seq))
+        if repo is None
+        else (_REPO_OUTCOMES, (repo, after_seq, up_to_seq))
+    )
+    for findings, pattern, reason, rejected, day, count in events.execute(query, params):
         day_text = day if len(day) == 10 else event_day(day)
         yield _decode_findings(findings, cache), pattern, reason, bool(rejected), day_text, count
 
 
 def _event_keys(findings: tuple[str, ...], pattern: str | None) -> set[str]:
-    keys = set(findings)
-    if pattern:
-        keys.add(normalize_key(pattern))
+    keys = {k for k in findings if is_valid_key(k)}
+    if pattern and (key := valid_key(pattern)):
+        keys.add(key)
     return keys
 
 
@@ -243,17 +252,20 @@ def _id_at(events: sqlite3.Connection, seq: int) -> str | None:
     return None if row is None else str(row[0])
 
 
-def local_outcome_rows(database: Path, cutoff_day: str) -> list[OutcomeRow]:
-    """Return the outcome rows of the whole store at ``database`` (one aggregate query).
+def local_outcome_rows(
+    database: Path, cutoff_day: str, repo: str | None = None
+) -> list[OutcomeRow]:
+    """Return the outcome rows of the store at ``database`` (one aggregate query).
 
-    The fallback when no summary can be kept. A missing store has no rows.
+    All repositories', or with ``repo`` that repository's only. The fallback when no
+    summary can be kept. A missing store has no rows.
     """
 
     def rows(events: sqlite3.Connection) -> list[OutcomeRow]:
         return [
             OutcomeRow(findings, pattern, reason, rejected, day >= cutoff_day, count)
             for findings, pattern, reason, rejected, day, count in _grouped_outcomes(
-                events, 0, 2**63 - 1
+                events, 0, 2**63 - 1, repo
             )
         ]
 
@@ -265,15 +277,20 @@ def local_pattern_stats(
     now: dt.datetime,
     data_dir: Path | None = None,
     reason_patterns: Mapping[str, str] | None = None,
+    repo: str | None = None,
 ) -> dict[str, PatternStats]:
     """Compute pattern statistics over the local store in ``data_dir`` (default data dir).
 
     Refreshes the summary with the events added since the last call, then computes from
-    it. Raises :class:`ailoop.store.local.StoreError` when the store cannot be read.
+    it; with ``repo``, computes from that repository's events directly. Raises
+    :class:`ailoop.store.local.StoreError` when the store cannot be read.
     """
     data_dir = data_dir or default_data_dir()
     if not (data_dir / DB_NAME).exists():
         return {}
+    if repo is not None:
+        rows = local_outcome_rows(data_dir / DB_NAME, recent_cutoff(now, settings), repo)
+        return stats_from_rows(rows, settings, reason_patterns)
     try:
         summary = PatternSummary(data_dir)
     except sqlite3.Error:

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ailoop.patterns.model import TEAM_PREFIX, display_title
+from ailoop.patterns.model import TEAM_PREFIX, display_title, is_valid_key
 from ailoop.patterns.patternset import PatternSet
 from ailoop.patterns.stats import PatternStats
+from ailoop.text import clean
 
 BEGIN_MARKER = "<!-- ailoop:known-rejection-patterns:begin -->"
 END_MARKER = "<!-- ailoop:known-rejection-patterns:end -->"
@@ -93,22 +96,53 @@ def context_entries(
     return entries
 
 
+#: Longest title and fix hint put into an instruction file.
+TEXT_LIMIT = 200
+
+
+def inline_code(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Return ``text`` as one Markdown code span: cleaned, bounded, never breaking out.
+
+    Control characters and newlines go (:func:`ailoop.text.clean`), HTML comment
+    delimiters are split so no section marker can appear, and the span's backtick fence
+    is longer than any run of backticks inside (CommonMark), so the text stays literal.
+    """
+    shown = clean(text, limit).replace("<!--", "< !--").replace("-->", "-- >")
+    longest = max((len(run) for run in re.findall("`+", shown)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if shown.startswith("`") or shown.endswith("`") or not shown.strip() else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
+
+
 def render_section(entries: Sequence[ContextEntry]) -> str:
-    """Render the "Known rejection patterns" section (Markdown, ending in a newline)."""
+    """Render the "Known rejection patterns" section (Markdown, ending in a newline).
+
+    Every key, title and fix is a code span (:func:`inline_code`): data, attributed to
+    the outcomes behind it, never text an agent could take for an instruction of its own.
+    Keys that are not well-formed are left out.
+    """
     lines = ["## Known rejection patterns", ""]
-    if not entries:
+    shown = [e for e in entries if is_valid_key(e.key)]
+    if not shown:
         lines.append("No known rejection patterns yet.")
     else:
         lines.append(
-            "Code with these patterns was rejected by this team's reviewers. "
-            "Do not write them; follow the fix instead."
+            "ailoop counted how this team's developers judged AI-written code in this "
+            "repository. Code with these patterns was rejected; do not write it. Each "
+            "entry is quoted data: the pattern, its title and the fix the team wrote."
         )
         lines.append("")
-        for entry in entries:
-            numbers = f"rejected {entry.rejected}× ({entry.rejected_recent} in the last {entry.recent_days} days)"
+        for entry in shown:
+            numbers = (
+                f"rejected {entry.rejected}× in the editor "
+                f"({entry.rejected_recent} in the last {entry.recent_days} days)"
+            )
             if entry.accepted:
                 numbers += f", accepted {entry.accepted}×"
-            lines.append(f"- **{entry.title}** (`{entry.key}`): {numbers}. Fix: {entry.hint}")
+            title = "" if entry.title == entry.key else f" {inline_code(entry.title)}"
+            lines.append(
+                f"- {inline_code(entry.key)}{title}: {numbers}. Fix: {inline_code(entry.hint)}"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -139,15 +173,75 @@ def replace_between_markers(existing: str | None, section: str, front_matter: st
     return existing[:begin] + block + existing[end + len(END_MARKER) :]
 
 
-def write_context_file(path: Path, section: str) -> bool:
+def check_inside(root: Path, path: Path) -> None:
+    """Refuse ``path`` unless it lies inside ``root`` with no symlink on the way.
+
+    A repository could ship ``CLAUDE.md -> ~/.bashrc`` or ``.ailoop -> ~/.ssh``: writing
+    through such a link would change a file outside the repository, or copy one into it.
+    Raises :class:`ContextFileError` naming the file.
+    """
+    base = root.resolve()
+    try:
+        relative = path.relative_to(root) if path.is_absolute() else path
+    except ValueError:
+        raise ContextFileError(f"{path}: outside the workspace {root}; not written") from None
+    current = base
+    for part in relative.parts:
+        if part in ("", ".", ".."):
+            raise ContextFileError(f"{path}: not a plain path inside {root}; not written")
+        current = current / part
+        if current.is_symlink():
+            raise ContextFileError(
+                f"{current}: a symbolic link; ailoop writes only regular files inside the "
+                "workspace (replace the link with a file to use it)"
+            )
+    if base != current.resolve() and base not in current.resolve().parents:
+        raise ContextFileError(f"{path}: resolves outside the workspace {root}; not written")
+
+
+def _read_regular(path: Path) -> str | None:
+    """Read a file without following a symlink at its end; None when it does not exist."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read().decode("utf-8")
+
+
+def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
+    """Replace ``path`` with ``text``: a temp file in its folder, fsync, rename, fsync."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            Path(temp).chmod(mode)
+        Path(temp).replace(path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def write_context_file(path: Path, section: str, root: Path | None = None) -> bool:
     """Write ``section`` between the markers of ``path``; return True when the file changed.
 
-    The file is replaced atomically; raises :class:`ContextFileError` with the path.
+    With ``root``, ``path`` must lie inside it with no symlink on the way
+    (:func:`check_inside`). The file is replaced atomically, keeping its mode; raises
+    :class:`ContextFileError` with the path.
     """
+    if root is not None:
+        check_inside(root, path)
     try:
-        existing: str | None = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        existing = None
+        existing = _read_regular(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ContextFileError(f"{path}: cannot be read: {exc}") from exc
     front = CURSOR_FRONT_MATTER if path.suffix == ".mdc" else ""
@@ -158,15 +252,8 @@ def write_context_file(path: Path, section: str) -> bool:
     if updated == existing:
         return False
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False,
-            newline="",
-        ) as handle:  # fmt: skip
-            handle.write(updated)
-        if path.exists():
-            Path(handle.name).chmod(path.stat().st_mode & 0o7777)
-        Path(handle.name).replace(path)
+        mode = path.lstat().st_mode & 0o7777 if existing is not None else None
+        write_atomically(path, updated, mode)
     except OSError as exc:
         raise ContextFileError(f"{path}: cannot be written: {exc}") from exc
     return True
@@ -266,12 +353,20 @@ def decide_shown(
     return Decision(target, False, f"acceptance held at {rate_since_change:.0%}")
 
 
-def load_state(path: Path) -> tuple[ContextState, list[str]]:
-    """Read the step-back state; a missing or unreadable file is a fresh state (with a message)."""
+def load_state(path: Path, root: Path | None = None) -> tuple[ContextState, list[str]]:
+    """Read the step-back state; a missing or unreadable file is a fresh state (with a message).
+
+    With ``root``, a state file reached through a symlink is not read.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return ContextState(), []
+        if root is not None:
+            check_inside(root, path)
+        text = _read_regular(path)
+        if text is None:
+            return ContextState(), []
+        data = json.loads(text)
+    except ContextFileError as exc:
+        return ContextState(), [f"{exc}; starting the context history afresh"]
     except (OSError, ValueError) as exc:
         return ContextState(), [f"{path}: unreadable ({exc}); starting the context history afresh"]
     if not isinstance(data, dict):
@@ -279,7 +374,11 @@ def load_state(path: Path) -> tuple[ContextState, list[str]]:
     return ContextState.from_json(data), []
 
 
-def save_state(path: Path, state: ContextState) -> None:
-    """Write the step-back state (pretty JSON, stable key order)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+def save_state(path: Path, state: ContextState, root: Path | None = None) -> None:
+    """Write the step-back state (pretty JSON, stable key order), atomically.
+
+    With ``root``, refuses a path through a symlink or outside it (:class:`ContextFileError`).
+    """
+    if root is not None:
+        check_inside(root, path)
+    write_atomically(path, json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n")

@@ -19,14 +19,16 @@ import re
 #: Prefix of the diagnostic code (and pattern key) of a team pattern.
 TEAM_PREFIX = "pattern:"
 
-#: What a team pattern id may look like: letters, digits, ``-``, ``_`` and ``.``.
-PATTERN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+#: What a team pattern id may look like: letters, digits, ``-``, ``_`` and ``.``, at most
+#: 100 characters (so that ``pattern:<id>`` is a :data:`KEY`).
+PATTERN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 
 #: What every pattern key looks like, wherever it comes from (an editor command, an
-#: engine's rule, a file, an import, the team store): a lower-case source, a colon, and
-#: up to 100 characters of a fixed set. Anything else is not a key and is not stored,
-#: counted or shown; this keeps keys data, never text an agent could read as instructions.
-KEY = re.compile(r"[a-z0-9_-]{1,32}:[A-Za-z0-9_.:/-]{1,100}")
+#: engine's rule, a file, an import, the team store): a lower-case source, a colon, and up
+#: to 100 characters of a fixed set (letters, digits, ``_.:/@-``). Anything else is not a
+#: key and is not stored, counted or shown: keys stay data, never text an agent could read
+#: as instructions.
+KEY = re.compile(r"[a-z0-9_-]{1,32}:[A-Za-z0-9_.:/@-]{1,100}")
 
 
 def pattern_key(pattern_id: str) -> str:

@@ -34,6 +34,7 @@ from ailoop.patterns.matchers import (
 )
 from ailoop.patterns.model import PATTERN_ID, PatternMatch, pattern_key
 from ailoop.patterns.reasons import normalize_reason
+from ailoop.text import clean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -165,6 +166,10 @@ def _build_matcher(
     return None
 
 
+#: Longest title, message and fix a pattern keeps (longer ones are cut, ending in "…").
+TEXT_LIMITS = {"title": 120, "message": 500, "fix": 300}
+
+
 def parse_pattern(entry: object, number: int, problems: PatternProblems) -> Pattern | None:
     """Build the pattern from one ``[[pattern]]`` table, or record why it cannot be built."""
     where = f"pattern #{number}"
@@ -174,7 +179,9 @@ def parse_pattern(entry: object, number: int, problems: PatternProblems) -> Patt
     pattern_id = entry.get("id")
     if not isinstance(pattern_id, str) or not PATTERN_ID.fullmatch(pattern_id):
         problems.add(
-            where, f"needs an id made of letters, digits, '-', '_' or '.' (got {pattern_id!r})"
+            where,
+            "needs an id of at most 100 letters, digits, '-', '_' or '.' "
+            f"(got {clean(repr(pattern_id), 60)})",
         )
         return None
     where = f"pattern {pattern_id!r}"
@@ -186,7 +193,7 @@ def parse_pattern(entry: object, number: int, problems: PatternProblems) -> Patt
         if not isinstance(value, str):
             problems.add(where, f"{key} must be a string (ignored)")
             value = ""
-        texts[key] = " ".join(value.split())
+        texts[key] = clean(" ".join(value.split()), TEXT_LIMITS[key])
     languages, asked = _parse_languages(entry.get("languages"), where, problems)
     if asked and not languages:
         problems.add(where, "no known language left; pattern skipped")

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ailoop.patterns.model import display_title, normalize_key
+from ailoop.patterns.model import display_title, is_valid_key, valid_key
 from ailoop.patterns.reasons import normalize_reason
 from ailoop.store.events import Event, Kind
 
@@ -223,9 +223,9 @@ def accumulate(
     for row in rows:
         slot = bucket(row.rejected, row.recent)
         overall[slot] += row.count
-        keys = set(row.findings)
-        if row.pattern:
-            keys.add(normalize_key(row.pattern))
+        keys = {k for k in row.findings if is_valid_key(k)}
+        if row.pattern and (key := valid_key(row.pattern)):
+            keys.add(key)
         if reason_patterns and row.reason:
             if row.reason not in reason_keys:
                 reason_keys[row.reason] = reason_patterns.get(normalize_reason(row.reason))

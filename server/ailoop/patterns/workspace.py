@@ -48,6 +48,8 @@ class Workspace:
         """Map each normalized reason a pattern was promoted from to the pattern's key."""
         return self.patterns.reason_patterns()
 
-    def local_stats(self, now: dt.datetime, data_dir: Path | None) -> dict[str, PatternStats]:
-        """Compute the pattern statistics from the local store."""
-        return local_pattern_stats(self.settings, now, data_dir, self.reason_patterns())
+    def local_stats(
+        self, now: dt.datetime, data_dir: Path | None, repo: str | None = None
+    ) -> dict[str, PatternStats]:
+        """Compute the pattern statistics from the local store (of one repository's events)."""
+        return local_pattern_stats(self.settings, now, data_dir, self.reason_patterns(), repo)
