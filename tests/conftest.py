@@ -39,6 +39,16 @@ def config_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     return path
 
 
+@pytest.fixture
+def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system's temporary directory, for one test: a fresh, shared (1777) one."""
+    path = tmp_path / "tmp"
+    path.mkdir()
+    path.chmod(0o1777)
+    monkeypatch.setattr(tempfile, "tempdir", str(path))
+    return path
+
+
 def trust(root: Path) -> None:
     """Trust ``root`` as ``ailoop trust`` would (see :mod:`ailoop.trust`)."""
     from ailoop.settings import read_workspace_files, snake_keys

@@ -10,6 +10,7 @@ from lsprotocol import types
 from ailoop.capture.identity import snippet_id
 from tests.conftest import events
 from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session, settle
+from tests.patterns.pattern_testkit import BACKTRACKING
 
 PATTERNS = """
 [[pattern]]
@@ -89,19 +90,6 @@ async def test_three_rejections_make_a_known_pattern_on_the_next_snippet(
         assert {"pattern:bare-except", "pattern:eval-call"} <= set(event["findings"])
         assert "ruff:E722" in event["findings"]
     assert all(e["pattern"] == "pattern:bare-except" for e in rejected)
-
-
-BACKTRACKING = r"""
-[[pattern]]
-id = "nested-repeat"
-title = "nested repetition"
-regex = '(x+x+)+y'
-
-[[pattern]]
-id = "redos-classic"
-title = "classic ReDoS"
-regex = '^(\s*a+)+$'
-"""
 
 
 async def test_a_backtracking_pattern_does_not_stop_the_server(

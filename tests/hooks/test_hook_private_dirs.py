@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,6 @@ from tests.hooks.hook_testkit import RunHook, apply_tool, load_payload
 
 NOBODY = 65534
 MOMENT = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture
-def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system's temporary directory, for these tests: a fresh, shared one."""
-    path = tmp_path / "tmp"
-    path.mkdir()
-    path.chmod(0o1777)
-    monkeypatch.setattr(tempfile, "tempdir", str(path))
-    return path
 
 
 def fallback(temp_dir: Path) -> Path:

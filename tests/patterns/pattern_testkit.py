@@ -28,6 +28,25 @@ languages = ["python", "javascript"]
 ast_grep = "eval($$$ARGS)"
 """
 
+#: Patterns that backtrack (the first past any deadline on 5,000 x's; the second is the
+#: classic ReDoS that Python's re never finishes), and one that does not.
+BACKTRACKING = r"""
+[[pattern]]
+id = "nested-repeat"
+title = "nested repetition"
+regex = '(x+x+)+y'
+
+[[pattern]]
+id = "redos-classic"
+title = "classic ReDoS"
+regex = '^(\s*a+)+$'
+
+[[pattern]]
+id = "todo"
+title = "TODO"
+regex = 'TODO'
+"""
+
 BARE_EXCEPT_SNIPPET = """\
 def load(path):
     try:

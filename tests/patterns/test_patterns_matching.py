@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pattern_testkit import BARE_EXCEPT_SNIPPET, PATTERNS_TOML
+from pattern_testkit import BACKTRACKING, BARE_EXCEPT_SNIPPET, PATTERNS_TOML
 
 from ailoop.patterns import PatternSet
 from ailoop.patterns.matchers import RegexMatcher, required_words
@@ -202,24 +202,6 @@ def test_valid_patterns_that_are_no_valid_file_still_load(
     patterns, problems, _ = load(tmp_path, toml)
     assert problems == []
     assert [m.pattern_id for m in patterns.match(code, language)] == ["p"]
-
-
-BACKTRACKING = r"""
-[[pattern]]
-id = "nested-repeat"
-title = "nested repetition"
-regex = '(x+x+)+y'
-
-[[pattern]]
-id = "redos-classic"
-title = "classic ReDoS"
-regex = '^(\s*a+)+$'
-
-[[pattern]]
-id = "todo"
-title = "TODO"
-regex = 'TODO'
-"""
 
 
 def test_a_backtracking_regex_is_stopped_and_disabled(tmp_path: Path) -> None:

@@ -71,13 +71,9 @@ def as_root() -> None:
 
 
 @pytest.fixture(autouse=True)
-def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system's temporary directory, for these tests: a fresh one."""
-    path = tmp_path / "tmp"
-    path.mkdir()
-    path.chmod(0o1777)
-    monkeypatch.setattr(tempfile, "tempdir", str(path))
-    return path
+def fresh_temp_dir(temp_dir: Path) -> Path:
+    """Every test here gets a fresh system temporary directory (see tests/conftest.py)."""
+    return temp_dir
 
 
 @pytest.fixture
