@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -250,8 +250,11 @@ class TrustError(Exception):
     """The trust file cannot be read; the message names it."""
 
 
-def untrusted_message(root: Path, repo: RepoSettings, state: TrustState) -> str:
-    """Say what an untrusted workspace's files set that ailoop ignores, and how to trust it."""
+def untrusted_message(root: Path, withheld: Sequence[str], state: TrustState) -> str:
+    """Say what an untrusted workspace's files set that ailoop ignores, and how to trust it.
+
+    ``withheld``: what trust would allow (:meth:`RepoSettings.describe`).
+    """
     why = (
         "its ailoop settings changed since you trusted it"
         if state == "changed"
@@ -259,8 +262,8 @@ def untrusted_message(root: Path, repo: RepoSettings, state: TrustState) -> str:
     )
     return (
         f"{root}: {why}, so ailoop ignores what would run a program from it: "
-        f"{'; '.join(repo.describe())}. Trust it with `ailoop trust {root}` "
-        "(or the Trust action) to use them."
+        f"{'; '.join(withheld)}. Trust it (the Trust action, or `ailoop trust {root}`) "
+        "to use them."
     )
 
 

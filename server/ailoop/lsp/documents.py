@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -294,21 +293,18 @@ async def _hook_records(ls: AiloopServer, doc: OpenDocument, wanted: set[str]) -
         except Exception as exc:  # noqa: BLE001 - a failed lookup is "no hook record"
             _lookup_failed(ls, exc)
             return hooked  # the snippets' own events are written (or queued) instead
-        _LOOKUP_FAILING.discard(ls)
+        ls.session.hook_lookup_failing = False
         hooked = {e.snippet: e for e in records if e.source is Source.HOOK and e.snippet in wanted}
         if len(hooked) == len(wanted) or time.monotonic() >= deadline or doc.closed:
             return hooked
         await asyncio.sleep(HOOK_POLL)
 
 
-#: Servers whose last hook-record lookup failed (their failure is logged once, until one works).
-_LOOKUP_FAILING: weakref.WeakSet[AiloopServer] = weakref.WeakSet()
-
-
 def _lookup_failed(ls: AiloopServer, exc: Exception) -> None:
-    if ls in _LOOKUP_FAILING:
+    """Log a failed hook-record lookup once, until a lookup works again."""
+    if ls.session.hook_lookup_failing:
         return
-    _LOOKUP_FAILING.add(ls)
+    ls.session.hook_lookup_failing = True
     log.debug("looking up agent hooks' records failed", exc_info=exc)
     ls.log(
         f"could not look up agent hooks' records in the event store ({exc}); new snippets "

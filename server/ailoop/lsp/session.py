@@ -179,6 +179,8 @@ class Session:
         #: The editor's own workspace trust (``initializationOptions.workspaceTrust``), which
         #: then decides for every folder; None: ailoop's trust store decides.
         self.editor_trust: bool | None = None
+        #: The last lookup of agent hooks' records in the event store failed (said once).
+        self.hook_lookup_failing = False
 
     # -- folders --------------------------------------------------------------------------
 

@@ -3,9 +3,8 @@
 When ailoop's trust store decides (any editor without its own workspace trust), the
 user is asked with ``window/showMessageRequest`` and a Trust action; the ``ailoop.trust``
 command does the same for a folder, or for every folder with ignored settings. When the
-editor decides (it sent ``initializationOptions.workspaceTrust``, as the VS Code
-extension does), the server only says what it ignores: trusting the workspace in the
-editor restarts the server with the new decision.
+editor decides (it sent ``initializationOptions.workspaceTrust``), the server only says
+what it ignores: the editor starts the server again when its decision changes.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
 
 from ailoop.lsp.server import AiloopServer
 from ailoop.lsp.session import Folder
+from ailoop.trust import untrusted_message
 
 TRUST = "ailoop.trust"
 ACTION_TRUST = "Trust"
@@ -49,15 +49,7 @@ def tell(ls: AiloopServer, folder: Folder) -> None:
             types.MessageType.Info,
         )
         return
-    why = (
-        "its ailoop settings changed since you trusted it"
-        if state.state == "changed"
-        else ("it is not trusted")
-    )
-    message = (
-        f"ailoop: {folder.path}: {why}, so ailoop ignores what would run a program from "
-        f"it: {_ignored(folder)}. Trust it to use them (or run `ailoop trust {folder.path}`)."
-    )
+    message = "ailoop: " + untrusted_message(folder.path, state.withheld, state.state)
     ls.log(message, types.MessageType.Warning)
     ls.run_task(_ask(ls, folder, state.fingerprint, message), f"ask to trust {folder.name}")
 
@@ -97,7 +89,6 @@ async def record(
             continue
         await asyncio.to_thread(store.trust, folder.path, state.fingerprint)
         ls.log(f"{folder.path} is trusted: {_ignored(folder) or 'nothing was ignored'}")
-        folder.configured = False
         folders.configure(ls, folder)
         trusted.append(folder.uri)
     return trusted
