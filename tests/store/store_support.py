@@ -22,9 +22,13 @@ RULES = (
 )
 PATTERNS = ("bare-except", "broad-catch", "print-debugging")
 KINDS = (Kind.GENERATED, Kind.ACCEPTED, Kind.REJECTED, Kind.KEPT, Kind.REVERTED, Kind.MODIFIED)
+#: The repository of the events ``make_events`` makes (assign it to a store to push them).
+REPO = "github.com/team/app"
 
 
-def make_events(count: int, seed: int = 0, *, now: dt.datetime | None = None) -> list[Event]:
+def make_events(
+    count: int, seed: int = 0, *, now: dt.datetime | None = None, repo: str = REPO
+) -> list[Event]:
     """Return ``count`` varied events spread over the last 30 days (deterministic per seed)."""
     rng = random.Random(seed)
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -39,7 +43,7 @@ def make_events(count: int, seed: int = 0, *, now: dt.datetime | None = None) ->
                 snippet=f"sha256:{seed:04d}{i:060d}",
                 tool=rng.choice(("copilot", "cursor", "claude-code")),
                 user=rng.choice(("alice", "bob", "carol")),
-                repo="github.com/team/app",
+                repo=repo,
                 path=f"src/mod{i % 7}.py",
                 language="python",
                 lines=rng.randint(1, 40),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from pg_cluster import PASSWORD, PASSWORD_ROLE, TestCluster
-from store_support import local_db_with, make_events, pg_count, pg_ids
+from store_support import REPO, local_db_with, make_events, pg_count, pg_ids
 
 from ailoop.analytics.acceptance import iso_week, outcome_groups
 from ailoop.patterns.model import normalize_key
@@ -57,7 +57,7 @@ def test_init_creates_the_schema_once(pg_cluster: TestCluster, database: str) ->
 def test_push_round_trips_every_field_but_the_text(store_url: str, data_dir: Path) -> None:
     events = make_events(1200, seed=1)
     local_db = local_db_with(data_dir, events)
-    report = sync_once(local_db, store_url, SyncOptions(batch_size=250))
+    report = sync_once(local_db, store_url, SyncOptions(batch_size=250), repos=[REPO])
     assert (report.sent, report.new, report.skipped) == (1200, 1200, 0)
     assert count_unsynced(local_db) == 0
     shared_events = {e.id: e for e in shared.iter_team_events(store_url)}
@@ -68,7 +68,7 @@ def test_push_round_trips_every_field_but_the_text(store_url: str, data_dir: Pat
 
 def test_team_events_can_be_narrowed(store_url: str, data_dir: Path) -> None:
     events = make_events(300, seed=2)
-    sync_once(local_db_with(data_dir, events), store_url, SyncOptions())
+    sync_once(local_db_with(data_dir, events), store_url, SyncOptions(), repos=[REPO])
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)
     recent = list(shared.iter_team_events(store_url, since=since, repo="github.com/team/app"))
     expected = sorted(
@@ -80,10 +80,14 @@ def test_team_events_can_be_narrowed(store_url: str, data_dir: Path) -> None:
 
 def test_share_code_and_user_hash(store_url: str, data_dir: Path, tmp_path: Path) -> None:
     events = make_events(50, seed=3)
-    sync_once(local_db_with(data_dir, events[:25]), store_url, SyncOptions(share_code=True))
+    sync_once(
+        local_db_with(data_dir, events[:25]), store_url, SyncOptions(share_code=True), repos=[REPO]
+    )
     other = tmp_path / "other"
     other.mkdir()
-    sync_once(local_db_with(other, events[25:]), store_url, SyncOptions(user_hash_key="k1"))
+    sync_once(
+        local_db_with(other, events[25:]), store_url, SyncOptions(user_hash_key="k1"), repos=[REPO]
+    )
     by_id = {e.id: e for e in shared.iter_team_events(store_url)}
     for event in events[:25]:
         assert by_id[event.id].text == event.text
@@ -130,9 +134,15 @@ def test_team_pattern_statistics_land_in_the_local_cache(
     their_dir = tmp_path / "theirs"
     their_dir.mkdir()
     # they also hold 200 of my events: the statistics must count those once
-    sync_once(local_db_with(their_dir, theirs + mine[:200]), store_url, SyncOptions(), pull=False)
+    sync_once(
+        local_db_with(their_dir, theirs + mine[:200]),
+        store_url,
+        SyncOptions(),
+        pull=False,
+        repos=[REPO],
+    )
     local_db = local_db_with(data_dir, mine)
-    report = sync_once(local_db, store_url, SyncOptions())
+    report = sync_once(local_db, store_url, SyncOptions(), repos=[REPO])
     assert report.skipped == 200
 
     cached = team_cache.read_team_pattern_stats(local_db)
@@ -157,7 +167,7 @@ def test_cached_days_give_the_buckets_the_pattern_statistics_use(
     now = dt.datetime.now(dt.timezone.utc)
     events = make_events(1500, seed=14, now=now)
     local_db = local_db_with(data_dir, events)
-    sync_once(local_db, store_url, SyncOptions())
+    sync_once(local_db, store_url, SyncOptions(), repos=[REPO])
     for recent_days in (1, 7, 30):
         settings = PatternSettings(recent_days=recent_days)
         cutoff = recent_cutoff(now, settings)
@@ -176,7 +186,9 @@ def test_least_privilege_role_can_sync_but_not_change_events(
     pg_cluster.admin(shared.role_sql(role, database), database)
     client_url = pg_cluster.url(database, user=role)
     events = make_events(400, seed=6)
-    report = sync_once(local_db_with(data_dir, events), client_url, SyncOptions(batch_size=100))
+    report = sync_once(
+        local_db_with(data_dir, events), client_url, SyncOptions(batch_size=100), repos=[REPO]
+    )
     assert report.new == 400
     assert report.rules > 0
     with psycopg.connect(client_url, autocommit=True) as conn:
@@ -197,7 +209,7 @@ def test_wrong_password_is_one_clear_message_without_the_password(
     inline = pg_cluster.url(database, user=PASSWORD_ROLE, password="Wr0ng-Secret")
     from_env = pg_cluster.url(database, user=PASSWORD_ROLE)
     for url, env in ((inline, {}), (from_env, {"PGPASSWORD": "Wr0ng-Secret"})):
-        result = ailoop("sync", "--url", url, "--data-dir", str(data_dir), env=env)
+        result = ailoop("sync", "--url", url, "--repo", REPO, "--data-dir", str(data_dir), env=env)
         assert result.returncode == 1
         assert "authentication failed" in result.stderr
         assert "Wr0ng-Secret" not in result.stderr + result.stdout
@@ -214,7 +226,16 @@ def test_right_password_from_the_environment_works(
     )
     local_db_with(data_dir, make_events(10, seed=8))
     url = pg_cluster.url(database, user=PASSWORD_ROLE)
-    result = ailoop("sync", "--url", url, "--data-dir", str(data_dir), env={"PGPASSWORD": PASSWORD})
+    result = ailoop(
+        "sync",
+        "--url",
+        url,
+        "--repo",
+        REPO,
+        "--data-dir",
+        str(data_dir),
+        env={"PGPASSWORD": PASSWORD},
+    )
     assert result.returncode == 0, result.stderr
     assert "synced 10 events" in result.stdout
 
@@ -222,7 +243,7 @@ def test_right_password_from_the_environment_works(
 def test_unknown_host_is_one_clear_message(data_dir: Path) -> None:
     local_db_with(data_dir, make_events(3, seed=9))
     url = "postgresql://someone:Secret-Value-1@no-such-host.invalid:5432/team"
-    result = ailoop("sync", "--url", url, "--data-dir", str(data_dir))
+    result = ailoop("sync", "--url", url, "--repo", REPO, "--data-dir", str(data_dir))
     assert result.returncode == 1
     assert "unknown host" in result.stderr
     assert "Secret-Value-1" not in result.stderr
@@ -236,7 +257,7 @@ def test_newer_schema_is_refused_with_one_clear_message(
         f"INSERT INTO ailoop.schema_version (version) VALUES ({CURRENT_VERSION + 1})", database
     )
     local_db_with(data_dir, make_events(5, seed=10))
-    result = ailoop("sync", "--url", store_url, "--data-dir", str(data_dir))
+    result = ailoop("sync", "--url", store_url, "--repo", REPO, "--data-dir", str(data_dir))
     assert result.returncode == 1
     assert "newer schema" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -250,14 +271,17 @@ def test_store_without_schema_says_to_run_init(
     pg_cluster: TestCluster, database: str, data_dir: Path
 ) -> None:
     local_db_with(data_dir, make_events(2, seed=11))
-    result = ailoop("sync", "--url", pg_cluster.url(database), "--data-dir", str(data_dir))
+    result = ailoop(
+        "sync", "--url", pg_cluster.url(database), "--repo", REPO, "--data-dir", str(data_dir)
+    )
     assert result.returncode == 1
     assert "ailoop store init" in result.stderr
 
 
 def test_tls_settings_reach_libpq(pg_cluster: TestCluster, store_url: str, data_dir: Path) -> None:
     local_db_with(data_dir, make_events(2, seed=12))
-    result = ailoop("sync", "--url", f"{store_url}?sslmode=require", "--data-dir", str(data_dir))
+    url = f"{store_url}?sslmode=require"
+    result = ailoop("sync", "--url", url, "--repo", REPO, "--data-dir", str(data_dir))
     assert result.returncode == 1
     assert "SSL" in result.stderr  # the test server has no TLS: libpq refused as asked
 
@@ -283,7 +307,7 @@ def test_missing_psycopg_gives_the_install_hint(data_dir: Path) -> None:
 def test_local_capture_is_not_touched_by_sync(store_url: str, data_dir: Path) -> None:
     events = make_events(20, seed=13)
     local_db = local_db_with(data_dir, events)
-    sync_once(local_db, store_url, SyncOptions())
+    sync_once(local_db, store_url, SyncOptions(), repos=[REPO])
     store = LocalStore(local_db)
     try:
         assert [e.id for e in store.events()] == [e.id for e in sorted(events, key=lambda e: e.ts)]
@@ -313,7 +337,7 @@ def test_upgrade_counts_the_events_already_stored(
 
     assert shared.apply_migrations(url) == (1, CURRENT_VERSION)
     local_db = local_db_with(data_dir, [])
-    sync_once(local_db, url, SyncOptions())
+    sync_once(local_db, url, SyncOptions(), repos=[REPO])
     cached = team_cache.read_team_pattern_stats(local_db)
     assert _numbers(cached) == _expected_stats(events, now)
 
@@ -325,7 +349,15 @@ def test_sync_draws_a_progress_bar_on_a_terminal(store_url: str, data_dir: Path)
     leader, follower = pty.openpty()
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "ailoop", "sync", "--url", store_url, "--batch-size", "100"],
+            [
+                sys.executable,
+                "-m",
+                "ailoop",
+                "sync",
+                "--url",
+                store_url,
+                *("--repo", REPO, "--batch-size", "100"),
+            ],
             stdout=subprocess.PIPE,
             stderr=follower,
             text=True,
@@ -357,7 +389,7 @@ def test_sync_draws_a_progress_bar_on_a_terminal(store_url: str, data_dir: Path)
 
 def test_team_outcome_counts_match_the_acceptance_analytics(store_url: str, data_dir: Path) -> None:
     events = make_events(1200, seed=15)
-    sync_once(local_db_with(data_dir, events), store_url, SyncOptions())
+    sync_once(local_db_with(data_dir, events), store_url, SyncOptions(), repos=[REPO])
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
     for window, repo in ((None, None), (since, None), (None, "github.com/team/app"), (None, "x")):
         merged: Counter[tuple[str, str, str, str, Kind]] = Counter()

@@ -157,14 +157,30 @@ def test_progress_line() -> None:
     assert progress_line(0, 0, width=4) == "[####] 0/0 events"
 
 
-def test_pattern_counts_split_rules_from_baseline() -> None:
+def test_team_stats_split_rules_from_baseline_and_skip_bad_rows() -> None:
+    now = dt.datetime(2026, 1, 10, 12, tzinfo=dt.timezone.utc)
     when = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    rules, baseline = shared.pattern_counts_from_rows(
-        [("ruff:F401", 2, 3, 1, 0, 6, when), (None, 5, 9, 2, 4, 20, when)]
-    )
-    assert rules == [shared.PatternCounts("ruff:F401", 2, 3, 1, 0, 6, "2026-01-01T00:00:00.000Z")]
-    assert baseline.total == 20
-    assert baseline.rule == ""
+    day, recent_day = dt.date(2026, 1, 1), dt.date(2026, 1, 9)
+    rows = [
+        ("ruff:F401", day, 2, 3, 6, when),
+        ("ruff:F401", recent_day, 1, 0, 1, when + dt.timedelta(days=8)),
+        ("", day, 5, 9, 20, when),
+        # bad rows, as stored before the schema checked them: each is skipped
+        ("ruff:F401", None, 1, 1, 2, when),  # an infinite day reads as NULL
+        ("ruff:F401", dt.date(9999, 12, 30), 1000, 0, 1000, when),  # "recent" forever
+        ("x\x1b[31m:evil", day, 1, 0, 1, when),  # not a key
+        ("k:" + "a" * 2000, day, 1, 0, 1, when),
+        ("ruff:E722", day, 3, 3, 2, when),  # counts do not add up
+        ("ruff:E722", day, 1, 0, 1, None),  # an infinite newest time
+    ]
+    stats = shared.team_stats_from_rows(rows, recent_days=7, now=now)
+    assert stats.keys == [
+        shared.PatternCounts("ruff:F401", 3, 3, 1, 0, 7, "2026-01-09T00:00:00.000Z")
+    ]
+    assert stats.baseline == shared.PatternCounts("", 5, 9, 0, 0, 20, "2026-01-01T00:00:00.000Z")
+    assert [d.day for d in stats.days if d.rule == "ruff:F401"] == ["2026-01-01", "2026-01-09"]
+    assert stats.skipped == 6
+    assert "day" in stats.skip_reason
 
 
 def test_recent_window_is_whole_utc_days_today_included() -> None:

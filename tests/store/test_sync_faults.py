@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pg_cluster import PASSWORD_ROLE, TestCluster
 from store_support import (
+    REPO,
     LoopLatency,
     StatusRecorder,
     local_db_with,
@@ -54,7 +55,7 @@ async def test_store_stopped_mid_sync_then_started(
     events = make_events(10_000, seed=20)
     local_db = local_db_with(data_dir, events)
     statuses = StatusRecorder()
-    task = SyncTask(local_db, store_url, FAST_RETRY, statuses)
+    task = SyncTask(local_db, store_url, FAST_RETRY, statuses, repos=[REPO])
     runner = asyncio.create_task(task.run())
     try:
         await statuses.wait_for(lambda s: s.progress is not None and s.progress[0] >= 1000, 60)
@@ -81,7 +82,7 @@ async def test_store_frozen_mid_sync_times_out_and_the_loop_keeps_answering(
     baseline = LoopLatency()  # the machine's own timer jitter, with no sync running
     await baseline.measure_for(3.0)
     statuses = StatusRecorder()
-    task = SyncTask(local_db, store_url, FAST_RETRY, statuses)
+    task = SyncTask(local_db, store_url, FAST_RETRY, statuses, repos=[REPO])
     latency = LoopLatency()
     runner = asyncio.create_task(task.run())
     try:
@@ -123,8 +124,8 @@ async def test_two_machines_sync_overlapping_events_at_once(store_url: str, tmp_
     second = local_db_with(second_dir, events[4000:])
     options = SyncOptions(batch_size=200)
     reports = await asyncio.gather(
-        asyncio.to_thread(sync_once, first, store_url, options),
-        asyncio.to_thread(sync_once, second, store_url, options),
+        asyncio.to_thread(sync_once, first, store_url, options, repos=[REPO]),
+        asyncio.to_thread(sync_once, second, store_url, options, repos=[REPO]),
     )
     assert [r.sent for r in reports] == [6000, 6000]
     assert sum(r.new for r in reports) == 10_000
@@ -136,7 +137,8 @@ async def test_two_machines_sync_overlapping_events_at_once(store_url: str, tmp_
 def test_sync_killed_mid_sync_loses_and_doubles_nothing(store_url: str, data_dir: Path) -> None:
     events = make_events(10_000, seed=23)
     local_db = local_db_with(data_dir, events)
-    argv = [sys.executable, "-m", "ailoop", "sync", "--url", store_url, "--batch-size", "50"]
+    argv = [sys.executable, "-m", "ailoop", "sync", "--url", store_url, "--repo", REPO]
+    argv += ["--batch-size", "50"]
     env = {**os.environ, "PYTHONPATH": SERVER, "AILOOP_DATA_DIR": str(data_dir)}
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -163,7 +165,7 @@ async def test_wrong_password_is_reported_once_and_capture_continues(
     local_db = local_db_with(data_dir, make_events(5, seed=24))
     url = pg_cluster.url(database, user=PASSWORD_ROLE, password="Not-The-Password")
     statuses = StatusRecorder()
-    task = SyncTask(local_db, url, FAST_RETRY, statuses)
+    task = SyncTask(local_db, url, FAST_RETRY, statuses, repos=[REPO])
     runner = asyncio.create_task(task.run())
     try:
         error = await statuses.wait_for(lambda s: s.state == "error", 30)
@@ -187,7 +189,7 @@ async def test_wrong_password_is_reported_once_and_capture_continues(
 async def test_disabled_without_a_url(data_dir: Path) -> None:
     local_db = local_db_with(data_dir, make_events(1, seed=26))
     statuses = StatusRecorder()
-    task = SyncTask(local_db, "", SyncOptions(), statuses)
+    task = SyncTask(local_db, "", SyncOptions(), statuses, repos=[REPO])
     runner = asyncio.create_task(task.run())
     try:
         await statuses.wait_for(lambda s: s.state == "disabled", 10)
@@ -199,7 +201,7 @@ async def test_disabled_without_a_url(data_dir: Path) -> None:
 async def test_nudge_pushes_new_events_and_pulls_stats(store_url: str, data_dir: Path) -> None:
     local_db = local_db_with(data_dir, make_events(10, seed=27))
     statuses = StatusRecorder()
-    task = SyncTask(local_db, store_url, FAST_RETRY, statuses)
+    task = SyncTask(local_db, store_url, FAST_RETRY, statuses, repos=[REPO])
     runner = asyncio.create_task(task.run())
     try:
         first = await statuses.wait_for(lambda s: s.state == "idle" and s.last_sync, 30)
@@ -227,7 +229,7 @@ async def test_local_store_locked_while_confirming_then_released(
     blocker = sqlite3.connect(local_db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the local store
     statuses = StatusRecorder()
-    task = SyncTask(local_db, store_url, FAST_RETRY, statuses)
+    task = SyncTask(local_db, store_url, FAST_RETRY, statuses, repos=[REPO])
     runner = asyncio.create_task(task.run())
     try:
         error = await statuses.wait_for(lambda s: s.state == "error", 30)

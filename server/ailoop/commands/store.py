@@ -5,27 +5,63 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ailoop.store.sync import StoreChoice
 
 
 def add_url_argument(parser: argparse.ArgumentParser) -> None:
-    """Add ``--url`` (default: ``AILOOP_STORE_URL``) to ``parser``."""
+    """Add ``--url`` and ``--root`` (where the store comes from) to ``parser``."""
     parser.add_argument(
         "--url",
-        help="shared store URL (default: $AILOOP_STORE_URL); put the password in ~/.pgpass or "
-        "PGPASSWORD, not here",
+        help="shared store URL (default: $AILOOP_STORE_URL, else the store the settings of "
+        "--root name); put the password in ~/.pgpass or PGPASSWORD, not here",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        help="the repository whose settings name the store (default: the current directory)",
     )
 
 
-def resolve_url(args: argparse.Namespace) -> str | None:
-    """Return the URL from ``--url`` or the environment; print a message and None if absent."""
-    from ailoop.store.sync import URL_ENV
+def resolve(args: argparse.Namespace) -> StoreChoice | None:
+    """Return where the events go: ``--url``, else as the server decides for ``--root``.
 
-    url: str | None = args.url or os.environ.get(URL_ENV)
-    if not url:
-        print(f"ailoop: no shared store configured; pass --url or set {URL_ENV}", file=sys.stderr)
+    That is ``AILOOP_STORE_URL``, else ``store.url`` from the user's config, else the
+    user's ``[stores.<team>]`` for the ``store.team`` the repository names (never a URL from
+    the repository's files). Prints the settings' problems, and a message and returns None
+    when there is no store.
+    """
+    from ailoop import settings as settings_module
+    from ailoop.store.sync import URL_ENV, StoreChoice, SyncOptions, resolve_store
+
+    if args.url:
+        return StoreChoice(url=args.url, options=SyncOptions(), source="--url")
+    root = (getattr(args, "root", None) or Path.cwd()).resolve()
+    settings, problems = settings_module.load(root)
+    choice = resolve_store(
+        settings.store, getattr(settings, "stores", {}), "store settings", os.environ
+    )
+    for problem in [*problems, *choice.problems]:
+        print(f"ailoop: {problem}", file=sys.stderr)
+    if not choice.url:
+        if choice.team is None:
+            print(
+                f"ailoop: no shared store configured; pass --url, set {URL_ENV}, or set "
+                f"[store] url (or [stores.<team>] url with store.team in the repository) in "
+                f"{settings_module.user_config_path()}",
+                file=sys.stderr,
+            )
         return None
-    return url
+    return choice
+
+
+def resolve_url(args: argparse.Namespace) -> str | None:
+    """Return the store's URL as :func:`resolve` finds it, or None (a message was printed)."""
+    choice = resolve(args)
+    return choice.url if choice is not None else None
 
 
 def register(subparsers: Any) -> None:
@@ -55,11 +91,12 @@ def run_init(args: argparse.Namespace) -> int:
     """Apply the schema migrations."""
     from ailoop.store import shared
 
-    url = resolve_url(args)
-    if url is None:
+    choice = resolve(args)
+    if choice is None:
         return 2
+    url = choice.url
     try:
-        before, after = shared.apply_migrations(url)
+        before, after = shared.apply_migrations(url, tls=choice.options.tls)
     except shared.SharedStoreError as exc:
         print(f"ailoop: {exc}", file=sys.stderr)
         return 1
@@ -88,11 +125,12 @@ def run_status(args: argparse.Namespace) -> int:
     from ailoop.store import shared
     from ailoop.store.pg_migrations import SCHEMA
 
-    url = resolve_url(args)
-    if url is None:
+    choice = resolve(args)
+    if choice is None:
         return 2
+    url = choice.url
     try:
-        conn = shared.connect(url, shared.Timeouts())
+        conn = shared.connect(url, shared.Timeouts(), tls=choice.options.tls)
         try:
             row = conn.execute(f"SELECT count(*) FROM {SCHEMA}.events").fetchone()  # noqa: S608
         finally:

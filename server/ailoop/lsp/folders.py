@@ -17,7 +17,7 @@ from typing import Any
 from lsprotocol import types
 
 from ailoop import settings as settings_module
-from ailoop.lsp import engines, known_patterns, trust
+from ailoop.lsp import engines, known_patterns, sync, trust
 from ailoop.lsp.server import AiloopServer
 from ailoop.lsp.session import Folder, OpenDocument
 
@@ -48,6 +48,7 @@ def configure(ls: AiloopServer, folder: Folder) -> None:
     for problem in problems + feedback_problems:
         ls.problem(problem)
     trust.tell(ls, folder)
+    sync.folder_configured(ls, folder)  # its shared store may have changed
     for doc in ls.session.documents_in(folder):
         doc.tracked.thresholds = folder.thresholds
     if not folder.active:

@@ -5,6 +5,14 @@ happens with it. Several server processes (several editor windows) share one fil
 lets readers and the single writer proceed together, and the busy timeout serialises
 writers. Writes are idempotent on the event id, so an event retried after an unclear
 failure is never stored twice.
+
+The same file says where each repository's events go (``repo_stores``: repository
+identity, the events' ``repo`` field, to the id of its shared store; recorded when the
+server or ``ailoop sync`` resolves a folder's store) and, per store, which events wait for
+it (``outbox``), which it confirmed (``pushed``) and which it refused (``set_aside``). A
+trigger queues each new event for the store its repository belongs to, whoever writes it
+(the server, an agent hook, an import); events with no repository (files outside a git
+repository) are never queued.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from ailoop.store.events import OUTCOMES, Event
+from ailoop.store.events import OUTCOMES, Event, utc_now
 
 DB_NAME = "events.db"
 
@@ -50,6 +58,41 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_snippet ON events (snippet);
     CREATE INDEX events_repo_path ON events (repo, path);
     CREATE INDEX events_unsynced ON events (seq) WHERE synced = 0;
+    """,
+    # 2: a synced mark per shared store, and which store each repository's events go to.
+    # The old single ``synced`` mark is no longer read: it cannot say which store confirmed
+    # an event (before this version, every repository's events went to whichever store the
+    # first folder named). Each event is queued again for the store its repository is
+    # assigned to; the store keeps the copy it has (``ON CONFLICT (id) DO NOTHING``).
+    """
+    CREATE TABLE repo_stores (
+        repo        TEXT PRIMARY KEY,
+        store       TEXT NOT NULL,
+        share_code  INTEGER NOT NULL DEFAULT 0,
+        assigned_at TEXT NOT NULL
+    );
+    CREATE TABLE outbox (
+        store TEXT NOT NULL,
+        seq   INTEGER NOT NULL,
+        PRIMARY KEY (store, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE pushed (
+        store TEXT NOT NULL,
+        seq   INTEGER NOT NULL,
+        PRIMARY KEY (store, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE set_aside (
+        store  TEXT NOT NULL,
+        seq    INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        at     TEXT NOT NULL,
+        PRIMARY KEY (store, seq)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER events_to_outbox AFTER INSERT ON events WHEN NEW.repo <> '' BEGIN
+        INSERT OR IGNORE INTO outbox (store, seq)
+        SELECT store, NEW.seq FROM repo_stores WHERE repo = NEW.repo;
+    END;
+    DROP INDEX events_unsynced;
     """,
 )
 
@@ -135,9 +178,8 @@ class LocalStore:
             try:
                 (current,) = self._db.execute("PRAGMA user_version").fetchone()
                 if current < number:  # another process may have migrated meanwhile
-                    for statement in script.split(";"):
-                        if statement.strip():
-                            self._db.execute(statement)
+                    for statement in statements(script):
+                        self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version = {number}")
                 self._db.execute("COMMIT")
             except BaseException:
@@ -204,24 +246,166 @@ class LocalStore:
             latest[event.snippet] = event
         return list(latest.values())
 
-    def unsynced(self, limit: int) -> list[tuple[int, Event]]:
-        """Return up to ``limit`` events not yet confirmed by the shared store, with their seq."""
+    # -- where events go, and which store has them ----------------------------------------
+
+    def assign_repo(self, repo: str, store: str, *, share_code: bool = False) -> int:
+        """Send the events of ``repo`` to ``store`` (a store id) from now on; return how many wait.
+
+        Its events that ``store`` has not confirmed (or refused) are queued for it, and the
+        queue of the store it belonged to before loses them. ``share_code``: its snippet
+        texts go too. An empty ``repo`` (no repository) is never assigned.
+        """
+        if not repo:
+            raise ValueError("events without a repository are never sent to a shared store")
+        try:
+            with self._transaction():
+                row = self._db.execute(
+                    "SELECT store, share_code FROM repo_stores WHERE repo = ?", (repo,)
+                ).fetchone()
+                if row is not None and row["store"] == store:
+                    if bool(row["share_code"]) != share_code:
+                        self._db.execute(
+                            "UPDATE repo_stores SET share_code = ? WHERE repo = ?",
+                            (int(share_code), repo),
+                        )
+                    return 0
+                if row is not None:
+                    self._unqueue(repo, row["store"])
+                self._db.execute(
+                    "INSERT OR REPLACE INTO repo_stores (repo, store, share_code, assigned_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (repo, store, int(share_code), utc_now()),
+                )
+                cursor = self._db.execute(
+                    "INSERT OR IGNORE INTO outbox (store, seq) SELECT ?, e.seq FROM events AS e "
+                    "WHERE e.repo = ? "
+                    "AND NOT EXISTS (SELECT 1 FROM pushed AS p WHERE p.store = ? AND p.seq = e.seq) "
+                    "AND NOT EXISTS (SELECT 1 FROM set_aside AS a WHERE a.store = ? AND a.seq = e.seq)",
+                    (store, repo, store, store),
+                )
+                return max(cursor.rowcount, 0)
+        except sqlite3.Error as exc:
+            raise StoreError(describe_failure(self.path, exc)) from exc
+
+    def unassign_repo(self, repo: str) -> None:
+        """Send the events of ``repo`` to no shared store (its configuration names none now)."""
+        try:
+            with self._transaction():
+                row = self._db.execute(
+                    "SELECT store FROM repo_stores WHERE repo = ?", (repo,)
+                ).fetchone()
+                if row is not None:
+                    self._unqueue(repo, row["store"])
+                    self._db.execute("DELETE FROM repo_stores WHERE repo = ?", (repo,))
+        except sqlite3.Error as exc:
+            raise StoreError(describe_failure(self.path, exc)) from exc
+
+    def _unqueue(self, repo: str, store: str) -> None:
+        self._db.execute(
+            "DELETE FROM outbox WHERE store = ? AND seq IN (SELECT seq FROM events WHERE repo = ?)",
+            (store, repo),
+        )
+
+    def repo_stores(self) -> dict[str, str]:
+        """Return each assigned repository's store id."""
+        rows = self._db.execute("SELECT repo, store FROM repo_stores").fetchall()
+        return {str(row["repo"]): str(row["store"]) for row in rows}
+
+    def pending(self, store: str | None = None) -> int:
+        """Return how many events wait for ``store`` (None: for any store)."""
+        if store is None:
+            (n,) = self._db.execute("SELECT count(*) FROM outbox").fetchone()
+        else:
+            (n,) = self._db.execute(
+                "SELECT count(*) FROM outbox WHERE store = ?", (store,)
+            ).fetchone()
+        return int(n)
+
+    def unsynced(self, store: str, limit: int) -> list[tuple[int, Event, bool]]:
+        """Return up to ``limit`` events waiting for ``store``: (seq, event, share its text)."""
         rows = self._db.execute(
-            f"SELECT seq, {_COLUMNS} FROM events WHERE synced = 0 ORDER BY seq LIMIT ?",  # noqa: S608
-            (limit,),
+            f"SELECT e.seq AS seq, r.share_code AS share_code, {_prefixed('e')} "  # noqa: S608
+            "FROM outbox AS o JOIN events AS e ON e.seq = o.seq "
+            "JOIN repo_stores AS r ON r.repo = e.repo AND r.store = o.store "
+            "WHERE o.store = ? ORDER BY o.seq LIMIT ?",
+            (store, limit),
         ).fetchall()
         out = []
         for row in rows:
             data = dict(row)
             seq = int(data.pop("seq"))
+            share_code = bool(data.pop("share_code"))
             data["findings"] = json.loads(data["findings"])
-            out.append((seq, Event.from_json(data)))
+            out.append((seq, Event.from_json(data), share_code))
         return out
 
-    def mark_synced(self, seqs: Iterable[int]) -> None:
-        """Record that the shared store has confirmed the events with these seqs."""
+    def mark_synced(self, store: str, seqs: Iterable[int]) -> None:
+        """Record that ``store`` has confirmed (committed) the events with these seqs."""
+        pairs = [(store, s) for s in seqs]
         with self._transaction():
-            self._db.executemany("UPDATE events SET synced = 1 WHERE seq = ?", [(s,) for s in seqs])
+            self._db.executemany("DELETE FROM outbox WHERE store = ? AND seq = ?", pairs)
+            self._db.executemany("INSERT OR IGNORE INTO pushed (store, seq) VALUES (?, ?)", pairs)
+
+    def set_aside(self, store: str, refused: Iterable[tuple[int, str]]) -> None:
+        """Take events out of ``store``'s queue, with why: it refused them, or never would."""
+        now = utc_now()
+        rows = [(store, seq, reason, now) for seq, reason in refused]
+        with self._transaction():
+            self._db.executemany(
+                "DELETE FROM outbox WHERE store = ? AND seq = ?", [r[:2] for r in rows]
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO set_aside (store, seq, reason, at) VALUES (?, ?, ?, ?)",
+                rows,
+            )
+
+    def set_aside_events(self, store: str) -> list[tuple[Event, str]]:
+        """Return the events ``store`` refused, with the reasons, oldest first."""
+        rows = self._db.execute(
+            f"SELECT a.reason AS set_aside_reason, {_prefixed('e')} "  # noqa: S608
+            "FROM set_aside AS a JOIN events AS e ON e.seq = a.seq WHERE a.store = ? "
+            "ORDER BY a.seq",
+            (store,),
+        ).fetchall()
+        out = []
+        for row in rows:
+            data = dict(row)
+            reason = str(data.pop("set_aside_reason"))
+            data["findings"] = json.loads(data["findings"])
+            out.append((Event.from_json(data), reason))
+        return out
+
+    def retry_set_aside(self, store: str) -> int:
+        """Queue the events ``store`` refused once more; return how many."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO outbox (store, seq) SELECT a.store, a.seq "
+                "FROM set_aside AS a JOIN events AS e ON e.seq = a.seq "
+                "JOIN repo_stores AS r ON r.repo = e.repo AND r.store = a.store "
+                "WHERE a.store = ?",
+                (store,),
+            )
+            self._db.execute("DELETE FROM set_aside WHERE store = ?", (store,))
+        return max(cursor.rowcount, 0)
+
+
+def statements(script: str) -> list[str]:
+    """Split an SQL script into whole statements (a trigger's body stays in one piece)."""
+    out: list[str] = []
+    current = ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \t\n;"):
+                out.append(current.strip())
+            current = ""
+    if current.strip(" \t\n;"):
+        out.append(current.strip())
+    return out
+
+
+def _prefixed(alias: str) -> str:
+    return ", ".join(f"{alias}.{column.strip()}" for column in _COLUMNS.split(","))
 
 
 def read_only(database: Path, run: Callable[[sqlite3.Connection], T], empty: T) -> T:

@@ -10,12 +10,57 @@ applications. ``pattern_daily`` holds per-rule daily counts for the team statist
 indexes serve the team queries: time ranges (``ts``), per-tool
 acceptance (``tool, ts``), pattern statistics (GIN on ``findings``, ``pattern``) and
 per-snippet outcomes (``snippet``).
+
+From version 3 the store checks what it is given (``ailoop.check_event``, a ``BEFORE
+INSERT`` trigger that the client role cannot disable): a finite ``ts`` within the last
+:data:`RETENTION_DAYS` days and at most :data:`FUTURE_LIMIT_DAYS` ahead of the store's
+clock, pattern keys in the shape of ``ailoop.patterns.model.KEY``, and every text column
+bounded and free of control characters (see :data:`LIMITS`). It also records who really
+inserted each row (``received_by``, the ``session_user``) beside the user the row claims,
+and the time it arrived (``received_at``), both set by the trigger whatever the client
+sends. Rows stored before version 3 are not checked again; the client skips the bad ones
+when it reads (``ailoop.store.shared``).
 """
 
 from __future__ import annotations
 
 #: The PostgreSQL schema (namespace) that holds ailoop's tables.
 SCHEMA = "ailoop"
+
+#: How old an event the store takes (days before the store's clock). Older local events
+#: stay on the machine that recorded them. A year and a month: a year of history for the
+#: statistics and a laptop that was offline for weeks still syncs.
+RETENTION_DAYS = 400
+#: How far ahead of the store's clock an event may be dated (clock skew; days).
+FUTURE_LIMIT_DAYS = 1
+
+#: The longest value, in characters, each bounded column takes (version 3 on).
+LIMITS = {
+    "id": 64,
+    "tool": 64,
+    "language": 64,
+    "user": 320,
+    "repo": 1000,
+    "path": 4096,
+    "reason": 4000,
+    "pattern": 200,
+    "text": 1_048_576,
+    "findings": 500,  # keys per event
+    "lines": 10_000_000,  # the largest line count
+}
+
+#: What a pattern key looks like, as ``ailoop.patterns.model.KEY`` (a test keeps them equal).
+KEY_SQL = "^[a-z0-9_-]{1,32}:[A-Za-z0-9_.:/@-]{1,100}$"
+#: What an event id looks like (a UUID, or another short token).
+ID_SQL = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+#: What a snippet id looks like: ``sha256:`` and 64 lower-case hex digits.
+SNIPPET_SQL = "^sha256:[0-9a-f]{64}$"
+#: Characters no one-line value may contain: C0 and C1 controls (tab and line breaks too),
+#: and the format characters that reorder or hide text (as ``ailoop.text`` removes them).
+HIDDEN_SQL = r"\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+LINE_CONTROLS_SQL = rf"[\x01-\x1f\x7f-\x9f{HIDDEN_SQL}]"
+#: The same for free text (``reason``): tab and line breaks are allowed there.
+TEXT_CONTROLS_SQL = rf"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{HIDDEN_SQL}]"
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -111,6 +156,97 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE u.rule IS NOT NULL
     ) AS r
     GROUP BY 1, 2;
+    """,
+    # 3: the store checks what it is given. CHECK constraints bound every text column and
+    # give keys, ids and kinds their shape (evaluated by the server itself, with what they
+    # call resolved when they were made, so no search_path can change them; NOT VALID:
+    # rows stored before are not checked again, the readers skip the bad ones). A small row
+    # trigger (run as the inserting role, with a fixed search_path) refuses an event whose
+    # time is not finite or outside [now - 400 days, now + 1 day], and sets received_at and
+    # received_by (session_user: the login role, which SET ROLE does not change) whatever
+    # the client sent. Only the table's owner or a superuser can drop or disable either.
+    # A refused row fails its statement with check_violation; the client then sets that
+    # one event aside and sends the rest.
+    r"""
+    ALTER TABLE ailoop.events ADD COLUMN received_by text;
+    -- Whether ``keys`` is ``n`` pattern keys (ailoop.patterns.model.KEY: a source of 1-32 of
+    -- [a-z0-9_-], a colon, 1-100 of [A-Za-z0-9_.:/@-]) joined by single spaces. Written with
+    -- unbounded patterns and negative checks, which PostgreSQL's regex engine runs some ten
+    -- times faster than the bounded {1,100}: the shape; n - 1 spaces (no key holds one); no
+    -- source of 33 characters; no colon followed by 101 characters without a space. A
+    -- SQL-standard body: resolved when it is created, so no caller's search_path changes
+    -- what it calls, and still inlined into the checks.
+    CREATE FUNCTION ailoop.are_keys(keys text, n integer) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    RETURN keys ~ '^[a-z0-9_-]+:[A-Za-z0-9_.:/@-]+( [a-z0-9_-]+:[A-Za-z0-9_.:/@-]+)*$'
+        AND length(keys) - length(replace(keys, ' ', '')) = n - 1
+        AND keys !~ '(^| )[a-z0-9_-]{33}'
+        AND (length(keys) <= 101 OR keys !~ ':[^ ]{101}');
+    ALTER TABLE ailoop.events
+        ADD CONSTRAINT events_id_shape
+            CHECK (length(id) <= 64 AND id ~ '^[A-Za-z0-9][A-Za-z0-9._:-]*$') NOT VALID,
+        ADD CONSTRAINT events_kind_known CHECK (kind IN
+            ('generated', 'modified', 'accepted', 'rejected', 'reverted', 'kept', 'reviewed'))
+            NOT VALID,
+        ADD CONSTRAINT events_source_known
+            CHECK (source IN ('heuristic', 'client', 'hook')) NOT VALID,
+        ADD CONSTRAINT events_snippet_shape
+            CHECK (length(snippet) = 71 AND snippet ~ '^sha256:[0-9a-f]+$') NOT VALID,
+        ADD CONSTRAINT events_tool_plain CHECK (length(tool) BETWEEN 1 AND 64
+            AND tool !~ '[\x01-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]')
+            NOT VALID,
+        ADD CONSTRAINT events_user_plain CHECK (length("user") <= 320
+            AND "user" !~ '[\x01-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]')
+            NOT VALID,
+        ADD CONSTRAINT events_repo_plain CHECK (length(repo) <= 1000
+            AND repo !~ '[\x01-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]')
+            NOT VALID,
+        ADD CONSTRAINT events_path_plain CHECK (length(path) <= 4096
+            AND path !~ '[\x01-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]')
+            NOT VALID,
+        ADD CONSTRAINT events_language_plain CHECK (length(language) <= 64
+            AND language !~ '[\x01-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]')
+            NOT VALID,
+        ADD CONSTRAINT events_lines_range CHECK (lines BETWEEN 0 AND 10000000) NOT VALID,
+        ADD CONSTRAINT events_findings_keys CHECK (CASE
+            WHEN coalesce(array_ndims(findings), 1) <> 1 OR cardinality(findings) > 500 THEN false
+            WHEN cardinality(findings) = 0 THEN true
+            WHEN array_position(findings, NULL) IS NOT NULL THEN false
+            ELSE ailoop.are_keys(array_to_string(findings, ' '), cardinality(findings))
+            END) NOT VALID,
+        ADD CONSTRAINT events_pattern_key CHECK (pattern IS NULL OR btrim(pattern) = ''
+            OR (length(pattern) <= 200 AND ailoop.are_keys(CASE
+                WHEN strpos(pattern, ':') > 0 THEN btrim(pattern)
+                ELSE 'pattern:' || btrim(pattern) END, 1)))
+            NOT VALID,
+        ADD CONSTRAINT events_reason_plain CHECK (reason IS NULL OR (length(reason) <= 4000
+            AND reason !~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]'))
+            NOT VALID,
+        ADD CONSTRAINT events_text_bounded
+            CHECK (text IS NULL OR length(text) <= 1048576) NOT VALID,
+        ADD CONSTRAINT events_similarity_range
+            CHECK (similarity IS NULL OR (similarity >= 0 AND similarity <= 1)) NOT VALID;
+    CREATE FUNCTION ailoop.check_event() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    BEGIN
+        IF NEW.ts IS NULL OR NOT isfinite(NEW.ts) THEN
+            RAISE EXCEPTION 'ailoop.events refuses event %: ts is not a finite time',
+                left(NEW.id, 64) USING ERRCODE = 'check_violation';
+        ELSIF NEW.ts < now() - interval '400 days' THEN
+            RAISE EXCEPTION 'ailoop.events refuses event %: ts is more than 400 days before '
+                'the store''s clock', left(NEW.id, 64) USING ERRCODE = 'check_violation';
+        ELSIF NEW.ts > now() + interval '1 day' THEN
+            RAISE EXCEPTION 'ailoop.events refuses event %: ts is more than 1 day after the '
+                'store''s clock', left(NEW.id, 64) USING ERRCODE = 'check_violation';
+        END IF;
+        NEW.received_at := now();
+        NEW.received_by := session_user;
+        RETURN NEW;
+    END
+    $$;
+    REVOKE ALL ON FUNCTION ailoop.check_event() FROM PUBLIC;
+    CREATE TRIGGER events_check BEFORE INSERT ON ailoop.events
+        FOR EACH ROW EXECUTE FUNCTION ailoop.check_event();
     """,
 )
 
