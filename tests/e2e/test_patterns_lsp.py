@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import statistics
 import time
 from pathlib import Path
 
 from lsprotocol import types
+from pytest_lsp import LanguageClient
 
 from ailoop.capture.identity import snippet_id
 from tests.conftest import events
-from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session, settle
+from tests.e2e.lsp import WAIT, change, diagnostics_where, markers, open_doc, session, settle
 from tests.patterns.pattern_testkit import BACKTRACKING
 
 PATTERNS = """
@@ -92,31 +95,88 @@ async def test_three_rejections_make_a_known_pattern_on_the_next_snippet(
     assert all(e["pattern"] == "pattern:bare-except" for e in rejected)
 
 
+#: Text on which ``^(\s*a+)+$`` backtracks: Python's re never finishes the 40 short lines;
+#: the regex module copes with those, and the long lines take it past the deadline. (In a
+#: string, so that the engines' diagnostics of a broken file are not what is measured.)
+SLOW_FOR_REDOS = (
+    'NOTE = """\n' + ("a" * 40 + "!\n") * 40 + ("a" * 4000 + "!\n") * 3 + '"""  # TODO\n'
+)
+
+
+def code_action_params(uri: str) -> types.CodeActionParams:
+    return types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri),
+        range=types.Range(types.Position(1, 0), types.Position(1, 0)),
+        context=types.CodeActionContext(diagnostics=[]),
+    )
+
+
+def redos_messages(client: LanguageClient) -> list[str]:
+    return [m.message for m in client.messages if "'redos-classic'" in m.message]
+
+
+def redos_logged(client: LanguageClient) -> list[str]:
+    logged = client.log_messages  # type: ignore[attr-defined]
+    return [m.message for m in logged if "'redos-classic'" in m.message]
+
+
 async def test_a_backtracking_pattern_does_not_stop_the_server(
     data_dir: Path, workspace: Path
 ) -> None:
-    (workspace / ".ailoop").mkdir()
-    (workspace / ".ailoop" / "patterns.toml").write_text(BACKTRACKING, encoding="utf-8")
-    snippet = "x = '" + "x" * 5000 + "'\n" + ("a" * 40 + "!\n") * 40
+    r"""Issue 14: with ``^(\s*a+)+$`` in the patterns file the server stopped answering."""
+    patterns_file = workspace / ".ailoop" / "patterns.toml"
+    patterns_file.parent.mkdir()
+    patterns_file.write_text(BACKTRACKING, encoding="utf-8")
     async with session("neovim", data_dir, workspace) as client:
         uri = open_doc(client, workspace / "shop" / "slow.py", "")
-        change(client, uri, 2, (0, 0), (0, 0), snippet)
+        await settle(client)  # the patterns are loaded
+        change(client, uri, 2, (0, 0), (0, 0), SLOW_FOR_REDOS)  # an AI-sized insertion
+        # ask for code actions, one after the other, until the pattern is reported: every
+        # moment of the matching has a request waiting on the server
         waits = []
-        for _ in range(10):
-            started = time.perf_counter()
-            await client.text_document_code_action_async(
-                types.CodeActionParams(
-                    text_document=types.TextDocumentIdentifier(uri),
-                    range=types.Range(types.Position(1, 0), types.Position(1, 0)),
-                    context=types.CodeActionContext(diagnostics=[]),
-                )
+        started = time.perf_counter()
+        while not redos_messages(client):
+            assert time.perf_counter() - started < WAIT, "the slow pattern was never reported"
+            asked = time.perf_counter()
+            await asyncio.wait_for(
+                client.text_document_code_action_async(code_action_params(uri)), WAIT
             )
-            waits.append(time.perf_counter() - started)
+            waits.append(time.perf_counter() - asked)
+        reported = time.perf_counter() - started
+        print(
+            f"\n{len(waits)} code actions answered while matching ({reported * 1000:.0f} ms): "
+            f"max {max(waits) * 1000:.1f} ms, median {statistics.median(waits) * 1000:.1f} ms"
+        )
+        # answered while the regex ran, not after it: holding the GIL, 2 or 3 were answered
+        assert len(waits) >= 10
+        assert max(waits) < 1.0  # 100 ms is the target (bench/redos_bench.py); slack for CI
+        [message] = redos_messages(client)
+        assert message == (
+            f"ailoop: pattern 'redos-classic' in {patterns_file} took longer than 100 ms on "
+            "shop/slow.py; it is disabled until the patterns file changes (a regex that "
+            "backtracks: rewrite it without nested repetition)"
+        )
         await diagnostics_where(client, uri, lambda d: bool(markers(d)))
+
+        # disabled: another slow snippet is matched without it, and nothing is said again
+        other = open_doc(client, workspace / "shop" / "other.py", "")
+        change(client, other, 2, (0, 0), (0, 0), SLOW_FOR_REDOS.replace("TODO", "TODO: x"))
+        await diagnostics_where(client, other, lambda d: bool(markers(d)))
         await settle(client)
-        print(f"code actions while matching: max {max(waits) * 1000:.1f} ms")
-        assert max(waits) < 1.0  # 100 ms locally; slack for a loaded 2-core CI machine
-        shown = [m.message for m in client.messages]
-        assert any(
-            "pattern 'nested-repeat'" in m and "took longer than 100 ms" in m for m in shown
-        ), shown
+        assert len(redos_messages(client)) == 1
+        assert len(redos_logged(client)) == 1
+
+        # the file changes: the snippets are matched again, and the pattern runs again
+        patterns_file.write_text(BACKTRACKING + "# reviewed\n", encoding="utf-8")
+        client.text_document_did_save(
+            types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(patterns_file.as_uri()))
+        )
+        await settle(client)
+        logged = redos_logged(client)
+        assert len(logged) == 2, logged
+        assert logged[1].startswith("pattern 'redos-classic' in ")
+    generated = [e for e in events(data_dir) if e["kind"] == "generated"]
+    assert len(generated) == 2
+    for event in generated:  # the other patterns still ran; the slow one found nothing
+        assert "pattern:todo" in event["findings"]
+        assert "pattern:redos-classic" not in event["findings"]

@@ -146,7 +146,9 @@ def test_top_level_engines_problems_name_their_place() -> None:
     assert problems[0].startswith("engines[0] (lint).output: expected 'sarif' or 'regex'")
 
 
-@pytest.mark.parametrize("name", ["ESLint", "lint:x", "a b", "x" * 33, "## rules"])
+@pytest.mark.parametrize(
+    "name", ["ESLint", "lint:x", "a b", "x" * 33, "## rules", "lint\n", "lint\n## rules"]
+)
 def test_an_engine_name_must_be_a_key_source(name: str) -> None:
     settings, [problem] = parse_feedback_settings({}, [_engine(name=name)])
     assert settings.commands == ()

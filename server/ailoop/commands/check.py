@@ -1,8 +1,11 @@
 """``ailoop check``: run the team's patterns over files or a diff, for CI and pre-commit.
 
-Exit codes: 0 when no pattern with support was found, 1 when one was, 2 when an input
-could not be read or the arguments are wrong. A pattern has support when the team's
-statistics say so (see ``ailoop patterns``), when it is marked ``enforce = true`` in
+Exit codes: 0 when no pattern with support was found, 1 when one was, 2 when the
+arguments are wrong or the check is incomplete and found nothing with support: an input
+could not be read, a regex ran past its deadline (100 ms on one file; it is named on
+stderr and skipped for the other files), or a file was too large for the ast-grep
+patterns (over 1,000,000 characters). A pattern has support when the team's statistics
+say so (see ``ailoop patterns``), when it is marked ``enforce = true`` in
 ``.ailoop/patterns.toml``, or for every pattern with ``--strict``.
 """
 
@@ -14,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from ailoop.text import clean
 
 
 def register(subparsers: Any) -> None:
@@ -63,11 +68,11 @@ def run(args: argparse.Namespace) -> int:
     root: Path = args.root.resolve()
     workspace = Workspace.load(root)
     for problem in workspace.problems:
-        print(f"ailoop check: {problem}", file=sys.stderr)
+        print(f"ailoop check: {clean(problem, 2000)}", file=sys.stderr)
     try:
         stats = workspace.local_stats(dt.datetime.now(dt.timezone.utc), args.data_dir)
     except StoreError as exc:
-        print(f"ailoop check: {exc}; checking without statistics", file=sys.stderr)
+        print(f"ailoop check: {clean(exc, 2000)}; checking without statistics", file=sys.stderr)
         stats = {}
     try:
         if args.diff is not None:
@@ -80,16 +85,18 @@ def run(args: argparse.Namespace) -> int:
         else:
             report = check_paths(args.paths, workspace, stats, strict=args.strict)
     except (CheckInputError, OSError) as exc:
-        print(f"ailoop check: {exc}", file=sys.stderr)
+        print(f"ailoop check: {clean(exc, 2000)}", file=sys.stderr)
         return 2
     for problem in report.problems:
-        print(f"ailoop check: {problem}", file=sys.stderr)
+        print(f"ailoop check: {clean(problem, 2000)}", file=sys.stderr)
     if args.format == "json":
         output = json.dumps(render_json(report), indent=2, ensure_ascii=False) + "\n"
     elif args.format == "sarif":
         output = json.dumps(render_sarif(report), indent=2, ensure_ascii=False) + "\n"
-    else:
-        output = render_text(report)
+    else:  # file names and messages come from the repository: no terminal escapes
+        output = "".join(
+            clean(line, max(len(line), 1)) + "\n" for line in render_text(report).splitlines()
+        )
     if args.output:
         args.output.write_text(output, encoding="utf-8")
     else:

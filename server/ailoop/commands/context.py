@@ -60,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
     from ailoop.analytics.local import local_acceptance_rate
     from ailoop.patterns.context import (
         CONTEXT_FILES,
-        STATE_FILE,
         ContextFileError,
         ContextState,
         context_entries,
@@ -73,16 +72,16 @@ def run(args: argparse.Namespace) -> int:
     from ailoop.patterns.stats import iso_utc, top_patterns
     from ailoop.patterns.workspace import Workspace
     from ailoop.store.local import StoreError
+    from ailoop.text import clean
 
     now = dt.datetime.now(dt.timezone.utc)
     root: Path = args.root.resolve()
     workspace = Workspace.load(root)
     for problem in workspace.problems:
-        print(f"ailoop context: {problem}", file=sys.stderr)
-    state_path = root / STATE_FILE
-    state, state_problems = load_state(state_path, root)
+        print(f"ailoop context: {clean(problem, 2000)}", file=sys.stderr)
+    state, state_problems = load_state(root)
     for problem in state_problems:
-        print(f"ailoop context: {problem}", file=sys.stderr)
+        print(f"ailoop context: {clean(problem, 2000)}", file=sys.stderr)
     window_start = iso_utc(now - dt.timedelta(days=workspace.settings.recent_days))
     repo = args.repo if args.repo is not None else this_repository(root)
     try:
@@ -92,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         )
         rate_before, _ = local_acceptance_rate(args.data_dir, start=window_start, repo=repo)
     except StoreError as exc:
-        print(f"ailoop context: {exc}", file=sys.stderr)
+        print(f"ailoop context: {clean(exc, 2000)}", file=sys.stderr)
         return 1
     decision = decide_shown(
         state,
@@ -109,9 +108,9 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     for name in CONTEXT_FILES:
         try:
-            changed = write_context_file(root / name, section, root)
+            changed = write_context_file(root, name, section)
         except ContextFileError as exc:
-            print(f"ailoop context: {exc}", file=sys.stderr)
+            print(f"ailoop context: {clean(exc, 2000)}", file=sys.stderr)
             failed = True
             continue
         print(f"{name}: {'updated' if changed else 'unchanged'}")
@@ -125,11 +124,8 @@ def run(args: argparse.Namespace) -> int:
             recovering=decision.recovering,
         )
         try:
-            save_state(state_path, new_state, root)
+            save_state(root, new_state)
         except ContextFileError as exc:
-            print(f"ailoop context: {exc}", file=sys.stderr)
-            failed = True
-        except OSError as exc:
-            print(f"ailoop context: {state_path}: cannot be written ({exc})", file=sys.stderr)
+            print(f"ailoop context: {clean(exc, 2000)}", file=sys.stderr)
             failed = True
     return 1 if failed else 0

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ailoop.text import clean
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -67,7 +69,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
     workspace = Workspace.load(args.root.resolve())
     for problem in workspace.problems:
-        print(f"ailoop patterns: {problem}", file=sys.stderr)
+        print(f"ailoop patterns: {clean(problem, 2000)}", file=sys.stderr)
     now = dt.datetime.now(dt.timezone.utc)
     stats = workspace.local_stats(now, args.data_dir)
     reasons = group_reasons(
@@ -86,7 +88,7 @@ def run_list(args: argparse.Namespace) -> int:
     try:
         workspace, stats, reasons = _load(args)
     except StoreError as exc:
-        print(f"ailoop patterns: {exc}", file=sys.stderr)
+        print(f"ailoop patterns: {clean(exc, 2000)}", file=sys.stderr)
         return 1
     promoted = workspace.reason_patterns()
     keys = set(stats) | {p.key for p in workspace.patterns.patterns}
@@ -164,14 +166,15 @@ def run_promote(args: argparse.Namespace) -> int:
     from ailoop.patterns.patternset import PATTERNS_FILE, PatternSet
     from ailoop.patterns.reasons import normalize_reason
     from ailoop.store.local import StoreError
+    from ailoop.workspace_files import WorkspaceFileError, read_text, write_text
 
     if not PATTERN_ID.fullmatch(args.id):
-        print(f"ailoop patterns promote: invalid id {args.id!r}", file=sys.stderr)
+        print(f"ailoop patterns promote: invalid id {clean(repr(args.id), 120)}", file=sys.stderr)
         return 2
     try:
         workspace, _stats, reasons = _load(args)
     except StoreError as exc:
-        print(f"ailoop patterns promote: {exc}", file=sys.stderr)
+        print(f"ailoop patterns promote: {clean(exc, 2000)}", file=sys.stderr)
         return 1
     if args.reason.isdigit():
         number = int(args.reason)
@@ -211,10 +214,10 @@ def run_promote(args: argparse.Namespace) -> int:
     lines.append(f"reasons = [{toml_string(key)}]")
     block = "\n".join(lines) + "\n"
     path = workspace.root / PATTERNS_FILE
-    try:
-        existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"ailoop patterns promote: {path}: cannot be read ({exc})", file=sys.stderr)
+    try:  # a regular file inside the workspace, never through a symbolic link
+        existing = read_text(workspace.root, PATTERNS_FILE) or ""
+    except WorkspaceFileError as exc:
+        print(f"ailoop patterns promote: {clean(exc, 2000)}; nothing written", file=sys.stderr)
         return 1
     if existing and not existing.endswith("\n"):
         existing += "\n"
@@ -222,12 +225,16 @@ def run_promote(args: argparse.Namespace) -> int:
     _, problems = PatternSet.from_toml(block, f"{path} (new pattern {args.id!r})")
     if problems:
         for problem in problems:
-            print(f"ailoop patterns promote: {problem}", file=sys.stderr)
+            print(f"ailoop patterns promote: {clean(problem, 2000)}", file=sys.stderr)
         print("ailoop patterns promote: nothing written", file=sys.stderr)
         return 2
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(candidate, encoding="utf-8")
+    try:
+        write_text(workspace.root, PATTERNS_FILE, candidate)
+    except WorkspaceFileError as exc:
+        print(f"ailoop patterns promote: {clean(exc, 2000)}", file=sys.stderr)
+        return 1
     print(
-        f"promoted reason {label!r} ({count} rejection(s)) to pattern:{args.id} in {path}",
+        f"promoted reason {clean(repr(label), 300)} ({count} rejection(s)) "
+        f"to pattern:{args.id} in {path}",
     )
     return 0

@@ -30,12 +30,13 @@ def run(args: argparse.Namespace) -> int:
     """Replay the session, then print the events it recorded."""
     from ailoop.replay import ReplayError, replay, server_command
     from ailoop.store.local import LocalStore
+    from ailoop.text import clean
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="ailoop-replay-"))
     try:
         _, code = asyncio.run(replay(args.session, data_dir, server_command()))
     except ReplayError as exc:
-        print(f"ailoop replay: {exc}", file=sys.stderr)
+        print(f"ailoop replay: {clean(exc, 2000)}", file=sys.stderr)
         return 1
     store = LocalStore.open(data_dir)
     try:
@@ -44,11 +45,12 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     print(f"\nEvents recorded ({len(events)}), in {data_dir}:")
     for event in events:
-        extra = f"  reason: {event.reason}" if event.reason else ""
+        extra = f"  reason: {clean(event.reason, 300)}" if event.reason else ""
         similarity = "" if event.similarity is None else f"  similarity {event.similarity:.2f}"
-        print(
-            f"  {event.ts}  {event.kind.value:<9} {event.snippet[:19]}…  {event.tool:<8} "
-            f"{event.path} ({event.lines} lines){similarity}{extra}"
+        print(  # a recording is outside text: no terminal escapes
+            f"  {clean(event.ts, 40)}  {event.kind.value:<9} {clean(event.snippet[:19], 19)}…  "
+            f"{clean(event.tool, 40):<8} {clean(event.path, 1000)} ({event.lines} lines)"
+            f"{similarity}{extra}"
         )
     print(f"\nSee them again with: AILOOP_DATA_DIR={data_dir} ailoop events")
     return code

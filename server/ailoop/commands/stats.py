@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ailoop.text import clean
+
 
 def register(subparsers: Any) -> None:
     """Add the ``stats`` subcommand."""
@@ -51,7 +53,7 @@ def team_numbers(
     settings, _ = load(args.root.resolve())
     url, _, problems = store_settings(settings.store, "store settings", os.environ)
     for problem in problems:
-        print(f"ailoop stats: {problem}", file=sys.stderr)
+        print(f"ailoop stats: {clean(problem, 2000)}", file=sys.stderr)
     if not url:
         raise shared.SharedStoreError(
             "no shared store configured: set AILOOP_STORE_URL or [tool.ailoop.store] url",
@@ -82,16 +84,16 @@ def run(args: argparse.Namespace) -> int:
     since = now - dt.timedelta(days=args.since) if args.since else None
     workspace = Workspace.load(args.root.resolve())
     for problem in workspace.problems:
-        print(f"ailoop stats: {problem}", file=sys.stderr)
+        print(f"ailoop stats: {clean(problem, 2000)}", file=sys.stderr)
     try:
         if args.team:
             report, pattern_stats = team_numbers(args, workspace, now, since)
         else:
             report = acceptance_report(local_outcome_groups(args.data_dir, since, args.repo))
-            pattern_stats = workspace.local_stats(now, args.data_dir)
+            pattern_stats = workspace.local_stats(now, args.data_dir, args.repo)
         top = top_patterns(pattern_stats, args.top)
     except (StoreError, SharedStoreError) as exc:  # messages never carry a password
-        print(f"ailoop stats: {exc}", file=sys.stderr)
+        print(f"ailoop stats: {clean(exc, 2000)}", file=sys.stderr)
         return 1
     if args.format == "json":
         out = {

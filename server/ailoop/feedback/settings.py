@@ -130,7 +130,7 @@ _COMMAND_KEYS = {
     "timeout_ms",
 }
 #: A command engine's name: the source part of its pattern keys (``ailoop.patterns.model.KEY``).
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
 def snake_case(key: str) -> str:
@@ -218,10 +218,10 @@ def _parse_command_engine(
         return None
     table = _Reader(where, raw, _COMMAND_KEYS, problems)
     name = table.values.get("name")
-    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
         problems.append(
             f"{where}.name: expected a name like 'shellcheck' (lower-case letters, digits, "
-            f"'-' and '_', at most 32), got {name!r} (engine skipped)"
+            f"'-' and '_', at most 32), got {repr(name)[:60]} (engine skipped)"
         )
         return None
     where = f"{where} ({name})"

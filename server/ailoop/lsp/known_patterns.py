@@ -1,8 +1,8 @@
 """Known rejection patterns in the editor: ``pattern:<id>`` diagnostics on AI snippets.
 
 Each workspace folder has its own patterns (its ``.ailoop/patterns.toml`` and settings).
-A snippet is matched on a worker thread when it appears or its text changes, never on
-the keystroke path; the result is kept per snippet for the text it was computed on, and
+A snippet is matched on the patterns' own worker thread when it appears or its text
+changes, never on the keystroke path; the result is kept per snippet for the text it was computed on, and
 a publish shows the matches of a snippet's current text only (a changed snippet's are
 shown again once it has been matched anew). The statistics behind the messages are
 computed off the event loop, at start-up and after outcomes are recorded, and only read
@@ -12,7 +12,9 @@ here.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -21,7 +23,7 @@ from ailoop.capture.document import Position
 from ailoop.capture.track import Snippet
 from ailoop.lsp import diagnostics
 from ailoop.lsp.server import AiloopServer
-from ailoop.lsp.session import Folder, Matched, OpenDocument
+from ailoop.lsp.session import Folder, Matched, OpenDocument, file_path
 from ailoop.store.local import DB_NAME, StoreError, default_data_dir
 
 if TYPE_CHECKING:
@@ -31,6 +33,23 @@ if TYPE_CHECKING:
 STAGE = "patterns"
 #: Seconds after an outcome is recorded before the statistics are computed again.
 STATS_DELAY = 2.0
+
+_matcher: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _matching_thread() -> concurrent.futures.ThreadPoolExecutor:
+    """Return the one thread every match runs on, started once.
+
+    One thread, not the loop's default pool: a regex that backtracks keeps one core busy
+    until its deadline, not every core (the snippet's event and its diagnostics would
+    otherwise match the same text side by side), and no thread has to be started on the
+    event loop while one does (``Thread.start`` waits for the new thread to run, and
+    with the cores busy that kept the loop waiting for tens of milliseconds).
+    """
+    global _matcher
+    if _matcher is None:
+        _matcher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ailoop-patterns")
+    return _matcher
 
 
 def register(server: AiloopServer) -> None:
@@ -43,7 +62,10 @@ async def load(ls: AiloopServer, folder: Folder) -> None:
     from ailoop.patterns.feedback import PatternFeedback  # after start-up
 
     feedback = PatternFeedback(folder.path, ls.data_dir or default_data_dir())
-    problems = await asyncio.to_thread(feedback.reload, folder.settings.patterns)
+    loop = asyncio.get_running_loop()
+    problems = await loop.run_in_executor(
+        _matching_thread(), feedback.reload, folder.settings.patterns
+    )  # loaded where it is matched: the thread is running before the first snippet
     for problem in problems:
         ls.problem(problem)
     folder.patterns = feedback
@@ -52,12 +74,32 @@ async def load(ls: AiloopServer, folder: Folder) -> None:
     await refresh_stats(ls, folder)
 
 
+def _shown(doc: OpenDocument) -> str:
+    """Name the document in a message: its path in the folder, else its path or URI."""
+    path = file_path(doc.uri)
+    if path is None:
+        return doc.uri
+    root = doc.folder.path
+    if root is not None and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return str(path)
+
+
 async def _match(
     ls: AiloopServer, doc: OpenDocument, feedback: PatternFeedback, text: str
 ) -> tuple[PatternMatch, ...]:
-    """Match ``text`` on a worker thread; report a pattern that ran past its deadline."""
+    """Match ``text`` on a worker thread; report a pattern that ran past its deadline.
+
+    Regexes release the GIL while they search and stop at their deadline; ast-grep holds
+    it, so it is given snippets of at most ``EDITOR_AST_GREP_MAX_CHARS`` characters.
+    """
+    from ailoop.patterns.matchers import EDITOR_AST_GREP_MAX_CHARS
+
     patterns = feedback.patterns
-    found = await asyncio.to_thread(patterns.match, text, doc.tracked.language_id, doc.uri)
+    match = functools.partial(
+        patterns.match, text, doc.tracked.language_id, _shown(doc), EDITOR_AST_GREP_MAX_CHARS
+    )
+    found = await asyncio.get_running_loop().run_in_executor(_matching_thread(), match)
     for message in patterns.take_timeouts():
         ls.problem(message)
     return tuple(found)

@@ -183,6 +183,7 @@ async def reject(ls: AiloopServer, *args: Any) -> dict[str, Any]:
         doc,
         snippet,
         Kind.REJECTED,
-        reason=reason.strip() or None if reason else None,
-        pattern=pattern or None,
+        # A reason is free text: stored one line long, without control characters, bounded.
+        reason=clean(reason, 1000).strip() or None if reason else None,
+        pattern=valid_key(pattern) if pattern else None,  # normalized: bare-except -> pattern:…
     )

@@ -309,6 +309,16 @@ def render_sarif(report: CheckReport) -> dict[str, Any]:
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": report.workspace.root.as_uri() + "/"}},
                 "columnKind": "unicodeCodePoints",
+                # incomplete when an input was unreadable or a pattern was skipped
+                "invocations": [
+                    {
+                        "executionSuccessful": not report.problems,
+                        "toolExecutionNotifications": [
+                            {"level": "warning", "message": {"text": problem}}
+                            for problem in report.problems
+                        ],
+                    }
+                ],
                 "results": results,
             }
         ],

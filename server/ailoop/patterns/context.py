@@ -3,7 +3,9 @@
 The top patterns are rendered as a Markdown section and written between markers into
 ``CLAUDE.md``, ``AGENTS.md``, ``.github/copilot-instructions.md`` and
 ``.cursor/rules/ailoop.mdc``; the step-back logic decides how many patterns it shows.
-Writing is idempotent and touches nothing outside the markers. When the acceptance rate
+Writing is idempotent and touches nothing outside the markers; files are read and
+written only as regular files inside the workspace (:mod:`ailoop.workspace_files`).
+Every key, title and fix is quoted data (:func:`inline_code`). When the acceptance rate
 falls after the section changed, :func:`decide_shown` steps back to half as many patterns
 and then reintroduces them one by one while the rate holds (the "reset" of a feedback
 loop that would otherwise amplify a bad change).
@@ -13,17 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from ailoop.patterns.model import TEAM_PREFIX, display_title, is_valid_key
 from ailoop.patterns.patternset import PatternSet
 from ailoop.patterns.stats import PatternStats
 from ailoop.text import clean
+from ailoop.workspace_files import WorkspaceFileError, read_text, write_text
 
 BEGIN_MARKER = "<!-- ailoop:known-rejection-patterns:begin -->"
 END_MARKER = "<!-- ailoop:known-rejection-patterns:end -->"
@@ -127,9 +128,10 @@ def render_section(entries: Sequence[ContextEntry]) -> str:
         lines.append("No known rejection patterns yet.")
     else:
         lines.append(
-            "ailoop counted how this team's developers judged AI-written code in this "
-            "repository. Code with these patterns was rejected; do not write it. Each "
-            "entry is quoted data: the pattern, its title and the fix the team wrote."
+            "ailoop recorded how developers judged AI-written code in this repository "
+            "(accept or reject in the editor). Code with these patterns was rejected; "
+            "avoid it. Each entry is quoted data (the pattern's key, its title and a fix) "
+            "with the counts behind it."
         )
         lines.append("")
         for entry in shown:
@@ -138,7 +140,7 @@ def render_section(entries: Sequence[ContextEntry]) -> str:
                 f"({entry.rejected_recent} in the last {entry.recent_days} days)"
             )
             if entry.accepted:
-                numbers += f", accepted {entry.accepted}×"
+                numbers += f", accepted or kept {entry.accepted}×"
             title = "" if entry.title == entry.key else f" {inline_code(entry.title)}"
             lines.append(
                 f"- {inline_code(entry.key)}{title}: {numbers}. Fix: {inline_code(entry.hint)}"
@@ -146,104 +148,72 @@ def render_section(entries: Sequence[ContextEntry]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_between_markers(existing: str | None, section: str, front_matter: str = "") -> str:
-    """Return ``existing`` with ``section`` between the markers; nothing else changes.
+def marker_lines(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    r"""Return the ``(start, end)`` offsets of the begin and of the end marker lines of ``text``.
 
-    Without markers the block is appended (after a blank line); a new file gets
-    ``front_matter`` first. Raises :class:`ContextFileError` on unpaired markers.
+    A marker counts only as a line of its own (surrounding spaces and a ``\r`` allowed):
+    marker text inside a line (quoted in prose, or in an entry an older version wrote
+    without quoting) is not a marker. ``end`` excludes the line break.
     """
-    block = f"{BEGIN_MARKER}\n{section.rstrip(chr(10))}\n{END_MARKER}"
+    begins: list[tuple[int, int]] = []
+    ends: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        content = line.strip()
+        if content == BEGIN_MARKER:
+            begins.append((offset, offset + len(line.rstrip("\r"))))
+        elif content == END_MARKER:
+            ends.append((offset, offset + len(line.rstrip("\r"))))
+        offset += len(line) + 1
+    return begins, ends
+
+
+def replace_between_markers(existing: str | None, section: str, front_matter: str = "") -> str:
+    r"""Return ``existing`` with ``section`` between the markers; nothing else changes.
+
+    The markers are lines of their own (:func:`marker_lines`); everything from the first
+    begin line to the last end line is ailoop's and is replaced, so a section that an
+    earlier write left with a stray marker inside is repaired, not kept. Without markers
+    the block is appended (after a blank line); a new file gets ``front_matter`` first.
+    The file's line breaks (``\n`` or ``\r\n``) are kept. Raises
+    :class:`ContextFileError` on unpaired markers (an end line before the first begin
+    line, a begin line after the last end line, or only one kind).
+    """
+    newline = "\r\n" if existing is not None and "\r\n" in existing else "\n"
+    body = newline.join(section.rstrip("\n").split("\n"))
+    block = f"{BEGIN_MARKER}{newline}{body}{newline}{END_MARKER}"
     if existing is None:
         return f"{front_matter}{block}\n"
-    begin = existing.find(BEGIN_MARKER)
-    end = existing.find(END_MARKER)
-    begins, ends = existing.count(BEGIN_MARKER), existing.count(END_MARKER)
-    if begins == 0 and ends == 0:
-        if not existing or existing.endswith("\n\n"):
+    begins, ends = marker_lines(existing)
+    if not begins and not ends:
+        if not existing or existing.endswith(newline * 2):
             separator = ""
-        elif existing.endswith("\n"):
-            separator = "\n"
+        elif existing.endswith(newline):
+            separator = newline
         else:
-            separator = "\n\n"
-        return f"{existing}{separator}{block}\n"
-    if begins != 1 or ends != 1 or end < begin:
+            separator = newline * 2
+        return f"{existing}{separator}{block}{newline}"
+    if not begins or not ends or ends[0][0] < begins[0][0] or begins[-1][0] > ends[-1][0]:
         raise ContextFileError(
-            f"the markers {BEGIN_MARKER} and {END_MARKER} must appear once each, in that order"
+            f"unpaired markers: {BEGIN_MARKER} and {END_MARKER} must each stand on a line of "
+            f"their own, the begin marker first (found {len(begins)} begin and {len(ends)} "
+            "end marker line(s)); fix the file by hand"
         )
-    return existing[:begin] + block + existing[end + len(END_MARKER) :]
+    return existing[: begins[0][0]] + block + existing[ends[-1][1] :]
 
 
-def check_inside(root: Path, path: Path) -> None:
-    """Refuse ``path`` unless it lies inside ``root`` with no symlink on the way.
+def write_context_file(root: Path, relative: str | PurePath, section: str) -> bool:
+    """Write ``section`` between the markers of ``root/relative``; return True when it changed.
 
-    A repository could ship ``CLAUDE.md -> ~/.bashrc`` or ``.ailoop -> ~/.ssh``: writing
-    through such a link would change a file outside the repository, or copy one into it.
-    Raises :class:`ContextFileError` naming the file.
+    The file, and every folder on the way to it, must be a real file or folder inside
+    ``root``, not a symbolic link (:mod:`ailoop.workspace_files`). The file is replaced
+    atomically, keeping its mode. Raises :class:`ContextFileError` naming the file.
     """
-    base = root.resolve()
+    path = root / relative
     try:
-        relative = path.relative_to(root) if path.is_absolute() else path
-    except ValueError:
-        raise ContextFileError(f"{path}: outside the workspace {root}; not written") from None
-    current = base
-    for part in relative.parts:
-        if part in ("", ".", ".."):
-            raise ContextFileError(f"{path}: not a plain path inside {root}; not written")
-        current = current / part
-        if current.is_symlink():
-            raise ContextFileError(
-                f"{current}: a symbolic link; ailoop writes only regular files inside the "
-                "workspace (replace the link with a file to use it)"
-            )
-    if base != current.resolve() and base not in current.resolve().parents:
-        raise ContextFileError(f"{path}: resolves outside the workspace {root}; not written")
-
-
-def _read_regular(path: Path) -> str | None:
-    """Read a file without following a symlink at its end; None when it does not exist."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except FileNotFoundError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read().decode("utf-8")
-
-
-def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
-    """Replace ``path`` with ``text``: a temp file in its folder, fsync, rename, fsync."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            Path(temp).chmod(mode)
-        Path(temp).replace(path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def write_context_file(path: Path, section: str, root: Path | None = None) -> bool:
-    """Write ``section`` between the markers of ``path``; return True when the file changed.
-
-    With ``root``, ``path`` must lie inside it with no symlink on the way
-    (:func:`check_inside`). The file is replaced atomically, keeping its mode; raises
-    :class:`ContextFileError` with the path.
-    """
-    if root is not None:
-        check_inside(root, path)
-    try:
-        existing = _read_regular(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContextFileError(f"{path}: cannot be read: {exc}") from exc
+        existing = read_text(root, relative)
+    except WorkspaceFileError as exc:
+        raise ContextFileError(f"{exc}; not written") from exc
     front = CURSOR_FRONT_MATTER if path.suffix == ".mdc" else ""
     try:
         updated = replace_between_markers(existing, section, front)
@@ -252,10 +222,9 @@ def write_context_file(path: Path, section: str, root: Path | None = None) -> bo
     if updated == existing:
         return False
     try:
-        mode = path.lstat().st_mode & 0o7777 if existing is not None else None
-        write_atomically(path, updated, mode)
-    except OSError as exc:
-        raise ContextFileError(f"{path}: cannot be written: {exc}") from exc
+        write_text(root, relative, updated)
+    except WorkspaceFileError as exc:
+        raise ContextFileError(str(exc)) from exc
     return True
 
 
@@ -353,32 +322,32 @@ def decide_shown(
     return Decision(target, False, f"acceptance held at {rate_since_change:.0%}")
 
 
-def load_state(path: Path, root: Path | None = None) -> tuple[ContextState, list[str]]:
+def load_state(root: Path, relative: str | PurePath = STATE_FILE) -> tuple[ContextState, list[str]]:
     """Read the step-back state; a missing or unreadable file is a fresh state (with a message).
 
-    With ``root``, a state file reached through a symlink is not read.
+    A state file reached through a symbolic link, or that is no regular file, is not read.
     """
+    path = root / relative
     try:
-        if root is not None:
-            check_inside(root, path)
-        text = _read_regular(path)
+        text = read_text(root, relative)
         if text is None:
             return ContextState(), []
         data = json.loads(text)
-    except ContextFileError as exc:
+    except WorkspaceFileError as exc:
         return ContextState(), [f"{exc}; starting the context history afresh"]
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
         return ContextState(), [f"{path}: unreadable ({exc}); starting the context history afresh"]
     if not isinstance(data, dict):
         return ContextState(), [f"{path}: not a JSON object; starting the context history afresh"]
     return ContextState.from_json(data), []
 
 
-def save_state(path: Path, state: ContextState, root: Path | None = None) -> None:
+def save_state(root: Path, state: ContextState, relative: str | PurePath = STATE_FILE) -> None:
     """Write the step-back state (pretty JSON, stable key order), atomically.
 
-    With ``root``, refuses a path through a symlink or outside it (:class:`ContextFileError`).
+    Refuses a symbolic link on the way or at the file (:class:`ContextFileError`).
     """
-    if root is not None:
-        check_inside(root, path)
-    write_atomically(path, json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n")
+    try:
+        write_text(root, relative, json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n")
+    except WorkspaceFileError as exc:
+        raise ContextFileError(str(exc)) from exc

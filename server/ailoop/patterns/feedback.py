@@ -1,6 +1,8 @@
 """Pattern feedback for the editor: what the language server keeps per workspace.
 
-Matching is cheap and runs on the editor's path; statistics are never computed there.
+Matching is cheap (a pre-filter, and a deadline for every regex: a pattern past it is
+disabled until the patterns file changes, see :meth:`PatternSet.take_timeouts`) and runs
+on the editor's path; statistics are never computed there.
 :meth:`PatternFeedback.refresh_stats` does the (blocking) work and is meant to run in the
 background (``asyncio.to_thread``); :meth:`PatternFeedback.findings` only reads the last
 statistics. The class knows nothing of LSP: findings carry the diagnostic code, message,
@@ -88,13 +90,16 @@ class PatternFeedback:
         """The statistics in use."""
         return self._stats
 
-    def keys_in(self, text: str, language: str) -> tuple[str, ...]:
-        """Return the keys of every team pattern in ``text``, for an event's ``findings``."""
-        return tuple(sorted({m.key for m in self.patterns.match(text, language)}))
+    def keys_in(self, text: str, language: str, where: str = "") -> tuple[str, ...]:
+        """Return the keys of every team pattern in ``text``, for an event's ``findings``.
 
-    def findings(self, text: str, language: str) -> list[PatternFinding]:
+        ``where`` names the text (a file) in the message about a pattern past its deadline.
+        """
+        return tuple(sorted({m.key for m in self.patterns.match(text, language, where)}))
+
+    def findings(self, text: str, language: str, where: str = "") -> list[PatternFinding]:
         """Return the supported patterns in ``text`` with their numbers (no computing)."""
-        return self.findings_in(self.patterns.match(text, language))
+        return self.findings_in(self.patterns.match(text, language, where))
 
     def findings_in(self, matches: Iterable[PatternMatch]) -> list[PatternFinding]:
         """Return the matches whose pattern is supported, with their numbers."""

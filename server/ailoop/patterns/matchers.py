@@ -1,4 +1,4 @@
-"""Matchers: find a pattern in a text, by regular expression or by ast-grep rule.
+r"""Matchers: find a pattern in a text, by regular expression or by ast-grep rule.
 
 Both kinds carry a cheap pre-filter computed once when the pattern is loaded: a literal
 that every match must contain (regex) or the words every match must contain (ast-grep
@@ -6,13 +6,21 @@ pattern strings). Most patterns do not occur in most snippets, and a substring t
 far cheaper than running the regex or walking the syntax tree, so the pre-filter keeps
 matching a few hundred patterns within a few milliseconds.
 
-Team regexes are written in Python's syntax and checked with :mod:`re` when loaded, but
-run with the `regex` module: it accepts the same syntax (``VERSION0``), takes a timeout,
-and releases the GIL while it matches (``concurrent=True``), so a pattern that
-backtracks cannot stall the server's event loop, and past :data:`REGEX_TIMEOUT` it stops
-with :class:`MatchTimeout`. (``google-re2`` is linear-time but has no backreferences or
-lookaround, which team patterns use.) ast-grep rules are linear in the text; texts over
-:data:`AST_GREP_MAX_CHARS` are not given to them.
+Matching has a deadline. Python's :mod:`re` has no timeout and holds the GIL for the
+whole search, so one backtracking team regex (``^(\s*a+)+$``) on an unlucky text stops
+the language server answering even from a worker thread. Team regexes are therefore
+written in Python's syntax and checked with :mod:`re` when loaded (so the pre-filter below
+reads them with ``re._parser``), but run with the `regex` module: it accepts the same
+syntax (``VERSION0``), so existing team patterns keep working, it stops a search after
+:data:`REGEX_TIMEOUT` (:class:`MatchTimeout`), and it releases the GIL while it searches
+(``concurrent=True``), so the event loop keeps answering meanwhile. ``google-re2`` would
+be linear-time, but it has no backreferences or lookaround, which team patterns use
+(``(?<!\w)``, ``(?!...)``), so it would reject patterns that work today.
+
+ast-grep rules are linear in the text, but ast-grep-py holds the GIL while it parses and
+searches (about 0.6 s for ten rules over 1,000,000 characters of Python here): they are not
+given a text longer than the caller's limit (:data:`AST_GREP_MAX_CHARS` by default, the
+hooks' and ``ailoop check``'s; the language server passes :data:`EDITOR_AST_GREP_MAX_CHARS`).
 """
 
 from __future__ import annotations
@@ -43,11 +51,16 @@ _SCRIPT_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "rub
 #: Character ast-grep substitutes for ``$`` when it parses a pattern.
 _EXPANDO = "µ"
 
-#: Seconds one regex may take over one text before it is stopped.
+#: Seconds one regex may take over one text (its whole search) before it is stopped.
 REGEX_TIMEOUT = 0.1
 
-#: Texts longer than this (in characters) are not matched with ast-grep rules.
-AST_GREP_MAX_CHARS = 2_000_000
+#: Texts longer than this (in characters) are not matched with ast-grep rules: the
+#: hooks' whole-file limit (``ailoop.hooks.report.WHOLE_FILE_LIMIT``) and ``ailoop check``'s.
+AST_GREP_MAX_CHARS = 1_000_000
+
+#: The language server's limit: about 2,500 lines, some 60 ms for ten rules here, so the
+#: editor's answers do not wait on ast-grep for longer than that.
+EDITOR_AST_GREP_MAX_CHARS = 100_000
 
 
 class MatchTimeout(Exception):
@@ -124,9 +137,11 @@ class RegexMatcher:
     def compile(cls, expression: str) -> RegexMatcher:
         """Compile ``expression``; raises ``re.error`` when it is invalid or matches empty."""
         compiled = re.compile(expression, re.MULTILINE)
-        runner = regex.compile(expression, regex.MULTILINE | regex.VERSION0)
         try:
+            runner = regex.compile(expression, regex.MULTILINE | regex.VERSION0)
             empty = runner.fullmatch("", timeout=REGEX_TIMEOUT)
+        except regex.error as exc:  # not a subclass of re.error
+            raise re.error(f"not accepted by the regex module: {exc}") from None
         except TimeoutError:
             raise re.error("the expression takes too long even on an empty text") from None
         if empty:

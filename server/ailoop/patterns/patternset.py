@@ -17,8 +17,10 @@ what is wrong, and the other patterns keep working.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import sys
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -233,20 +235,50 @@ RegexEntry = tuple[Pattern, RegexMatcher]
 AstGrepEntry = tuple[Pattern, AstGrepMatcher]
 Found = tuple[Pattern, tuple[int, int], tuple[int, int]]
 
+#: The ids of the regexes that ran past their deadline, per patterns file: its name and a
+#: hash of its text. A process that loads the same file again (the hook worker does on
+#: every call, the server when the file is saved) keeps them disabled, without saying so
+#: again; a changed file starts afresh.
+_DISABLED: dict[tuple[str, str], set[str]] = {}
+#: How many patterns files :data:`_DISABLED` remembers (the oldest is forgotten first).
+_DISABLED_FILES = 64
+#: How many texts a set remembers having told about (ast-grep skipped on a large text).
+_TOLD_MAX = 1000
+_LOCK = threading.Lock()  # matching runs on worker threads in the server
+
+
+def _disabled_for(source: str, text: str) -> set[str]:
+    """Return the (shared, live) set of disabled pattern ids of this patterns file."""
+    key = (source, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    with _LOCK:
+        disabled = _DISABLED.pop(key, set())
+        _DISABLED[key] = disabled  # the most recent last
+        while len(_DISABLED) > _DISABLED_FILES:
+            del _DISABLED[next(iter(_DISABLED))]
+    return disabled
+
 
 class PatternSet:
     """The patterns of one workspace, ready to match.
 
     Immutable once built, but for one thing: a regex that runs past its deadline is
-    disabled for the life of the set (until the patterns file is loaded again), and
-    :meth:`take_timeouts` hands out one message for it.
+    disabled until the patterns file changes (for this set, and for every set loaded
+    from the same text of the same file in this process), and :meth:`take_timeouts`
+    hands out one message for it. A text too large for the ast-grep rules is told once
+    the same way.
     """
 
-    def __init__(self, patterns: Iterable[Pattern] = (), source: str = str(PATTERNS_FILE)) -> None:
+    def __init__(
+        self,
+        patterns: Iterable[Pattern] = (),
+        source: str = str(PATTERNS_FILE),
+        disabled: set[str] | None = None,
+    ) -> None:
         self.patterns: tuple[Pattern, ...] = tuple(patterns)
         self.source = source
-        self._disabled: set[str] = set()
+        self._disabled: set[str] = set() if disabled is None else disabled
         self._timeouts: list[str] = []
+        self._told: set[str] = set()
         self._by_id = {p.id: p for p in self.patterns}
         regexes = [(p, p.matcher) for p in self.patterns if isinstance(p.matcher, RegexMatcher)]
         greps = [(p, p.matcher) for p in self.patterns if isinstance(p.matcher, AstGrepMatcher)]
@@ -316,23 +348,44 @@ class PatternSet:
                 continue
             seen.add(pattern.id)
             patterns.append(pattern)
-        return cls(patterns, source), problems.messages
+        return cls(patterns, source, _disabled_for(source, text)), problems.messages
 
     def take_timeouts(self) -> list[str]:
-        """Return (once) a message for each pattern disabled since the last call."""
-        taken, self._timeouts = self._timeouts, []
+        """Return (once) a message for each pattern disabled since the last call.
+
+        Also for each text the ast-grep rules were not run on because it is too large.
+        """
+        with _LOCK:
+            taken, self._timeouts = self._timeouts, []
         return taken
 
     def _time_out(self, pattern: Pattern, why: str, where: str) -> None:
-        if pattern.id in self._disabled:
-            return
-        self._disabled.add(pattern.id)
-        self._timeouts.append(
-            f"pattern {pattern.id!r} in {self.source} {why} on {where or 'one text'}; it is "
-            "disabled until "
-            "the patterns file changes (a regex that backtracks: rewrite it without nested "
-            "repetition)"
-        )
+        with _LOCK:
+            if pattern.id in self._disabled:
+                return
+            self._disabled.add(pattern.id)
+            self._timeouts.append(
+                f"pattern {pattern.id!r} in {self.source} {why} on {where or 'a text'}; it "
+                "is disabled until the patterns file changes (a regex that backtracks: "
+                "rewrite it without nested repetition)"
+            )
+
+    def _too_large(self, size: int, limit: int, where: str) -> None:
+        with _LOCK:
+            if where in self._told or len(self._told) >= _TOLD_MAX:
+                return
+            self._told.add(where)
+            self._timeouts.append(
+                f"the ast-grep patterns in {self.source} were not run on {where or 'a text'}: "
+                f"{size:,} characters, more than the {limit:,} they are given (the regex "
+                "patterns were)"
+            )
+
+    @property
+    def disabled(self) -> frozenset[str]:
+        """The ids of the patterns disabled after running past their deadline."""
+        with _LOCK:
+            return frozenset(self._disabled)
 
     def for_language(
         self, language: str
@@ -343,11 +396,19 @@ class PatternSet:
             return self._any_language, ()
         return self._by_language.get(canonical, (self._any_language, ()))
 
-    def match(self, text: str, language: str, where: str = "") -> list[PatternMatch]:
+    def match(
+        self,
+        text: str,
+        language: str,
+        where: str = "",
+        tree_limit: int = AST_GREP_MAX_CHARS,
+    ) -> list[PatternMatch]:
         """Return every match of the patterns for ``language`` in ``text``, in text order.
 
         Never raises on any text: a rule that fails at run time is skipped, a regex past
-        its deadline is disabled (``where`` names the text in the message).
+        its deadline is disabled, and the ast-grep rules are not run on a text longer than
+        ``tree_limit`` characters; both are told through :meth:`take_timeouts`, with
+        ``where`` naming the text.
         """
         regexes, greps = self.for_language(language)
         found: list[Found] = []
@@ -363,7 +424,8 @@ class PatternSet:
                     continue
                 found.extend((pattern, span.start, span.end) for span in spans)
         candidates = [(p, m) for p, m in greps if m.may_match(text)]
-        if len(text) > AST_GREP_MAX_CHARS:
+        if candidates and len(text) > tree_limit:
+            self._too_large(len(text), tree_limit, where)
             candidates = []
         if candidates:
             found.extend(_match_tree(text, language, candidates))

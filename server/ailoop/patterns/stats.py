@@ -243,12 +243,18 @@ def accumulate(
 def stats_from_counts(
     per_key: Mapping[str, Buckets], overall: Buckets, settings: PatternSettings
 ) -> dict[str, PatternStats]:
-    """Turn per-pattern and overall buckets into statistics (score, lift, support)."""
+    """Turn per-pattern and overall buckets into statistics (score, lift, support).
+
+    A key that is not well-formed (:func:`ailoop.patterns.model.is_valid_key`: from a
+    summary or a team cache written before keys were checked, or a pulled row) is skipped.
+    """
     baseline = weighted_rate(
         overall[1], overall[0] + overall[1], overall[3], overall[2] + overall[3], settings
     )
     result: dict[str, PatternStats] = {}
     for key, (acc_r, rej_r, acc_o, rej_o) in per_key.items():
+        if not is_valid_key(key):
+            continue
         score = weighted_rate(rej_r, acc_r + rej_r, rej_o, acc_o + rej_o, settings) or 0.0
         lift = score / baseline if baseline else 0.0
         rejected, accepted = rej_r + rej_o, acc_r + acc_o
