@@ -3,6 +3,7 @@
  * keeps it in step with the settings, and adds the editor-side commands (accept/reject at
  * the cursor, reject with a note, stats, Tab-accept reporting) and a status bar item.
  */
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import {
   ExecuteCommandRequest,
@@ -15,7 +16,15 @@ import {
 import { CoalescingRunner } from './coalesce';
 import { inlineSuggestionTool } from './inlineSuggestions';
 import { IMPORT_CHECK, runProcess } from './process';
-import { cliCommand, formatCommandLine, type ResolvedCommand, resolveServerCommand, substituteVariables } from './serverCommand';
+import {
+  cliCommand,
+  formatCommandLine,
+  programInside,
+  type ResolvedCommand,
+  resolveServerCommand,
+  restrictedModeNotice,
+  substituteVariables,
+} from './serverCommand';
 import { declaredSettingKeys, explicitSettings, type SettingsObject } from './settings';
 import {
   type CodeActionLike,
@@ -32,6 +41,15 @@ import { renderStatsHtml } from './statsView';
 const SECTION = 'ailoop';
 const SETTINGS_CHANGED = 'settings changed';
 
+/** The path with symbolic links resolved, or undefined when it does not exist. */
+function realpath(path: string): string | undefined {
+  try {
+    return fs.realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Owns the language client and everything that depends on it. */
 class AiloopExtension implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -41,6 +59,8 @@ class AiloopExtension implements vscode.Disposable {
   private ready = false;
   /** The command and settings the running server was started with (to skip no-op restarts). */
   private startedWith: string | undefined;
+  /** The output channel has said what Restricted Mode means for ailoop (once a window). */
+  private toldRestricted = false;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly statusItem: vscode.StatusBarItem;
   private readonly restarts: CoalescingRunner;
@@ -50,6 +70,8 @@ class AiloopExtension implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     /** The `ailoop.*` keys the extension declares. */
     private readonly settingKeys: readonly string[],
+    /** An empty directory of the extension's own: the processes' working directory in an untrusted workspace. */
+    private readonly ownDirectory: string,
   ) {
     this.statusItem = vscode.window.createStatusBarItem('ailoop.status', vscode.StatusBarAlignment.Right, 100);
     this.statusItem.name = 'ailoop';
@@ -85,6 +107,8 @@ class AiloopExtension implements vscode.Disposable {
         if (active !== undefined && event.uris.some((uri) => uri.toString() === active)) this.updateStatus();
       }),
       vscode.window.onDidChangeActiveTextEditor(() => this.updateStatus()),
+      // the server was started with workspaceTrust: false; now the workspace's settings apply
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.restarts.request('workspace trusted')),
     );
     await this.python.watch(() => void this.restarts.request('Python interpreter changed'), this.disposables);
     this.updateStatus();
@@ -119,14 +143,27 @@ class AiloopExtension implements vscode.Disposable {
     const folder = vscode.workspace.workspaceFolders?.[0];
     const substitution = { workspaceFolder: folder?.uri.fsPath, userHome: process.env.HOME ?? process.env.USERPROFILE };
     const subst = (argv: readonly string[]): string[] => argv.map((a) => substituteVariables(a, substitution, process.env));
+    // Untrusted: VS Code already ignores the workspace's values of the two settings
+    // (restrictedConfigurations); an interpreter inside a workspace folder (the Python
+    // extension's `.venv/bin/python`, a user setting with ${workspaceFolder}) is not run either.
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    const cwd = this.workingDirectory() ?? this.ownDirectory;
+    const untrustedProgram = vscode.workspace.isTrusted ? undefined : (program: string) => programInside(program, folders, cwd, realpath);
     return resolveServerCommand({
       serverCommand: subst(config.get<string[]>('serverCommand') ?? []),
       interpreter: subst(config.get<string[]>('interpreter') ?? []),
       pythonExtensionInterpreter: await this.python.activeInterpreter(folder?.uri),
+      untrustedProgram,
     });
   }
 
+  /**
+   * The working directory of the server and the other ailoop processes: the first workspace
+   * folder, or in an untrusted workspace the extension's own empty directory (`python -m` and
+   * `-c` import from the working directory first: a workspace's `ailoop.py` must not run).
+   */
   private workingDirectory(): string | undefined {
+    if (!vscode.workspace.isTrusted) return this.ownDirectory;
     return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   }
 
@@ -134,7 +171,8 @@ class AiloopExtension implements vscode.Disposable {
   private async restart(reasons: readonly string[]): Promise<void> {
     this.log.info(`(re)starting the server: ${reasons.join(', ')}`);
     const command = await this.resolveCommand();
-    const fingerprint = JSON.stringify([command, this.allServerSettings()]);
+    const trusted = vscode.workspace.isTrusted;
+    const fingerprint = JSON.stringify([command, this.allServerSettings(), trusted]);
     if (reasons.every((r) => r === SETTINGS_CHANGED) && this.ready && this.client?.isRunning() && fingerprint === this.startedWith) {
       this.log.info('the settings the server uses did not change; not restarting');
       return;
@@ -143,6 +181,11 @@ class AiloopExtension implements vscode.Disposable {
     this.command = command;
     this.startedWith = fingerprint;
     this.log.info(`server command (${command.origin}): ${formatCommandLine(command.command, command.args)}`);
+    if (!trusted) {
+      if (!this.toldRestricted) this.log.warn(restrictedModeNotice(command));
+      this.toldRestricted = true;
+      await fs.promises.mkdir(this.ownDirectory, { recursive: true });
+    }
     if (command.python !== undefined && !(await this.checkAiloopInstalled(command))) {
       this.updateStatus();
       return;
@@ -159,8 +202,9 @@ class AiloopExtension implements vscode.Disposable {
       traceOutputChannel: this.log,
       // Every workspace folder is handed over (and kept up to date) by the client; the
       // server asks for each folder's settings with workspace/configuration, so nothing
-      // folder-specific goes into initializationOptions.
-      initializationOptions: {},
+      // folder-specific goes into initializationOptions. VS Code's workspace trust decides
+      // whether the repository's files may name programs to run (the server does not ask).
+      initializationOptions: { workspaceTrust: trusted },
       middleware: {
         workspace: {
           // the `ailoop` section as set for that folder, without defaults or client-only keys
@@ -265,7 +309,7 @@ class AiloopExtension implements vscode.Disposable {
     const state = this.client?.state;
     const server: ServerState =
       state === State.Running && this.ready ? 'running' : state === State.Starting || state === State.Running ? 'starting' : 'stopped';
-    const view = statusView(count, this.sync, server);
+    const view = statusView(count, this.sync, server, !vscode.workspace.isTrusted);
     this.statusItem.text = view.text;
     this.statusItem.tooltip = view.tooltip;
     this.statusItem.backgroundColor = view.warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
@@ -400,7 +444,8 @@ class AiloopExtension implements vscode.Disposable {
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('ailoop', { log: true });
   context.subscriptions.push(log);
-  const extension = new AiloopExtension(log, declaredSettingKeys(context.extension.packageJSON));
+  const ownDirectory = vscode.Uri.joinPath(context.globalStorageUri, 'cwd').fsPath;
+  const extension = new AiloopExtension(log, declaredSettingKeys(context.extension.packageJSON), ownDirectory);
   context.subscriptions.push({ dispose: () => void extension.dispose() });
   await extension.activate();
 }

@@ -1,11 +1,19 @@
 /**
- * How the ailoop language server is started: which command, from which setting.
+ * How the ailoop language server is started: which command, from which setting, and what an
+ * untrusted workspace may not choose.
  *
  * Pure logic (no `vscode` import) so that it can be unit-tested with Node's test runner.
  */
+import * as nodePath from 'node:path';
 
 /** Where the server command came from, in order of precedence. */
 export type CommandOrigin = 'ailoop.serverCommand' | 'ailoop.interpreter' | 'python-extension' | 'default';
+
+/** A candidate passed over because its program lies inside an untrusted workspace. */
+export interface SkippedCommand {
+  readonly origin: CommandOrigin;
+  readonly program: string;
+}
 
 /** A resolved command line. `python` is set when ailoop runs as `<python> -m ailoop`. */
 export interface ResolvedCommand {
@@ -13,6 +21,8 @@ export interface ResolvedCommand {
   readonly args: readonly string[];
   readonly origin: CommandOrigin;
   readonly python?: readonly string[];
+  /** Set (non-empty) when candidates were passed over in an untrusted workspace. */
+  readonly skipped?: readonly SkippedCommand[];
 }
 
 /** The inputs of the resolution: the two settings and the Python extension's interpreter. */
@@ -21,6 +31,11 @@ export interface CommandSources {
   readonly interpreter: readonly string[];
   readonly pythonExtensionInterpreter?: readonly string[];
   readonly defaultPython?: string;
+  /**
+   * Only in an untrusted workspace: true for a program the workspace chose (one inside a
+   * workspace folder, see {@link programInside}). Such a candidate is not run; the next one is.
+   */
+  readonly untrustedProgram?: (program: string) => boolean;
 }
 
 /** Values substituted for `${workspaceFolder}`, `${userHome}` and a leading `~`. */
@@ -55,9 +70,17 @@ function nonEmpty(argv: readonly string[]): readonly string[] {
  * the python from `ailoop.interpreter`, the Python extension, or `python3` (in that order).
  */
 export function resolveServerCommand(sources: CommandSources): ResolvedCommand {
+  const skipped: SkippedCommand[] = [];
+  const allowed = (argv: readonly string[], origin: CommandOrigin): boolean => {
+    if (argv.length === 0) return false;
+    if (sources.untrustedProgram?.(argv[0]) !== true) return true;
+    skipped.push({ origin, program: argv[0] });
+    return false;
+  };
+  const withSkipped = (resolved: ResolvedCommand): ResolvedCommand => (skipped.length > 0 ? { ...resolved, skipped } : resolved);
   const explicit = nonEmpty(sources.serverCommand);
-  if (explicit.length > 0) {
-    return { command: explicit[0], args: explicit.slice(1), origin: 'ailoop.serverCommand' };
+  if (allowed(explicit, 'ailoop.serverCommand')) {
+    return withSkipped({ command: explicit[0], args: explicit.slice(1), origin: 'ailoop.serverCommand' });
   }
   const candidates: Array<[readonly string[] | undefined, CommandOrigin]> = [
     [sources.interpreter, 'ailoop.interpreter'],
@@ -65,12 +88,59 @@ export function resolveServerCommand(sources: CommandSources): ResolvedCommand {
   ];
   for (const [argv, origin] of candidates) {
     const python = nonEmpty(argv ?? []);
-    if (python.length > 0) {
-      return { command: python[0], args: [...python.slice(1), '-m', 'ailoop', 'serve'], origin, python };
+    if (allowed(python, origin)) {
+      return withSkipped({ command: python[0], args: [...python.slice(1), '-m', 'ailoop', 'serve'], origin, python });
     }
   }
   const python = [sources.defaultPython ?? 'python3'];
-  return { command: python[0], args: ['-m', 'ailoop', 'serve'], origin: 'default', python };
+  return withSkipped({ command: python[0], args: ['-m', 'ailoop', 'serve'], origin: 'default', python });
+}
+
+/**
+ * Whether `program` (a command's first argument) lies inside one of `folders`: an absolute
+ * path, or a relative one with a slash (resolved against `cwd`), that is in a folder as
+ * written or once symbolic links are resolved (`realpath`, undefined when it does not exist).
+ * A bare name (`python3`) is looked up on PATH, which the workspace does not choose.
+ */
+export function programInside(
+  program: string,
+  folders: readonly string[],
+  cwd: string,
+  realpath: (path: string) => string | undefined = () => undefined,
+): boolean {
+  if (!program.includes('/') && !program.includes(nodePath.sep)) return false;
+  const candidate = nodePath.resolve(cwd, program);
+  const paths = [candidate, realpath(candidate)].filter((p): p is string => p !== undefined);
+  const roots = folders.flatMap((folder) => [nodePath.resolve(folder), realpath(folder)]).filter((p): p is string => p !== undefined);
+  return paths.some((p) =>
+    roots.some((root) => {
+      const relative = nodePath.relative(root, p);
+      return relative === '' || (!relative.startsWith('..') && !nodePath.isAbsolute(relative));
+    }),
+  );
+}
+
+const ORIGIN_WORDS: Record<CommandOrigin, string> = {
+  'ailoop.serverCommand': 'ailoop.serverCommand',
+  'ailoop.interpreter': 'ailoop.interpreter',
+  'python-extension': "the Python extension's interpreter",
+  default: 'python3 on PATH',
+};
+
+/** What the output channel says once in an untrusted workspace (Restricted Mode). */
+export function restrictedModeNotice(resolved: ResolvedCommand): string {
+  const lines = [
+    'Restricted Mode: this workspace is not trusted. ailoop runs no program the workspace chooses: ' +
+      'VS Code ignores the workspace values of ailoop.interpreter, ailoop.serverCommand and ailoop.store.*, ' +
+      'no interpreter inside a workspace folder starts the server, and the server ignores the command engines, ' +
+      'ruff/ty commands and .venv tools its ailoop settings name (markers, accept/reject and ailoop\'s own ruff ' +
+      'and ty keep working). Trust the workspace to use them; the server then restarts.',
+  ];
+  for (const skip of resolved.skipped ?? []) {
+    lines.push(`not run: ${ORIGIN_WORDS[skip.origin]} (${skip.program}), inside the untrusted workspace`);
+  }
+  lines.push(`the server runs with ${ORIGIN_WORDS[resolved.origin]}: ${formatCommandLine(resolved.command, resolved.args)}`);
+  return lines.join('\n');
 }
 
 /**

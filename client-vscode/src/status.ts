@@ -50,8 +50,24 @@ const SYNC_WORDS: Record<SyncState, string> = {
 /** Whether the language server can be used: `running` once it has started and has the open files. */
 export type ServerState = 'starting' | 'running' | 'stopped';
 
-/** Compose the status bar text and tooltip. `snippets` is undefined when no file is active. */
-export function statusView(snippets: number | undefined, sync: SyncStatus | undefined, server: ServerState): StatusView {
+/** The status bar's mark of an untrusted workspace (Restricted Mode). */
+export const RESTRICTED_TEXT = '$(workspace-untrusted) restricted';
+/** The tooltip line that explains it. */
+export const RESTRICTED_TOOLTIP =
+  'Restricted Mode: the workspace is not trusted, so ailoop runs no program it chooses (its interpreter, ' +
+  'command engines, ruff/ty commands, .venv tools). Trust the workspace to use them.';
+
+/**
+ * Compose the status bar text and tooltip. `snippets` is undefined when no file is active;
+ * `restricted` is true in an untrusted workspace.
+ */
+export function statusView(snippets: number | undefined, sync: SyncStatus | undefined, server: ServerState, restricted = false): StatusView {
+  const view = serverView(snippets, sync, server);
+  if (!restricted) return view;
+  return { ...view, text: `${view.text} ${RESTRICTED_TEXT}`, tooltip: `${view.tooltip}\n${RESTRICTED_TOOLTIP}` };
+}
+
+function serverView(snippets: number | undefined, sync: SyncStatus | undefined, server: ServerState): StatusView {
   if (server === 'stopped') {
     return { text: '$(circle-slash) ailoop', tooltip: 'ailoop: the server is not running (click for the log)', warning: true };
   }

@@ -11,6 +11,8 @@
 --   AILOOP_TEST_FILE      the Python file to open (inside a workspace with pyproject.toml)
 --   AILOOP_TEST_RESULT    where to write the JSON result
 --   AILOOP_TEST_NOTE      the note typed into vim.ui.input (reject_with_note)
+--   AILOOP_TEST_MARKER    a file the workspace's command engine writes when it runs (trust_*)
+--   AILOOP_TEST_ANSWER    the action picked in the server's trust prompt (trust_*)
 --
 -- A Lua error outside xpcall would leave headless Neovim waiting forever, so everything
 -- runs inside xpcall, and the runner also puts a timeout on the process.
@@ -299,6 +301,68 @@ function scenarios.missing_server()
   note('messages', messages)
   note('attached', require('ailoop').client() ~= nil)
   note('statusline', require('ailoop').statusline())
+end
+
+-- Answer the server's window/showMessageRequest (shown through vim.ui.select by
+-- client-nvim) with AILOOP_TEST_ANSWER, and keep what was asked and every vim.notify.
+local function answer_prompts()
+  local seen = { prompts = {}, messages = {} }
+  vim.ui.select = function(items, opts, on_choice)
+    local titles, chosen = {}, nil
+    for _, item in ipairs(items) do
+      local title = opts.format_item and opts.format_item(item) or tostring(item)
+      table.insert(titles, title)
+      if title == os.getenv('AILOOP_TEST_ANSWER') then chosen = item end
+    end
+    table.insert(seen.prompts, { prompt = opts.prompt, kind = opts.kind, titles = titles })
+    on_choice(chosen)
+  end
+  vim.notify = function(msg, level) table.insert(seen.messages, { msg = msg, level = level }) end
+  return seen
+end
+
+local function engine_ran()
+  return vim.loop.fs_stat(os.getenv('AILOOP_TEST_MARKER')) ~= nil
+end
+
+-- The workspace's .ailoop.toml names a command engine: the server asks whether to trust
+-- the folder, the answer (AILOOP_TEST_ANSWER) is "Not now", the engine does not run; then
+-- :AiloopTrust trusts the buffer's folder and the engine runs.
+function scenarios.trust_command()
+  local seen = answer_prompts()
+  local bufnr = open_with_ailoop()
+  note('marker', marker_view((insert_snippet(bufnr))))
+  wait_for('the trust prompt', function() return #seen.prompts > 0 end)
+  vim.wait(2000, function() return engine_ran() end, 50) -- long enough for the engine to run, if it may
+  note('prompts', seen.prompts)
+  note('engine_ran_before', engine_ran())
+  local done
+  require('ailoop.trust').trust({ on_done = function(err, trusted) done = { err = err, trusted = trusted } end })
+  wait_for('the answer to ailoop.trust', function() return done ~= nil end)
+  note('trust_answer', done)
+  vim.cmd('AiloopTrust') -- the command does the same (trusting a trusted folder again is fine)
+  wait_for('the engine to run', engine_ran)
+  wait_for(':AiloopTrust to say so', function()
+    local said = 0
+    for _, m in ipairs(seen.messages) do
+      if m.msg:find('^ailoop: trusted ') then said = said + 1 end
+    end
+    return said == 2
+  end)
+  note('messages', seen.messages)
+  note('engine_ran_after', engine_ran())
+end
+
+-- The same workspace, and the trust prompt is answered "Trust": the engine runs.
+function scenarios.trust_prompt()
+  local seen = answer_prompts()
+  local bufnr = open_with_ailoop()
+  note('marker', marker_view((insert_snippet(bufnr))))
+  wait_for('the trust prompt', function() return #seen.prompts > 0 end)
+  note('prompts', seen.prompts)
+  wait_for('the engine to run', engine_ran)
+  note('messages', seen.messages)
+  note('engine_ran_after', engine_ran())
 end
 
 -- Run Lua blocks from docs/neovim.md as a user's init.lua would (AILOOP_TEST_BLOCKS, a

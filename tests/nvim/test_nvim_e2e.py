@@ -7,6 +7,10 @@ what the server recorded (``ailoop events --format jsonl``).
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,3 +119,69 @@ def test_missing_server_command_gives_one_clear_message(nvim: str, project: Work
     assert "'-m', 'ailoop', 'serve'" in ours[0]
     assert seen["attached"] is False
     assert seen["statusline"] == ""
+
+
+def trust_workspace(project: Workspace) -> Path:
+    """Give the project an .ailoop.toml whose command engine writes a file when it runs."""
+    marker = project.home / "engine-ran"
+    script = f"import pathlib; pathlib.Path({str(marker)!r}).write_text('ran')"
+    (project.root / ".ailoop.toml").write_text(
+        "[feedback]\nty = false\n\n"
+        "[[engines]]\n"
+        'name = "probe"\n'
+        f'command = [{json.dumps(sys.executable)}, "-c", {json.dumps(script)}]\n'
+        'languages = ["python"]\n'
+        'output = "regex"\n'
+        "pattern = '^(?P<line>\\d+): (?P<message>.*)'\n"
+    )
+    return marker
+
+
+def trusted_list(project: Workspace) -> str:
+    """What ``ailoop trust --list`` prints (the trust store the server wrote to)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ailoop", "trust", "--list"],
+        env=project.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+
+
+def test_an_untrusted_engine_waits_for_ailoop_trust(nvim: str, project: Workspace) -> None:
+    """The server's prompt comes through vim.ui.select; "Not now" runs nothing; :AiloopTrust does."""
+    marker = trust_workspace(project)
+    seen = run_scenario(
+        nvim,
+        project,
+        "trust_command",
+        AILOOP_TEST_MARKER=str(marker),
+        AILOOP_TEST_ANSWER="Not now",
+    )
+
+    assert seen["marker"]["code"] == "ai-snippet"  # capture works untrusted
+    [prompt] = seen["prompts"]
+    assert prompt["titles"] == ["Trust", "Not now"], prompt
+    assert "is not trusted" in prompt["prompt"], prompt
+    assert "engines" in prompt["prompt"], prompt
+    assert seen["engine_ran_before"] is False
+    assert seen["trust_answer"] == {"trusted": [str(project.root)]}, seen["trust_answer"]
+    said = [m["msg"] for m in seen["messages"] if m["msg"].startswith("ailoop: trusted ")]
+    assert said == [f"ailoop: trusted {project.root}; its ailoop settings apply now"] * 2, seen
+    assert seen["engine_ran_after"] is True
+    assert str(project.root) in trusted_list(project)
+
+
+def test_trust_from_the_servers_prompt(nvim: str, project: Workspace) -> None:
+    """Answering Trust in the prompt (vim.ui.select, never a blocking inputlist) runs the engine."""
+    marker = trust_workspace(project)
+    assert str(project.root) not in trusted_list(project)
+    seen = run_scenario(
+        nvim, project, "trust_prompt", AILOOP_TEST_MARKER=str(marker), AILOOP_TEST_ANSWER="Trust"
+    )
+
+    [prompt] = seen["prompts"]
+    assert prompt["kind"] == "ailoop_trust", prompt
+    assert seen["engine_ran_after"] is True
+    assert str(project.root) in trusted_list(project)

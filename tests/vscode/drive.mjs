@@ -10,6 +10,8 @@
 //               "trigger": "...", "expectText": "...",                 (inline)
 //               "expectNotification": "...",                           (missing-ailoop)
 //               "fix": {"settingsFiles": [...], "settings": {...}}}    (missing-ailoop)
+//               "markers": {"name": "/path", ...}, "settleMs": 3000,   (untrusted: files that
+//               "expectMessage": "...", "expectAfterTrust": ["name"]}   appear when a program ran)
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -291,6 +293,72 @@ async function scenarioMissingAiloop(page) {
   }
 }
 
+// Which of the plan's marker files exist (each is written by a program only if it ran).
+function markersPresent() {
+  return Object.fromEntries(Object.entries(plan.markers).map(([name, file]) => [name, fs.existsSync(file)]));
+}
+
+// The notifications so far, from the notification center (toasts hide after a while).
+async function notificationTexts(page) {
+  await openQuickInput(page, 'Control+Shift+P', '>Notifications: Show Notifications');
+  await pickRow(page, 'Show Notifications');
+  const center = page.locator('.notifications-center');
+  await center.waitFor({ state: 'visible', timeout: 10000 });
+  const texts = (await center.locator('.monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').trim());
+  await page.keyboard.press('Escape');
+  return texts;
+}
+
+// An untrusted folder (Restricted Mode): ailoop runs and marks an AI insertion, but nothing
+// the workspace names runs; then the folder is trusted in the Manage Workspace Trust editor
+// and the server restarts with the workspace's settings in force.
+async function scenarioUntrusted(page) {
+  const editor = await openFile(page, plan.file);
+  step('file opened', plan.file);
+  seen.statusUntrusted = await waitForServer(page);
+  step('server running (untrusted)', seen.statusUntrusted);
+  const before = (await renderedText(editor)).split('\n').length;
+  await pasteAtEnd(page, editor, plan.snippet);
+  const lines = plan.snippet.replace(/\n+$/, '').split('\n').length;
+  await codeLensText(editor);
+  const box = await waitForSquiggleOnLines(page, editor, before, before + lines - 1);
+  seen.hover = await hoverText(page, box, 'ailoop', path.join(opt.out, 'untrusted-hover.png'));
+  step('marker on the pasted snippet', seen.hover);
+  seen.statusWithSnippet = await waitForStatus(page, /1 AI snippet pending review/);
+  // a program the workspace named would have run by now: the check of the insertion is done
+  await page.waitForTimeout(plan.settleMs ?? 3000);
+  seen.markersUntrusted = markersPresent();
+  step('marker files while untrusted', seen.markersUntrusted);
+  seen.notifications = await notificationTexts(page);
+  step('notifications', seen.notifications);
+  await page.screenshot({ path: path.join(opt.out, 'untrusted.png') });
+
+  await openQuickInput(page, 'Control+Shift+P', '>Manage Workspace Trust');
+  await pickRow(page, 'Manage Workspace Trust');
+  const trustEditor = page.locator('.workspace-trust-editor');
+  await trustEditor.waitFor({ state: 'visible', timeout: 20000 });
+  seen.trustEditorHeader = (await trustEditor.locator('.workspace-trust-title').first().innerText()).trim();
+  step('trust editor', seen.trustEditorHeader);
+  await trustEditor.getByRole('button', { name: 'Trust', exact: true }).first().click();
+  await trustEditor.locator('.workspace-trust-title', { hasText: /You trust this/ }).waitFor({ timeout: 20000 });
+  step('trusted the folder');
+  await openFile(page, plan.file); // back from the trust editor: the status counts this file's snippets
+  const end = Date.now() + 60000;
+  for (;;) {
+    const items = await statusText(page);
+    const running = items.find((i) => /pending review/.test(i.label) && !/restricted/i.test(i.text + i.label));
+    const present = markersPresent();
+    if (running && (plan.expectAfterTrust ?? []).every((name) => present[name])) {
+      seen.statusTrusted = running;
+      break;
+    }
+    if (Date.now() > end) throw new Error(`after trusting: status ${JSON.stringify(items)}, markers ${JSON.stringify(present)}`);
+    await page.waitForTimeout(250);
+  }
+  seen.markersTrusted = markersPresent();
+  step('after trusting', { status: seen.statusTrusted, markers: seen.markersTrusted });
+}
+
 // One snippet pasted into a file of each workspace folder, in plan order; then saved.
 async function scenarioMultiRoot(page) {
   seen.pasted = [];
@@ -322,6 +390,7 @@ try {
   else if (plan.scenario === 'multi-root') await scenarioMultiRoot(page);
   else if (plan.scenario === 'missing-ailoop') await scenarioMissingAiloop(page);
   else if (plan.scenario === 'inline') await scenarioInline(page);
+  else if (plan.scenario === 'untrusted') await scenarioUntrusted(page);
   else throw new Error(`unknown scenario ${plan.scenario}`);
   await page.screenshot({ path: path.join(opt.out, `${plan.scenario}.png`) });
   step('screenshot', path.join(opt.out, `${plan.scenario}.png`));

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vscode_harness import REPO, TEST_SETTINGS, CodeServer, EditorKit
+from vscode_harness import REPO, TEST_SETTINGS, TRUST_SETTINGS, CodeServer, EditorKit
 
 pytestmark = pytest.mark.editors
 
@@ -359,3 +359,111 @@ def test_missing_ailoop_gives_a_notification_then_a_settings_change_starts_it(
     assert "Install ailoop" in seen["notification"], seen["notification"]
     assert "not running" in seen["statusWithoutAiloop"][0]["label"], seen["statusWithoutAiloop"]
     assert "pending review" in seen["statusAfterFix"]["label"], seen["statusAfterFix"]
+
+
+def marker_engine(marker: Path) -> str:
+    """An .ailoop.toml whose command engine leaves ``marker`` behind when it runs."""
+    script = f"import pathlib; pathlib.Path({str(marker)!r}).write_text('ran')"
+    return (
+        "[feedback]\nty = false\n\n"
+        "[[engines]]\n"
+        'name = "probe"\n'
+        f'command = [{json.dumps(sys.executable)}, "-c", {json.dumps(script)}]\n'
+        'languages = ["python"]\n'
+        'output = "regex"\n'
+        "pattern = '^(?P<line>\\d+): (?P<message>.*)'\n"
+    )
+
+
+def test_an_untrusted_workspace_runs_nothing_it_names_until_trusted(
+    editor_kit: EditorKit,
+    vsix: Path,
+    code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """Restricted Mode: markers work, but nothing the workspace names runs until it is trusted.
+
+    The folder names three programs, each of which leaves a file behind when it runs: a
+    command engine in ``.ailoop.toml``, a server command in ``.vscode/settings.json``
+    (a restricted setting), and an ``ailoop`` package at its root that ``python -m ailoop``
+    would import if the server ran in that directory. Trusted in the Manage Workspace Trust
+    editor, the extension restarts the server with the workspace's settings in force.
+    """
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    engine_ran, command_ran, shadow_imported = (
+        markers / "engine-ran",
+        markers / "workspace-server-command-ran",
+        markers / "workspace-ailoop-imported",
+    )
+    workspace = tmp_path / "shop"
+    workspace.mkdir()
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True, timeout=30)
+    (workspace / "sample.py").write_text(SAMPLE)
+    (workspace / ".ailoop.toml").write_text(marker_engine(engine_ran))
+    (workspace / "ailoop").mkdir()
+    (workspace / "ailoop" / "__init__.py").write_text(
+        f"import pathlib\npathlib.Path({str(shadow_imported)!r}).write_text('imported')\n"
+        "raise SystemExit(3)\n"
+    )
+    wrapper = workspace / "tools" / "serve.sh"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f"echo ran > '{command_ran}'\n"
+        'cd "$(dirname "$0")"\n'
+        f"exec '{sys.executable}' -m ailoop serve --log-file '{artifacts / 'server-trusted.log'}'"
+        ' "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    (workspace / ".vscode").mkdir()
+    (workspace / ".vscode" / "settings.json").write_text(
+        json.dumps({"ailoop.serverCommand": ["${workspaceFolder}/tools/serve.sh"]})
+    )
+    env = server_env(artifacts / "data")
+    server = code_server_factory(workspace, env)
+    server.workspace_trust = True
+    server.install_extension(vsix)
+    serve = [sys.executable, "-m", "ailoop", "serve", "--log-file", str(artifacts / "server.log")]
+    server.write_settings({**TEST_SETTINGS, **TRUST_SETTINGS, "ailoop.serverCommand": serve})
+    server.start()
+
+    seen = drive(
+        editor_kit,
+        server,
+        artifacts,
+        {
+            "scenario": "untrusted",
+            "file": "sample.py",
+            "snippet": SNIPPET_LIGHTBULB,
+            "markers": {
+                "engine": str(engine_ran),
+                "serverCommand": str(command_ran),
+                "shadow": str(shadow_imported),
+            },
+            "settleMs": 3000,
+            "expectAfterTrust": ["engine", "serverCommand"],
+        },
+    )["seen"]
+
+    # untrusted: the user's server command ran, in a directory of the extension's own
+    assert "restricted" in seen["statusUntrusted"]["text"], seen["statusUntrusted"]
+    assert "Restricted Mode" in seen["statusUntrusted"]["label"], seen["statusUntrusted"]
+    assert "ailoop(ai-snippet)" in seen["hover"], seen["hover"]
+    assert seen["markersUntrusted"] == {"engine": False, "serverCommand": False, "shadow": False}
+    told = [n for n in seen["notifications"] if "does not trust this workspace" in n]
+    assert len(told) == 1, seen["notifications"]
+    assert "engines" in told[0], told
+    # trusted: the workspace's server command (a restricted setting) and its engine ran
+    assert "restricted" not in seen["statusTrusted"]["text"], seen["statusTrusted"]
+    assert seen["markersTrusted"]["engine"], seen["markersTrusted"]
+    assert seen["markersTrusted"]["serverCommand"], seen["markersTrusted"]
+    assert not shadow_imported.exists(), "python -m ailoop imported the workspace's ailoop package"
+    # the output channel said once what Restricted Mode means, and why the server restarted
+    [log] = (server.user_data / "logs").glob("*/exthost*/ailoop.ailoop/ailoop.log")
+    text = log.read_text()
+    assert text.count("Restricted Mode: this workspace is not trusted") == 1, text[-3000:]
+    assert "(re)starting the server: workspace trusted" in text, text[-3000:]
+    generated = [e for e in ailoop_events(env) if e["kind"] == "generated"]
+    assert len(generated) == 1, generated

@@ -57,6 +57,16 @@ TEST_SETTINGS: dict[str, object] = {
 }
 
 
+# With workspace trust on: a folder opens untrusted (every test has a fresh profile and a
+# fresh browser, which trust nothing yet), without the modal prompt and the banner; a test
+# trusts it through the Manage Workspace Trust editor.
+TRUST_SETTINGS: dict[str, object] = {
+    "security.workspace.trust.enabled": True,
+    "security.workspace.trust.startupPrompt": "never",
+    "security.workspace.trust.banner": "never",
+}
+
+
 def in_ci() -> bool:
     """True when running in CI, where a missing editor kit is a failure."""
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -102,6 +112,9 @@ class CodeServer:
     env_overrides: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
     url: str = ""
+    #: Keep VS Code's workspace trust on (no ``--disable-workspace-trust``); the test profile
+    #: must then say ``security.workspace.trust.enabled: true`` too (see :data:`TRUST_SETTINGS`).
+    workspace_trust: bool = False
 
     @property
     def user_data(self) -> Path:
@@ -190,7 +203,7 @@ class CodeServer:
                 "none",
                 "--disable-telemetry",
                 "--disable-update-check",
-                "--disable-workspace-trust",
+                *([] if self.workspace_trust else ["--disable-workspace-trust"]),
                 str(self.workspace),
             ],
             env=self.environment(),

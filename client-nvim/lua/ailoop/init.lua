@@ -8,13 +8,15 @@
 --   0.7        a FileType autocommand calling vim.lsp.start_client(…) + buf_attach_client,
 --              one client per root directory
 -- and adds what the stock client lacks for ailoop: the `ailoop/status` notification,
--- code lens shown and kept fresh (also on `workspace/codeLens/refresh`), optional
+-- code lens shown and kept fresh (also on `workspace/codeLens/refresh`), the server's
+-- trust prompt through vim.ui.select and :AiloopTrust (ailoop.trust), optional
 -- buffer-local key maps, and the review functions below. See docs/neovim.md.
 
 local compat = require('ailoop.compat')
 local review = require('ailoop.review')
 local status = require('ailoop.status')
 local copilot = require('ailoop.copilot')
+local trust = require('ailoop.trust')
 
 local M = {}
 
@@ -127,6 +129,8 @@ end
 local function handlers(opts)
   return {
     ['ailoop/status'] = status.handler,
+    -- the trust prompt: vim.ui.select, never the blocking inputlist() (see ailoop/trust.lua)
+    ['window/showMessageRequest'] = trust.message_request,
     -- Neither 0.7 nor 0.11 handles this request by itself: refresh every buffer of the client.
     ['workspace/codeLens/refresh'] = function(_, _, ctx)
       if opts.codelens then
@@ -150,7 +154,7 @@ local function handlers(opts)
 end
 
 --- The client configuration setup() starts ailoop with (without root_dir), for
---- people who start clients their own way (e.g. nvim-lspconfig).
+--- people who start clients their own way (e.g. nvim-lspconfig). Also defines :AiloopTrust.
 ---@param user table|nil options as for setup()
 ---@return table config, table opts
 function M.client_config(user)
@@ -161,6 +165,7 @@ function M.client_config(user)
   if user and user.root_markers then
     opts.root_markers = user.root_markers
   end
+  trust.create_command() -- :AiloopTrust
   local config = {
     name = review.CLIENT_NAME,
     cmd = opts.cmd,
@@ -308,5 +313,8 @@ M.notify_generated = copilot.notify_generated
 M.wrap_accept = copilot.wrap_accept
 M.copilot_lua_accept = copilot.copilot_lua_accept
 M.copilot_vim_accept = copilot.copilot_vim_accept
+
+-- Workspace trust (ailoop's trust store): the same as :AiloopTrust / :AiloopTrust!.
+M.trust = trust.trust
 
 return M

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cliCommand, formatCommandLine, resolveServerCommand, substituteVariables } from '../serverCommand';
+import { cliCommand, formatCommandLine, programInside, resolveServerCommand, restrictedModeNotice, substituteVariables } from '../serverCommand';
 
 describe('resolveServerCommand', () => {
   it('uses ailoop.serverCommand verbatim before anything else', () => {
@@ -28,6 +28,73 @@ describe('resolveServerCommand', () => {
   it('falls back to python3, ignoring blank entries in the settings', () => {
     const cmd = resolveServerCommand({ serverCommand: ['  '], interpreter: [''] });
     assert.deepEqual([cmd.command, ...cmd.args, cmd.origin], ['python3', '-m', 'ailoop', 'serve', 'default']);
+  });
+});
+
+describe('resolveServerCommand in an untrusted workspace', () => {
+  const folders = ['/work/shop'];
+  const untrustedProgram = (program: string): boolean => programInside(program, folders, '/tmp/own');
+
+  it("passes over the Python extension's interpreter inside the workspace for python3", () => {
+    const cmd = resolveServerCommand({ serverCommand: [], interpreter: [], pythonExtensionInterpreter: ['/work/shop/.venv/bin/python'], untrustedProgram });
+    assert.deepEqual([cmd.command, ...cmd.args, cmd.origin], ['python3', '-m', 'ailoop', 'serve', 'default']);
+    assert.deepEqual(cmd.skipped, [{ origin: 'python-extension', program: '/work/shop/.venv/bin/python' }]);
+  });
+
+  it('keeps an interpreter outside the workspace, wherever it was chosen', () => {
+    const cmd = resolveServerCommand({ serverCommand: [], interpreter: [], pythonExtensionInterpreter: ['/home/me/.venvs/tools/bin/python'], untrustedProgram });
+    assert.equal(cmd.origin, 'python-extension');
+    assert.equal(cmd.skipped, undefined);
+  });
+
+  it('passes over a user setting that points into the workspace, and takes the next candidate', () => {
+    const cmd = resolveServerCommand({
+      serverCommand: ['/work/shop/tools/serve.sh'],
+      interpreter: ['/work/shop/.venv/bin/python'],
+      pythonExtensionInterpreter: ['/usr/bin/python3.12'],
+      untrustedProgram,
+    });
+    assert.deepEqual([cmd.command, cmd.origin], ['/usr/bin/python3.12', 'python-extension']);
+    assert.deepEqual(
+      cmd.skipped?.map((s) => s.origin),
+      ['ailoop.serverCommand', 'ailoop.interpreter'],
+    );
+  });
+
+  it('changes nothing in a trusted workspace', () => {
+    const cmd = resolveServerCommand({ serverCommand: [], interpreter: [], pythonExtensionInterpreter: ['/work/shop/.venv/bin/python'] });
+    assert.deepEqual([cmd.command, cmd.origin, cmd.skipped], ['/work/shop/.venv/bin/python', 'python-extension', undefined]);
+  });
+
+  it('says once what Restricted Mode means, what was passed over and what runs', () => {
+    const cmd = resolveServerCommand({ serverCommand: [], interpreter: [], pythonExtensionInterpreter: ['/work/shop/.venv/bin/python'], untrustedProgram });
+    const notice = restrictedModeNotice(cmd);
+    assert.match(notice, /^Restricted Mode: this workspace is not trusted/);
+    assert.match(notice, /not run: the Python extension's interpreter \(\/work\/shop\/\.venv\/bin\/python\)/);
+    assert.match(notice, /the server runs with python3 on PATH: python3 -m ailoop serve$/);
+  });
+});
+
+describe('programInside', () => {
+  it('finds absolute and relative paths inside a folder, not beside it', () => {
+    assert.equal(programInside('/ws/.venv/bin/python', ['/ws'], '/elsewhere'), true);
+    assert.equal(programInside('/ws', ['/ws'], '/elsewhere'), true);
+    assert.equal(programInside('/ws-other/bin/python', ['/ws'], '/elsewhere'), false);
+    assert.equal(programInside('/ws/../usr/bin/python3', ['/ws'], '/elsewhere'), false);
+    assert.equal(programInside('bin/python', ['/ws'], '/ws'), true);
+    assert.equal(programInside('./python', ['/ws'], '/elsewhere'), false);
+  });
+
+  it('leaves bare names to PATH', () => {
+    assert.equal(programInside('python3', ['/ws'], '/ws'), false);
+  });
+
+  it('follows symbolic links of the program and of the folders', () => {
+    const links: Record<string, string> = { '/usr/local/bin/py': '/ws/.venv/bin/python', '/link-to-ws': '/ws' };
+    const realpath = (p: string): string | undefined => links[p] ?? p;
+    assert.equal(programInside('/usr/local/bin/py', ['/ws'], '/elsewhere', realpath), true);
+    assert.equal(programInside('/ws/bin/python', ['/link-to-ws'], '/elsewhere', realpath), true);
+    assert.equal(programInside('/usr/bin/python3', ['/link-to-ws'], '/elsewhere', realpath), false);
   });
 });
 

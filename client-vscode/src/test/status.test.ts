@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSyncStatus, statusView } from '../status';
+import { parseSyncStatus, RESTRICTED_TEXT, statusView } from '../status';
 
 describe('parseSyncStatus', () => {
   it('accepts the documented payload', () => {
@@ -32,6 +32,20 @@ describe('statusView', () => {
     const view = statusView(3, undefined, 'stopped');
     assert.match(view.text, /circle-slash/);
     assert.equal(view.warning, true);
+  });
+  it('shows restricted in an untrusted workspace, in every server state', () => {
+    const running = statusView(1, { state: 'idle', pending: 0 }, 'running', true);
+    assert.equal(running.text, `$(sparkle) 1 $(check) ${RESTRICTED_TEXT}`);
+    assert.match(running.text, /restricted$/);
+    assert.match(running.tooltip, /1 AI snippet pending review/);
+    assert.match(running.tooltip, /Restricted Mode: the workspace is not trusted/);
+    for (const server of ['starting', 'stopped'] as const) {
+      const view = statusView(undefined, undefined, server, true);
+      assert.match(view.text, /restricted/);
+      assert.match(view.tooltip, /Restricted Mode/);
+    }
+    assert.doesNotMatch(statusView(1, undefined, 'running').text, /restricted/);
+    assert.doesNotMatch(statusView(1, undefined, 'running', false).tooltip, /Restricted/);
   });
   it('does not count snippets while the server starts', () => {
     const view = statusView(0, undefined, 'starting');
