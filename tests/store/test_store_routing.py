@@ -291,6 +291,15 @@ def test_a_repository_that_names_a_store_url_gets_nothing_sent_there(
         a: shared.store_id(alpha),
         b: shared.store_id(beta),
     }
+    # the team numbers come from the store each repository's team maps to
+    outcomes = {"accepted", "rejected", "kept", "reverted"}
+    for root, events in ((repo_a, recorded[:30]), (repo_b, recorded[30:50])):
+        team = _ailoop(
+            "stats", "--team", "--format", "json", "--root", str(root), data_dir=data_dir
+        )
+        assert team.returncode == 0, team.stderr
+        counted = json.loads(team.stdout)["overall"]["outcomes"]
+        assert counted == sum(e.kind.value in outcomes for e in events)
 
 
 @pytest.mark.postgres

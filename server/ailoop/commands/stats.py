@@ -45,27 +45,29 @@ def team_numbers(
 
     from ailoop.analytics.acceptance import OutcomeGroup, acceptance_report, iso_week
     from ailoop.patterns.stats import recent_cutoff, stats_from_counts
-    from ailoop.settings import load
+    from ailoop.settings import load, user_config_path
     from ailoop.store import shared
     from ailoop.store.events import Kind
-    from ailoop.store.sync import store_settings
+    from ailoop.store.sync import URL_ENV, resolve_store
 
     settings, _ = load(args.root.resolve())
-    url, _, problems = store_settings(settings.store, "store settings", os.environ)
-    for problem in problems:
+    choice = resolve_store(settings.store, settings.stores, "store settings", os.environ)
+    for problem in choice.problems:
         print(f"ailoop stats: {clean(problem, 2000)}", file=sys.stderr)
+    url, tls = choice.url, choice.options.tls
     if not url:
         raise shared.SharedStoreError(
-            "no shared store configured: set AILOOP_STORE_URL or [tool.ailoop.store] url",
+            f"no shared store configured: set {URL_ENV}, or [store] url (or [stores.<team>] "
+            f"url with store.team in the repository) in {user_config_path()}",
             retryable=False,
         )
     groups = [
         OutcomeGroup(tool, language, user, iso_week(day), Kind(kind), count)
         for tool, language, user, day, kind, count in shared.team_outcome_counts(
-            url, since=since, repo=args.repo
+            url, since=since, repo=args.repo, tls=tls
         )
     ]
-    team = shared.team_pattern_stats(url, workspace.settings.recent_days, now=now)
+    team = shared.team_pattern_stats(url, workspace.settings.recent_days, now=now, tls=tls)
     per_key, overall = shared.buckets_from_days(team.days, recent_cutoff(now, workspace.settings))
     return acceptance_report(groups), stats_from_counts(per_key, overall, workspace.settings)
 

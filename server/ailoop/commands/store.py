@@ -41,9 +41,7 @@ def resolve(args: argparse.Namespace) -> StoreChoice | None:
         return StoreChoice(url=args.url, options=SyncOptions(), source="--url")
     root = (getattr(args, "root", None) or Path.cwd()).resolve()
     settings, problems = settings_module.load(root)
-    choice = resolve_store(
-        settings.store, getattr(settings, "stores", {}), "store settings", os.environ
-    )
+    choice = resolve_store(settings.store, settings.stores, "store settings", os.environ)
     for problem in [*problems, *choice.problems]:
         print(f"ailoop: {problem}", file=sys.stderr)
     if not choice.url:

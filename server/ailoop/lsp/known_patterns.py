@@ -199,14 +199,18 @@ def code_actions(doc: OpenDocument, snippet: Snippet) -> list[tuple[str, str]]:
     return [(title, key) for key, title in found.titles.items()]
 
 
-def _use_team_stats(ls: AiloopServer, feedback: PatternFeedback) -> None:
-    """Use the team's statistics, pulled from the shared store into the local cache."""
+def _use_team_stats(ls: AiloopServer, feedback: PatternFeedback, store: str | None) -> None:
+    """Use the numbers of the folder's team store, pulled into the local cache.
+
+    A folder whose events go to no shared store keeps the local numbers: another
+    repository's team numbers are not this one's.
+    """
     from ailoop.patterns.stats import recent_cutoff, stats_from_counts
     from ailoop.store.team_cache import team_buckets
 
     db = (ls.data_dir or default_data_dir()) / DB_NAME
     cutoff = recent_cutoff(dt.datetime.now(dt.timezone.utc), feedback.settings)
-    per_key, overall = team_buckets(db, cutoff)
+    per_key, overall = team_buckets(db, cutoff, store) if store else ({}, [0, 0, 0, 0])
     if not per_key:  # nothing pulled yet: the local numbers stay
         feedback.refresh_stats()
         return
@@ -230,7 +234,10 @@ async def refresh_stats(ls: AiloopServer, folder: Folder) -> None:
         return
     try:
         if ls.use_team_stats:
-            await asyncio.to_thread(_use_team_stats, ls, feedback)
+            from ailoop.lsp import sync  # it imports this module
+
+            store = sync.folder_store(ls, folder)
+            await asyncio.to_thread(_use_team_stats, ls, feedback, store)
         else:
             await asyncio.to_thread(feedback.refresh_stats)
     except StoreError as exc:

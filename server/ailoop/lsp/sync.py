@@ -121,9 +121,7 @@ def resolve_folder(
     from ailoop.store.sync import resolve_store
     from ailoop.workspace import find_repo_root, repo_identity
 
-    choice = resolve_store(
-        settings.store, getattr(settings, "stores", {}), "store settings", environ
-    )
+    choice = resolve_store(settings.store, settings.stores, "store settings", environ)
     store = shared.store_id(choice.url) if choice.url else None
     target = shared.describe_target(choice.url) if choice.url else ""
     root = find_repo_root(path) if path is not None else None
@@ -330,6 +328,13 @@ def _on_status(ls: AiloopServer, running: _Running, status: SyncStatus) -> None:
         ls.use_team_stats = True
         for folder in ls.session.all_folders():
             known_patterns.schedule_stats(ls, folder, delay=0.0)
+
+
+def folder_store(ls: AiloopServer, folder: Folder) -> str | None:
+    """Return the id of the shared store a folder's events go to (None: none, or not yet)."""
+    syncs = _SYNCS.get(ls)
+    decided = syncs.folder_stores.get(folder) if syncs is not None else None
+    return decided.store if decided is not None else None
 
 
 def merged_status(statuses: list[tuple[str, SyncStatus]]) -> dict[str, Any]:
