@@ -136,9 +136,20 @@ async function codeLensText(editor) {
 }
 
 async function hoverText(page, box, containing, screenshot) {
-  await page.mouse.move(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
+  // A hover shows only after the pointer rests on the squiggle; a busy machine (or a code
+  // lens that moved the line) can miss it, so the pointer comes back until it shows.
   const hover = page.locator('.monaco-hover:visible', { hasText: containing }).first();
-  await hover.waitFor({ state: 'visible', timeout: 20000 });
+  const end = Date.now() + 20000;
+  for (;;) {
+    await page.mouse.move(5, 5);
+    await page.mouse.move(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
+    try {
+      await hover.waitFor({ state: 'visible', timeout: 4000 });
+      break;
+    } catch (err) {
+      if (Date.now() > end) throw err;
+    }
+  }
   const text = (await hover.innerText()).replace(/\s+/g, ' ').trim();
   if (screenshot) await page.screenshot({ path: screenshot });
   await page.mouse.move(5, 5);
