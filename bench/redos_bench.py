@@ -29,9 +29,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from feedback.lsp_timing import percentile
+from feedback.lsp_timing import editor_answer, percentile
 
-from ailoop.feedback.jsonrpc import JsonRpcConnection, MethodNotFound
+from ailoop.feedback.jsonrpc import JsonRpcConnection
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[1] / "server")
 TARGET_MS = 100.0
@@ -167,17 +167,7 @@ class Client:
             self.shown.append(str(params.get("message", "")))
 
     async def _on_request(self, method: str, params: Any) -> Any:
-        if method == "workspace/configuration":
-            return [None for _ in (params or {}).get("items", [])]
-        if method in {
-            "client/registerCapability",
-            "window/workDoneProgress/create",
-            "workspace/codeLens/refresh",
-        }:
-            return None
-        if method == "window/showMessageRequest":
-            return None
-        raise MethodNotFound(method)
+        return editor_answer(method, params)
 
 
 def ms(samples: list[float]) -> str:

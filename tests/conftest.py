@@ -80,9 +80,13 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
-def ailoop(*args: str, data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the real ``ailoop`` command line."""
+def ailoop(
+    *args: str, data_dir: Path, check: bool = True, unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``ailoop`` command line, without the environment variables ``unset``."""
     env = {**os.environ, "AILOOP_DATA_DIR": str(data_dir)}
+    for name in unset:
+        env.pop(name, None)
     return subprocess.run(
         [sys.executable, "-m", "ailoop", *args],
         capture_output=True,

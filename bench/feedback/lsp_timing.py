@@ -46,6 +46,26 @@ class Workload:
     line: int = 0
 
 
+#: Server-to-client requests a plain editor answers with ``null``.
+_NULL_ANSWERS = frozenset(
+    {
+        "client/registerCapability",
+        "window/workDoneProgress/create",
+        "workspace/codeLens/refresh",
+        "window/showMessageRequest",  # no choice made
+    }
+)
+
+
+def editor_answer(method: str, params: Any) -> Any:
+    """Answer a server's request as an editor with no settings of its own would."""
+    if method == "workspace/configuration":
+        return [None for _ in (params or {}).get("items", [])]
+    if method in _NULL_ANSWERS:
+        return None
+    raise MethodNotFound(method)
+
+
 def percentile(samples: Sequence[float], fraction: float) -> float:
     """Return the ``fraction`` percentile of ``samples`` (nearest rank)."""
     ordered = sorted(samples)
@@ -284,11 +304,7 @@ class LspServerSubject:
             self._arrived.set()
 
     async def _on_request(self, method: str, params: Any) -> Any:
-        if method == "workspace/configuration":
-            return [None for _ in (params or {}).get("items", [])]
-        if method in {"client/registerCapability", "window/workDoneProgress/create"}:
-            return None
-        raise MethodNotFound(method)
+        return editor_answer(method, params)
 
 
 @dataclass

@@ -24,6 +24,7 @@ WAIT = 20.0
 
 
 def engine_config(marker: Path) -> str:
+    """An .ailoop.toml whose command engine leaves ``marker`` behind when it runs."""
     script = f"import pathlib; pathlib.Path({str(marker)!r}).write_text('ran')"
     return (
         "[feedback]\nty = false\n\n"

@@ -7,7 +7,6 @@ what the server recorded (``ailoop events --format jsonl``).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from nvim_harness import Workspace, run_scenario
 
 from ailoop.capture.identity import snippet_id
+from tests.e2e.test_trust import engine_config
 
 pytestmark = pytest.mark.editors
 
@@ -124,16 +124,7 @@ def test_missing_server_command_gives_one_clear_message(nvim: str, project: Work
 def trust_workspace(project: Workspace) -> Path:
     """Give the project an .ailoop.toml whose command engine writes a file when it runs."""
     marker = project.home / "engine-ran"
-    script = f"import pathlib; pathlib.Path({str(marker)!r}).write_text('ran')"
-    (project.root / ".ailoop.toml").write_text(
-        "[feedback]\nty = false\n\n"
-        "[[engines]]\n"
-        'name = "probe"\n'
-        f'command = [{json.dumps(sys.executable)}, "-c", {json.dumps(script)}]\n'
-        'languages = ["python"]\n'
-        'output = "regex"\n'
-        "pattern = '^(?P<line>\\d+): (?P<message>.*)'\n"
-    )
+    (project.root / ".ailoop.toml").write_text(engine_config(marker))
     return marker
 
 

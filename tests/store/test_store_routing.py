@@ -8,10 +8,8 @@ repository that names a store URL, two repositories with two stores, an old loca
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -29,8 +27,8 @@ from ailoop.store.sync import (
     resolve_store,
     sync_once,
 )
+from tests.conftest import ailoop
 
-SERVER = str(Path(__file__).resolve().parents[2] / "server")
 CONFIG = Path("/home/me/.config/ailoop/config.toml")
 STORE_A = "postgresql://ana@db-a.example.com/alpha"
 STORE_B = "postgresql://ana@db-b.example.com/beta"
@@ -213,16 +211,7 @@ def _repo(root: Path, origin: str, ailoop_toml: str = "") -> Path:
 
 
 def _ailoop(*argv: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": SERVER, "AILOOP_DATA_DIR": str(data_dir)}
-    env.pop(URL_ENV, None)
-    return subprocess.run(
-        [sys.executable, "-m", "ailoop", *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return ailoop(*argv, data_dir=data_dir, check=False, unset=(URL_ENV,))
 
 
 def _repos_in(url: str) -> dict[str, int]:

@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from vscode_harness import REPO, TEST_SETTINGS, TRUST_SETTINGS, CodeServer, EditorKit
 
+from tests.e2e.test_trust import engine_config
+
 pytestmark = pytest.mark.editors
 
 DRIVER = Path(__file__).with_name("drive.mjs")
@@ -361,20 +363,6 @@ def test_missing_ailoop_gives_a_notification_then_a_settings_change_starts_it(
     assert "pending review" in seen["statusAfterFix"]["label"], seen["statusAfterFix"]
 
 
-def marker_engine(marker: Path) -> str:
-    """An .ailoop.toml whose command engine leaves ``marker`` behind when it runs."""
-    script = f"import pathlib; pathlib.Path({str(marker)!r}).write_text('ran')"
-    return (
-        "[feedback]\nty = false\n\n"
-        "[[engines]]\n"
-        'name = "probe"\n'
-        f'command = [{json.dumps(sys.executable)}, "-c", {json.dumps(script)}]\n'
-        'languages = ["python"]\n'
-        'output = "regex"\n'
-        "pattern = '^(?P<line>\\d+): (?P<message>.*)'\n"
-    )
-
-
 def test_an_untrusted_workspace_runs_nothing_it_names_until_trusted(
     editor_kit: EditorKit,
     vsix: Path,
@@ -401,7 +389,7 @@ def test_an_untrusted_workspace_runs_nothing_it_names_until_trusted(
     workspace.mkdir()
     subprocess.run(["git", "init", "-q", str(workspace)], check=True, timeout=30)
     (workspace / "sample.py").write_text(SAMPLE)
-    (workspace / ".ailoop.toml").write_text(marker_engine(engine_ran))
+    (workspace / ".ailoop.toml").write_text(engine_config(engine_ran))
     (workspace / "ailoop").mkdir()
     (workspace / "ailoop" / "__init__.py").write_text(
         f"import pathlib\npathlib.Path({str(shadow_imported)!r}).write_text('imported')\n"
