@@ -236,7 +236,7 @@ async def refresh_stats(ls: AiloopServer, folder: Folder) -> None:
         if ls.use_team_stats:
             from ailoop.lsp import sync  # it imports this module
 
-            store = sync.folder_store(ls, folder)
+            store = sync.store_of(ls, folder)
             await asyncio.to_thread(_use_team_stats, ls, feedback, store)
         else:
             await asyncio.to_thread(feedback.refresh_stats)

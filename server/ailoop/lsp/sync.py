@@ -330,13 +330,6 @@ def _on_status(ls: AiloopServer, running: _Running, status: SyncStatus) -> None:
             known_patterns.schedule_stats(ls, folder, delay=0.0)
 
 
-def folder_store(ls: AiloopServer, folder: Folder) -> str | None:
-    """Return the id of the shared store a folder's events go to (None: none, or not yet)."""
-    syncs = _SYNCS.get(ls)
-    decided = syncs.folder_stores.get(folder) if syncs is not None else None
-    return decided.store if decided is not None else None
-
-
 def merged_status(statuses: list[tuple[str, SyncStatus]]) -> dict[str, Any]:
     """Merge the stores' statuses into one ``ailoop/status`` payload.
 
