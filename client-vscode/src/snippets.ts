@@ -2,7 +2,8 @@
  * Finding the AI snippet under the cursor from the diagnostics ailoop publishes.
  *
  * The marker of a tracked snippet is a diagnostic with `source = "ailoop"`,
- * `code = "ai-snippet"` and `data.snippet` = the snippet id. Pure logic: the types
+ * `code = "ai-snippet"`, `data.snippet` = the snippet id and `data.range` = the whole
+ * snippet (the marker itself may cover its first line only). Pure logic: the types
  * below are the structural subset of `vscode.Diagnostic` the lookup needs.
  */
 
@@ -31,7 +32,7 @@ export interface DiagnosticLike {
   readonly data?: unknown;
 }
 
-/** A snippet found at a position: its id and the marker's range. */
+/** A snippet found at a position: its id and its range. */
 export interface SnippetAtCursor {
   readonly snippet: string;
   readonly range: RangeLike;
@@ -62,29 +63,47 @@ function compare(a: PositionLike, b: PositionLike): number {
   return a.line !== b.line ? a.line - b.line : a.character - b.character;
 }
 
+function isPosition(value: unknown): value is PositionLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const { line, character } = value as { line?: unknown; character?: unknown };
+  return Number.isInteger(line) && Number.isInteger(character);
+}
+
+/** The snippet's whole range: the marker's `data.range` when it has a valid one, else its own. */
+export function snippetRangeOf(diagnostic: DiagnosticLike): RangeLike {
+  const data = diagnostic.data;
+  const whole = typeof data === 'object' && data !== null ? (data as { range?: unknown }).range : undefined;
+  if (typeof whole === 'object' && whole !== null) {
+    const { start, end } = whole as { start?: unknown; end?: unknown };
+    if (isPosition(start) && isPosition(end)) return { start, end };
+  }
+  return diagnostic.range;
+}
+
 /** True when `position` is inside `range`, both ends included (a cursor at the end counts). */
 export function rangeContains(range: RangeLike, position: PositionLike): boolean {
   return compare(range.start, position) <= 0 && compare(position, range.end) <= 0;
 }
 
 /**
- * The snippet at `position`: the ailoop marker whose range contains it (a marker that only
- * covers the first line of a snippet counts for the whole line). When several match, the
- * innermost (latest-starting) wins. Falls back to any ailoop diagnostic with `data.snippet`.
+ * The snippet at `position`: the ailoop marker whose snippet (`data.range`, else the
+ * marker's own range) holds it; a snippet counts for every character of its lines. When
+ * several match, the innermost (latest-starting) wins. Falls back to any ailoop diagnostic
+ * with `data.snippet`.
  */
 export function snippetAtPosition(
   diagnostics: readonly DiagnosticLike[],
   position: PositionLike,
 ): SnippetAtCursor | undefined {
-  const covers = (d: DiagnosticLike): boolean =>
-    rangeContains(d.range, position) ||
-    (d.range.start.line <= position.line && position.line <= d.range.end.line);
+  const covers = (range: RangeLike): boolean =>
+    rangeContains(range, position) || (range.start.line <= position.line && position.line <= range.end.line);
   const pick = (candidates: DiagnosticLike[]): SnippetAtCursor | undefined => {
     const best = candidates
-      .filter(covers)
       .filter((d) => snippetIdOf(d) !== undefined)
+      .map((d) => ({ d, range: snippetRangeOf(d) }))
+      .filter(({ range }) => covers(range))
       .sort((a, b) => compare(b.range.start, a.range.start))[0];
-    return best && { snippet: snippetIdOf(best) as string, range: best.range };
+    return best && { snippet: snippetIdOf(best.d) as string, range: best.range };
   };
   const ailoop = diagnostics.filter((d) => d.source === AILOOP_SOURCE);
   return pick(ailoop.filter(isSnippetMarker)) ?? pick(ailoop);
@@ -125,7 +144,7 @@ export interface PatternChoice {
 
 /**
  * The known rejection patterns the server offers for `snippet`: its code actions that run
- * `ailoop.reject` with a `pattern` argument (titled "Reject: <title> (<key>)").
+ * `ailoop.reject` with a `pattern` argument (titled "Reject: <title> (<source> <rule>)").
  */
 export function rejectPatternChoices(actions: readonly CodeActionLike[], snippet: string): PatternChoice[] {
   const choices: PatternChoice[] = [];

@@ -5,7 +5,8 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-/** A complete HTML page (no scripts, strict CSP) showing `output` of `commandLine` at `when`. */
+/** A complete HTML page (no scripts, strict CSP) showing `output` of `commandLine` at `when`; the page is as
+ *  wide as the widest line and scrolls sideways, so no column is cut off. */
 export function renderStatsHtml(output: string, commandLine: string, when: Date): string {
   const body = output.trim() === '' ? '(no events recorded yet)' : output.replace(/\s+$/, '');
   return `<!DOCTYPE html>
@@ -15,8 +16,9 @@ export function renderStatsHtml(output: string, commandLine: string, when: Date)
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline';">
 <title>ailoop stats</title>
 <style>
-  body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; }
-  pre { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); white-space: pre; overflow-x: auto; }
+  html { overflow: auto; }
+  body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; width: max-content; min-width: calc(100% - 2em); }
+  pre { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); white-space: pre; }
   .meta { color: var(--vscode-descriptionForeground); }
 </style>
 </head>

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ailoop import __version__
 
@@ -32,7 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the parser for every subcommand."""
     import argparse
 
-    parser = argparse.ArgumentParser(
+    class CommandParser(argparse.ArgumentParser):
+        """A parser that remembers itself as the command parsed (subcommands included)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.set_defaults(command_parser=self)
+
+    parser = CommandParser(
         prog="ailoop",
         description="Close the feedback loop around AI-written code.",
     )
@@ -52,7 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if is_hook_call(arguments[1:]):
             return hook_main(arguments[1:])  # on every agent edit: no parsers to build
-    args = build_parser().parse_args(arguments)
+    args, unknown = build_parser().parse_known_args(arguments)
+    if unknown:  # with the usage of the command they were given to, not the top level's
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:

@@ -44,6 +44,13 @@ class DetectSettings:
 
     min_lines: int = 3
     min_chars: int = 100
+    #: How a snippet's marker is drawn: ``line`` (a hint on its first line) or ``full``
+    #: (an information diagnostic over the whole snippet).
+    marker: str = "line"
+
+
+#: The values ``detect.marker`` takes.
+MARKER_STYLES = ("line", "full")
 
 
 @dataclass(frozen=True)
@@ -245,6 +252,15 @@ def _parse_detect(value: Mapping[str, Any], origin: str, problems: list[str]) ->
                 f"{origin}: unknown setting 'detect.{key}' (known: {', '.join(sorted(known))})"
             )
             continue
+        if key == "marker":
+            if item in MARKER_STYLES:
+                detect = replace(detect, marker=item)
+            else:
+                problems.append(
+                    f"{origin}: 'detect.marker' must be one of {', '.join(MARKER_STYLES)}, "
+                    f"not {item!r}; using {detect.marker!r}"
+                )
+            continue
         number = _int(item, minimum=1)
         if number is None:
             problems.append(
@@ -252,7 +268,10 @@ def _parse_detect(value: Mapping[str, Any], origin: str, problems: list[str]) ->
                 f"using {getattr(detect, key)}"
             )
             continue
-        detect = replace(detect, **{key: number})
+        if key == "min_lines":
+            detect = replace(detect, min_lines=number)
+        else:
+            detect = replace(detect, min_chars=number)
     return detect
 
 

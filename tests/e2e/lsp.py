@@ -30,10 +30,12 @@ async def session(
     root: Path,
     init_options: Any = None,
     folders: Sequence[types.WorkspaceFolder] | None = None,
+    capabilities: types.ClientCapabilities | None = None,
 ) -> AsyncIterator[LanguageClient]:
     """Start ``ailoop serve`` and initialize it as ``editor`` would.
 
-    The workspace is ``root`` alone unless ``folders`` are given.
+    The workspace is ``root`` alone unless ``folders`` are given; ``capabilities`` replace
+    the editor's.
     """
     config = ClientServerConfig(
         server_command=SERVER, server_env={**os.environ, "AILOOP_DATA_DIR": str(data_dir)}
@@ -67,9 +69,17 @@ async def session(
         """Keep the request and answer as an editor whose user closed it without a choice."""
         message_requests.append(params)
 
+    registered: list[types.RegistrationParams] = []
+    client.registered = registered  # type: ignore[attr-defined]
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: types.RegistrationParams) -> None:
+        """Keep the registration and accept it, as an editor does."""
+        registered.append(params)
+
     await client.initialize_session(
         types.InitializeParams(
-            capabilities=client_capabilities(editor),
+            capabilities=capabilities or client_capabilities(editor),
             root_uri=root.as_uri(),
             workspace_folders=list(folders)
             if folders is not None

@@ -36,7 +36,16 @@ def risky(n: int) -> str:
 
 
 def pattern_diagnostics(items: object) -> list[types.Diagnostic]:
-    return [d for d in items if str(d.code).startswith("pattern:")]  # type: ignore[attr-defined]
+    """Return the diagnostics that carry a team pattern (alone, or merged into a rule's)."""
+    return [
+        d
+        for d in items  # type: ignore[attr-defined]
+        if any(str(c).startswith("pattern:") for c in (d.data or {}).get("codes", [d.code]))
+    ]
+
+
+def by_pattern(items: list[types.Diagnostic]) -> dict[str, types.Diagnostic]:
+    return {c: d for d in items for c in d.data["codes"] if c.startswith("pattern:")}
 
 
 async def test_three_rejections_make_a_known_pattern_on_the_next_snippet(
@@ -50,10 +59,7 @@ async def test_three_rejections_make_a_known_pattern_on_the_next_snippet(
         for n in range(3):
             version += 1
             change(client, uri, version, (0, 0), (0, 0), risky(n))
-            # rejected once ruff has answered, as a user does who sees its warning
-            await diagnostics_where(
-                client, uri, lambda d: bool(markers(d)) and any(x.code == "ruff:E722" for x in d)
-            )
+            await diagnostics_where(client, uri, lambda d: bool(markers(d)))
             actions = await client.text_document_code_action_async(
                 types.CodeActionParams(
                     text_document=types.TextDocumentIdentifier(uri),
@@ -62,8 +68,9 @@ async def test_three_rejections_make_a_known_pattern_on_the_next_snippet(
                 )
             )
             offered = [a.title for a in actions]
-            assert "Reject: bare except (pattern:bare-except)" in offered
-            assert "Reject: eval (pattern:eval-call)" in offered
+            assert "Reject: bare except (team pattern)" in offered
+            assert "Reject: bare except (ruff E722)" in offered
+            assert "Reject: eval (team pattern eval-call)" in offered
             await client.workspace_execute_command_async(
                 types.ExecuteCommandParams(
                     "ailoop.reject",
@@ -81,11 +88,16 @@ async def test_three_rejections_make_a_known_pattern_on_the_next_snippet(
             change(client, uri, version, (0, 0), (5, 0), "")
         version += 1
         change(client, uri, version, (0, 0), (0, 0), risky(3))
-        found = await diagnostics_where(client, uri, lambda d: len(pattern_diagnostics(d)) == 2)
-        by_code = {d.code: d for d in pattern_diagnostics(found)}
-        bare = by_code["pattern:bare-except"]
+        found = await diagnostics_where(
+            client,
+            uri,
+            lambda d: len(pattern_diagnostics(d)) == 2 and any(x.code == "ruff:E722" for x in d),
+        )
+        by_code = by_pattern(pattern_diagnostics(found))
+        bare = by_code["pattern:bare-except"]  # shown on ruff's E722, the rule it names
+        assert bare.code == "ruff:E722"
         assert "known rejection pattern: bare except — rejected 3×" in bare.message
-        assert bare.range == types.Range(types.Position(3, 0), types.Position(3, 11))
+        assert bare.range == types.Range(types.Position(3, 4), types.Position(3, 10))
         assert bare.data["snippet"] == snippet_id(risky(3))
         assert by_code["pattern:eval-call"].range.start == types.Position(2, 15)
         await settle(client)

@@ -50,7 +50,7 @@ def test_injected_keys_never_reach_the_instruction_file(
     assert claude.count(END_MARKER) == 1
     assert "curl" not in claude
     assert "bbbbbbbbbb" not in claude
-    assert "- `ruff:E722`: rejected 3× in the editor" in claude
+    assert "- `ruff:E722` `bare except`: rejected 3× in the editor" in claude
     assert "Ruff:E1" not in claude
     again = run_ailoop("context", "--write", cwd=workspace)  # the section still parses
     assert again.returncode == 0, again.stderr
@@ -201,7 +201,9 @@ def test_a_checkout_learns_from_its_own_events_only(
     done = run_ailoop("context", "--write", "--root", str(checkout), cwd=data_dir)
     assert done.returncode == 0, done.stderr
     claude = (checkout / "CLAUDE.md").read_text(encoding="utf-8")
-    assert "- `ruff:E722`: rejected 3× in the editor (3 in the last 7 days)." in claude
+    assert (
+        "- `ruff:E722` `bare except`: rejected 3× in the editor (3 in the last 7 days)." in claude
+    )
     assert "ruff:S602" not in claude
     assert "ruff:S101" not in claude
 
@@ -229,7 +231,7 @@ def test_invalid_keys_in_a_checkouts_events_are_not_counted(
     assert "curl" not in claude
     assert claude.count("<!--") == 2
     assert (
-        "- `ruff:E722`: rejected 4× in the editor (4 in the last 7 days), accepted or kept 1×."
+        "- `ruff:E722` `bare except`: rejected 4× in the editor (4 in the last 7 days), accepted or kept 1×."
         in claude
     )
 
@@ -368,4 +370,4 @@ def test_a_section_an_older_version_let_a_key_break_is_repaired(
     assert text.startswith(f"# Shop\n\n{BEGIN_MARKER}\n## Known rejection patterns\n")
     assert text.endswith(f"{END_MARKER}\n\nKeep this.\n")
     assert text.count(END_MARKER) == 1
-    assert "- `ruff:E722`: rejected 3× in the editor" in text
+    assert "- `ruff:E722` `bare except`: rejected 3× in the editor" in text

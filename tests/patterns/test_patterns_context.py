@@ -16,9 +16,16 @@ from ailoop.patterns.context import (
     END_MARKER,
     ContextFileError,
     ContextState,
+    RuleHelp,
+    context_entries,
     decide_shown,
+    render_section,
     replace_between_markers,
+    rule_help_from_ruff,
+    rule_help_from_ty,
 )
+from ailoop.patterns.patternset import PatternSet
+from ailoop.patterns.stats import PatternStats
 from ailoop.store.events import Kind
 
 SECTION = "## Known rejection patterns\n\n- **bare except**\n"
@@ -163,7 +170,7 @@ def test_context_write_twice_is_identical_and_keeps_outside_text(
         "- `pattern:bare-except` `bare except`: rejected 3× in the editor (3 in the last 7 days)"
         in text
     )
-    assert "- `ruff:BLE001`: rejected 4×" in text
+    assert "- `ruff:BLE001` `blind except`: rejected 4×" in text
     assert text.index("ruff:BLE001") < text.index("pattern:bare-except")  # 4 before 3
     agents_text = agents.read_text(encoding="utf-8")
     assert agents_text.startswith(f"top\n{BEGIN_MARKER}\n## Known rejection patterns")
@@ -207,17 +214,67 @@ def test_context_steps_back_after_a_fall_and_reintroduces(
     # since then, most AI snippets were rejected
     store_events(data_dir, [outcome(Kind.REJECTED, []) for _ in range(15)])
     store_events(data_dir, [outcome(Kind.ACCEPTED, []) for _ in range(5)])
-    fell = run_ailoop("context", "--write", "--min-outcomes", "20", cwd=workspace)
+    fell = run_ailoop("context", "--write", "-v", "--min-outcomes", "20", cwd=workspace)
     assert fell.returncode == 0, fell.stderr
     assert "stepping back to 1 pattern(s)" in fell.stderr
     assert len(entries_in(claude)) == 1
     assert json.loads(state_path.read_text())["recovering"] is True
-    waiting = run_ailoop("context", "--write", "--min-outcomes", "20", cwd=workspace)
+    waiting = run_ailoop("context", "--write", "-v", "--min-outcomes", "20", cwd=workspace)
     assert "waiting for 20 outcomes" in waiting.stderr
     assert len(entries_in(claude)) == 1
     # acceptance holds after the step back: the second pattern comes back
     store_events(data_dir, [outcome(Kind.ACCEPTED, []) for _ in range(20)])
-    back = run_ailoop("context", "--write", "--min-outcomes", "20", cwd=workspace)
+    back = run_ailoop("context", "--write", "-v", "--min-outcomes", "20", cwd=workspace)
     assert "reintroducing pattern 2" in back.stderr, back.stderr
     assert len(entries_in(claude)) == 2
     assert json.loads(state_path.read_text())["recovering"] is False
+
+
+# --- engine rules: their real names and fix lines -----------------------------------------
+
+
+def _stats(key: str) -> PatternStats:
+    return PatternStats(key, 3, 0, 3, 0.9, 2.0, True)
+
+
+def test_engine_rules_get_the_name_and_fix_line_ailoops_own_engines_give() -> None:
+    ranked = [_stats("ruff:E722"), _stats("ty:unresolved-reference"), _stats("ruff:F821")]
+    entries = context_entries(ranked, PatternSet(), 3)
+    assert [(e.title, e.hint) for e in entries] == [
+        ("bare except", "Do not use bare `except`"),
+        ("unresolved reference", "avoid references to names that are not defined"),
+        ("undefined name", "avoid: Undefined name `…`"),
+    ]
+    section = render_section(entries)
+    assert "- `ruff:E722` `bare except`: rejected 3×" in section
+    assert "Fix: `` Do not use bare `except` ``" in section
+    assert "follow ruff rule" not in section
+
+
+def test_a_rule_the_engine_cannot_describe_points_at_its_help() -> None:
+    (entry,) = context_entries([_stats("ruff:E722")], PatternSet(), 1, describe=lambda _: None)
+    assert (entry.title, entry.hint) == ("ruff:E722", "see `ruff rule E722`")
+    assert "- `ruff:E722`: rejected 3×" in render_section([entry])  # the key said once
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [None, [], "bare-except", {"name": "Bare Except!"}, {"name": 3}, {"summary": "x"}],
+)
+def test_malformed_engine_answers_describe_nothing(answer: object) -> None:
+    assert rule_help_from_ruff(answer) is None
+    assert rule_help_from_ty(answer) is None
+
+
+def test_the_plainest_ruff_message_is_the_fix_line() -> None:
+    answer = {
+        "name": "unused-import",
+        "summary": "`{name}` imported but unused; consider using `importlib.util.find_spec`",
+        "message_formats": [
+            "`{name}` imported but unused; consider removing",
+            "`{name}` imported but unused",
+        ],
+    }
+    assert rule_help_from_ruff(answer) == RuleHelp(
+        "unused import", "avoid: `…` imported but unused"
+    )

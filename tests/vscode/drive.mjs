@@ -3,7 +3,10 @@
 // side (events). Exits non-zero when a step of the scenario could not be done.
 //
 // usage: node drive.mjs --url URL --out DIR --playwright DIR --plan PLAN.json
-//   PLAN.json: {"scenario": "reject" | "inline" | "missing-ailoop" | "multi-root",
+//   PLAN.json: {"scenario": "reject" | "inline" | "missing-ailoop" | "multi-root" |
+//                           "untrusted" | "ctrl-dot-enter" | "reject-and-remove",
+//               "snippet": "...",                      (ctrl-dot-enter, reject-and-remove)
+//               "later": "...",                        (reject-and-remove: pasted after the undo)
 //               "file": "sample.py", "files": ["a.py", "b.py"], "snippet": "...", (multi-root)
 //               "snippets": ["...", "..."], "reason": "...",            (reject)
 //               "pattern": "<title of a known pattern to pick>",       (reject, optional)
@@ -135,12 +138,14 @@ async function codeLensText(editor) {
   return (await lens.innerText()).replace(/\s+/g, ' ').trim();
 }
 
-async function hoverText(page, box, containing, screenshot) {
+async function hoverText(page, measure, containing, screenshot) {
   // A hover shows only after the pointer rests on the squiggle; a busy machine (or a code
-  // lens that moved the line) can miss it, so the pointer comes back until it shows.
+  // lens that moved the line) can miss it, so the squiggle is measured again and the
+  // pointer comes back until the hover shows.
   const hover = page.locator('.monaco-hover:visible', { hasText: containing }).first();
   const end = Date.now() + 20000;
   for (;;) {
+    const box = await measure();
     await page.mouse.move(5, 5);
     await page.mouse.move(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
     try {
@@ -203,8 +208,9 @@ async function scenarioReject(page) {
   // the code lens above the snippet moves the lines down: measure the squiggle after it
   seen.codeLens = await codeLensText(editor);
   step('code lens', seen.codeLens);
-  const box = await waitForSquiggleOnLines(page, editor, before, before + lines0 - 1);
-  seen.hover = await hoverText(page, box, 'ailoop', path.join(opt.out, 'reject-hover.png'));
+  const onSnippet = () => waitForSquiggleOnLines(page, editor, before, before + lines0 - 1);
+  seen.hover = await hoverText(page, onSnippet, 'ailoop', path.join(opt.out, 'reject-hover.png'));
+  const box = await onSnippet();
   step('hover', seen.hover);
   seen.statusAfterInsert = await waitForStatus(page, /1 AI snippet pending review/);
   step('status bar', seen.statusAfterInsert);
@@ -258,6 +264,87 @@ async function scenarioReject(page) {
   }
 }
 
+// Paste plan.snippet at the end, wait for its code lens, and put the cursor on its
+// second-to-last line (inside the snippet, below the marked first line).
+async function pasteAndEnterSnippet(page, editor) {
+  seen.statusBeforeInsert = await waitForServer(page);
+  step('server running', seen.statusBeforeInsert);
+  seen.textBefore = await renderedText(editor);
+  await pasteAtEnd(page, editor, plan.snippet);
+  seen.codeLens = await codeLensText(editor);
+  step('code lens', seen.codeLens);
+  // the paste leaves the cursor under the snippet: two lines up is inside it
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('ArrowUp');
+}
+
+// Ctrl+. opens the quick-fix menu at the cursor; returns the menu and its entries.
+async function quickFixMenu(page) {
+  await page.keyboard.press('Control+Period');
+  const menu = page.locator('.action-widget:visible').first();
+  await menu.waitFor({ state: 'visible', timeout: 20000 });
+  await menu.locator('.monaco-list-row').first().waitFor({ state: 'visible', timeout: 10000 });
+  const items = (await menu.locator('.monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  return { menu, items };
+}
+
+// Ctrl+. then Enter, by reflex, inside an AI snippet: whatever runs must not be Accept.
+async function scenarioCtrlDotEnter(page) {
+  const editor = await openFile(page, plan.file);
+  step('file opened', plan.file);
+  await pasteAndEnterSnippet(page, editor);
+  const { menu, items } = await quickFixMenu(page);
+  seen.menu = items;
+  step('quick-fix menu', items);
+  seen.focused = (await menu.locator('.monaco-list-row.focused').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  step('focused entry', seen.focused);
+  await page.keyboard.press('Enter');
+  await menu.waitFor({ state: 'hidden', timeout: 10000 });
+  step('pressed Enter');
+  // the decision is in once the snippet's lens goes (the status bar then counts 0)
+  seen.statusAfter = await waitForStatus(page, /\b0 AI snippets pending review/);
+  step('status bar after Enter', seen.statusAfter);
+  seen.editorText = await renderedText(editor);
+}
+
+// "Reject and remove" from the quick-fix menu deletes the snippet; Ctrl+Z brings it back.
+async function scenarioRejectAndRemove(page) {
+  const editor = await openFile(page, plan.file);
+  step('file opened', plan.file);
+  await pasteAndEnterSnippet(page, editor);
+  const firstLine = plan.snippet.split('\n')[0];
+  const { menu, items } = await quickFixMenu(page);
+  seen.menu = items;
+  step('quick-fix menu', items);
+  await menu.locator('.monaco-list-row', { hasText: 'Reject and remove' }).first().click();
+  await menu.waitFor({ state: 'hidden', timeout: 10000 });
+  const gone = Date.now() + 20000;
+  while ((await renderedText(editor)).includes(firstLine)) {
+    if (Date.now() > gone) throw new Error('"Reject and remove" did not remove the snippet');
+    await page.waitForTimeout(200);
+  }
+  seen.textAfterRemove = await renderedText(editor);
+  step('snippet removed', seen.textAfterRemove);
+  seen.statusAfterRemove = await waitForStatus(page, /\b0 AI snippets pending review/);
+  const lens = editor.locator('.codelens-decoration', { hasText: 'Reject' });
+  await lens.first().waitFor({ state: 'detached', timeout: 20000 });
+  await editor.locator('.view-lines').click();
+  await page.keyboard.press('Control+Z');
+  const back = Date.now() + 20000;
+  while (!(await renderedText(editor)).includes(firstLine)) {
+    if (Date.now() > back) throw new Error('Ctrl+Z did not bring the snippet back');
+    await page.waitForTimeout(200);
+  }
+  seen.textAfterUndo = await renderedText(editor);
+  step('undone', seen.textAfterUndo);
+  // a later paste is marked once the server has taken the undo too: then one is pending
+  await pasteAtEnd(page, editor, plan.later);
+  await lens.first().waitFor({ state: 'visible', timeout: 20000 });
+  seen.statusAfterLater = await waitForStatus(page, /\b[1-9]\d* AI snippets? pending review/);
+  seen.lensesAfterLater = await lens.count();
+  step('a later paste', { status: seen.statusAfterLater, lenses: seen.lensesAfterLater });
+}
+
 // Accept an inline suggestion (ghost text) with Tab: ailoop's keybinding reports it first.
 async function scenarioInline(page) {
   const editor = await openFile(page, plan.file);
@@ -279,9 +366,9 @@ async function scenarioInline(page) {
     await page.waitForTimeout(200);
   }
   step('Tab accepted the suggestion');
-  const box = await waitForSquiggleOnLines(page, editor, line, line + 1);
-  step('squiggle on the accepted suggestion', box.cls);
-  seen.hover = await hoverText(page, box, 'ailoop', path.join(opt.out, 'inline-hover.png'));
+  const onSuggestion = () => waitForSquiggleOnLines(page, editor, line, line + 1);
+  step('squiggle on the accepted suggestion', (await onSuggestion()).cls);
+  seen.hover = await hoverText(page, onSuggestion, 'ailoop', path.join(opt.out, 'inline-hover.png'));
   step('hover', seen.hover);
   seen.editorText = await renderedText(editor);
 }
@@ -332,8 +419,8 @@ async function scenarioUntrusted(page) {
   await pasteAtEnd(page, editor, plan.snippet);
   const lines = plan.snippet.replace(/\n+$/, '').split('\n').length;
   await codeLensText(editor);
-  const box = await waitForSquiggleOnLines(page, editor, before, before + lines - 1);
-  seen.hover = await hoverText(page, box, 'ailoop', path.join(opt.out, 'untrusted-hover.png'));
+  const onSnippet = () => waitForSquiggleOnLines(page, editor, before, before + lines - 1);
+  seen.hover = await hoverText(page, onSnippet, 'ailoop', path.join(opt.out, 'untrusted-hover.png'));
   step('marker on the pasted snippet', seen.hover);
   seen.statusWithSnippet = await waitForStatus(page, /1 AI snippet pending review/);
   // a program the workspace named would have run by now: the check of the insertion is done
@@ -402,6 +489,8 @@ try {
   else if (plan.scenario === 'missing-ailoop') await scenarioMissingAiloop(page);
   else if (plan.scenario === 'inline') await scenarioInline(page);
   else if (plan.scenario === 'untrusted') await scenarioUntrusted(page);
+  else if (plan.scenario === 'ctrl-dot-enter') await scenarioCtrlDotEnter(page);
+  else if (plan.scenario === 'reject-and-remove') await scenarioRejectAndRemove(page);
   else throw new Error(`unknown scenario ${plan.scenario}`);
   await page.screenshot({ path: path.join(opt.out, `${plan.scenario}.png`) });
   step('screenshot', path.join(opt.out, `${plan.scenario}.png`));

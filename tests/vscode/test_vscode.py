@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from vscode_harness import REPO, TEST_SETTINGS, TRUST_SETTINGS, CodeServer, EditorKit
 
+from ailoop.capture.identity import snippet_id
 from tests.e2e.test_trust import engine_config
 
 pytestmark = pytest.mark.editors
@@ -336,14 +337,15 @@ def test_missing_ailoop_gives_a_notification_then_a_settings_change_starts_it(
     (workspace / "sample.py").write_text(SAMPLE)
     server = code_server_factory(workspace, server_env(artifacts / "data"))
     server.install_extension(vsix)
-    # -I: ignore PYTHONPATH, which points at this checkout's ailoop
-    server.write_settings({**TEST_SETTINGS, "ailoop.interpreter": [str(python), "-I"]})
+    # -I: ignore PYTHONPATH, which points at this checkout's ailoop. ailoop.interpreter
+    # has resource scope: the User settings alone carry it, and the fix changes one file
+    # (code-server may report only the first of two files changed at once).
+    broken = {**TEST_SETTINGS, "ailoop.interpreter": [str(python), "-I"]}
+    server.write_settings(broken, kinds=("User",))
     server.start()
 
     fixed = {**TEST_SETTINGS, "ailoop.interpreter": [sys.executable]}
-    settings_files = [
-        str(server.user_data / kind / "settings.json") for kind in ("User", "Machine")
-    ]
+    settings_files = [str(server.user_data / "User" / "settings.json")]
     seen = drive(
         editor_kit,
         server,
@@ -455,3 +457,92 @@ def test_an_untrusted_workspace_runs_nothing_it_names_until_trusted(
     assert "(re)starting the server: workspace trusted" in text, text[-3000:]
     generated = [e for e in ailoop_events(env) if e["kind"] == "generated"]
     assert len(generated) == 1, generated
+
+
+SNIPPET_LATER = "\n\ndef later(a):\n    b = a * 2\n    return b\n"
+
+
+def start_editor(
+    vsix: Path,
+    code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
+    artifacts: Path,
+    tmp_path: Path,
+) -> tuple[CodeServer, dict[str, str]]:
+    """Start code-server on a workspace with sample.py and ailoop; return it and its env."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "sample.py").write_text(SAMPLE)
+    env = server_env(artifacts / "data")
+    server = code_server_factory(workspace, env)
+    server.install_extension(vsix)
+    serve = [sys.executable, "-m", "ailoop", "serve", "--log-file", str(artifacts / "server.log")]
+    server.write_settings({**TEST_SETTINGS, "ailoop.serverCommand": serve})
+    server.start()
+    return server, env
+
+
+def test_ctrl_dot_then_enter_does_not_accept(
+    editor_kit: EditorKit,
+    vsix: Path,
+    code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """Enter on the quick-fix menu, by reflex: nothing is preferred, Reject comes first."""
+    server, env = start_editor(vsix, code_server_factory, artifacts, tmp_path)
+    seen = drive(
+        editor_kit,
+        server,
+        artifacts,
+        {"scenario": "ctrl-dot-enter", "file": "sample.py", "snippet": SNIPPET_LIGHTBULB},
+    )["seen"]
+    actions = [item for item in seen["menu"] if item != "Quick Fix"]  # the group's header
+    assert actions[0].startswith("Reject AI snippet"), seen["menu"]
+    assert actions[-1].startswith("Accept AI snippet"), seen["menu"]
+    assert seen["focused"] == [actions[0]], seen["focused"]  # what Enter runs
+    events = wait_for_events(env, lambda evs: any(e["kind"] == "rejected" for e in evs))
+    (artifacts / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    kinds = [e["kind"] for e in events]
+    assert "accepted" not in kinds, events
+    assert kinds.count("rejected") == 1, events
+    assert "def parse_port(value):" in seen["editorText"], "the plain Reject keeps the code"
+
+
+def test_reject_and_remove_deletes_the_snippet_and_undo_restores_it(
+    editor_kit: EditorKit,
+    vsix: Path,
+    code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """The server's workspace edit removes the code; Ctrl+Z brings it back, not as a snippet."""
+    server, env = start_editor(vsix, code_server_factory, artifacts, tmp_path)
+    seen = drive(
+        editor_kit,
+        server,
+        artifacts,
+        {
+            "scenario": "reject-and-remove",
+            "file": "sample.py",
+            "snippet": SNIPPET_LIGHTBULB,
+            "later": SNIPPET_LATER,
+        },
+    )["seen"]
+    assert "Reject and remove" in " ".join(seen["menu"]), seen["menu"]
+    assert "parse_port" not in seen["textAfterRemove"], seen["textAfterRemove"]
+    assert seen["textAfterRemove"].rstrip() == seen["textBefore"].rstrip()
+    assert "def parse_port(value):" in seen["textAfterUndo"], seen["textAfterUndo"]
+    assert "1 AI snippet pending review" in seen["statusAfterLater"]["label"], seen
+    assert seen["lensesAfterLater"] == 1, "the undone removal came back as a snippet"
+
+    removed = snippet_id(SNIPPET_LIGHTBULB)
+
+    def done(events: list[dict[str, Any]]) -> bool:
+        return snippet_id(SNIPPET_LATER) in {e["snippet"] for e in events}
+
+    events = wait_for_events(env, done)
+    (artifacts / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    generated = [e["snippet"] for e in events if e["kind"] == "generated"]
+    assert generated == [removed, snippet_id(SNIPPET_LATER)], events
+    assert [e["snippet"] for e in events if e["kind"] == "rejected"] == [removed], events
+    assert not [e for e in events if e["kind"] == "reverted" and e["snippet"] == removed], events

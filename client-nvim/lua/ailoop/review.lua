@@ -1,7 +1,8 @@
 -- ailoop.review: accept or reject the AI snippet under the cursor, optionally with a note.
 --
 -- The snippet is found through ailoop's own marker diagnostic (source "ailoop",
--- code "ai-snippet", data.snippet = its id) and the decision goes to the server as
+-- code "ai-snippet", data.snippet = its id, data.range = the whole snippet, as the marker
+-- itself may cover its first line only) and the decision goes to the server as
 -- workspace/executeCommand ailoop.accept / ailoop.reject {uri, snippet, reason?}.
 
 local compat = require('ailoop.compat')
@@ -45,15 +46,30 @@ function M.markers(bufnr)
   return out
 end
 
---- True when 0-based line `row` is one of diagnostic `d`'s lines (a snippet is reviewed
---- line-wise: the cursor anywhere on one of its lines selects it). A range that ends at
---- column 0 of a line does not cover that line.
-local function covers(d, row)
-  local end_lnum = d.end_lnum or d.lnum
-  if end_lnum > d.lnum and (d.end_col or 0) == 0 then
-    end_lnum = end_lnum - 1
+--- The 0-based first and last line of the snippet a marker stands for: its data.range
+--- (the whole snippet) when it carries a valid one, else the diagnostic's own lines.
+---@param d table
+---@return integer, integer, integer
+function M.snippet_lines(d)
+  local data = lsp_diagnostic(d).data
+  local whole = type(data) == 'table' and data.range or nil
+  local first, last, end_col = d.lnum, d.end_lnum or d.lnum, d.end_col or 0
+  if type(whole) == 'table' and type(whole.start) == 'table' and type(whole['end']) == 'table'
+      and type(whole.start.line) == 'number' and type(whole['end'].line) == 'number' then
+    first, last, end_col = whole.start.line, whole['end'].line, whole['end'].character or 0
   end
-  return row >= d.lnum and row <= end_lnum
+  return first, last, end_col
+end
+
+--- True when 0-based line `row` is one of the lines of the snippet marker `d` stands for
+--- (a snippet is reviewed line-wise: the cursor anywhere on one of its lines selects it).
+--- A range that ends at column 0 of a line does not cover that line.
+local function covers(d, row)
+  local first, last, end_col = M.snippet_lines(d)
+  if last > first and end_col == 0 then
+    last = last - 1
+  end
+  return row >= first and row <= last
 end
 
 --- The snippet under the cursor of window `winid` (default: current window):

@@ -34,7 +34,7 @@ describe('package.json settings', () => {
   const keys = declaredSettingKeys(packageJson);
 
   it('declares what the server reads', () => {
-    for (const key of ['detect.minLines', 'detect.minChars', 'feedback.scope', 'feedback.ruff.enabled', 'feedback.ty.enabled', 'store.url', 'store.shareCode']) {
+    for (const key of ['detect.minLines', 'detect.minChars', 'detect.marker', 'feedback.scope', 'feedback.ruff.enabled', 'feedback.ty.enabled', 'store.url', 'store.shareCode']) {
       assert.ok(keys.includes(key), `missing ailoop.${key}`);
     }
   });
@@ -54,7 +54,7 @@ describe('package.json settings', () => {
     const properties = (packageJson as { contributes: { configuration: { properties: Record<string, { default: unknown }> } } }).contributes.configuration.properties;
     const everySetAtItsDefault = (key: string): SettingLevels => ({ globalValue: properties[`ailoop.${key}`].default });
     assert.deepEqual(explicitSettings(keys, everySetAtItsDefault), {
-      detect: { minLines: 3, minChars: 100 },
+      detect: { minLines: 3, minChars: 100, marker: 'line' },
       feedback: { scope: 'snippet', ruff: { enabled: true }, ty: { enabled: true } },
       store: { url: '', shareCode: false },
     });

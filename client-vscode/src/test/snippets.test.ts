@@ -16,6 +16,25 @@ describe('snippetAtPosition', () => {
     assert.equal(found?.snippet, 'sha256:a');
   });
 
+  it('finds a first-line marker from any line of its snippet (data.range)', () => {
+    const hint: DiagnosticLike = { range: range(2, 0, 2, 14), source: 'ailoop', code: 'ai-snippet', data: { snippet: 'sha256:h', range: range(2, 0, 6, 19) } };
+    const found = snippetAtPosition([hint], { line: 5, character: 3 });
+    assert.equal(found?.snippet, 'sha256:h');
+    assert.deepEqual(found?.range, range(2, 0, 6, 19));
+    assert.equal(snippetAtPosition([hint], { line: 7, character: 0 }), undefined);
+  });
+
+  it('uses the marker range when data.range is not a range', () => {
+    const odd: DiagnosticLike = { range: range(2, 0, 4, 0), source: 'ailoop', code: 'ai-snippet', data: { snippet: 'sha256:o', range: { start: 'x' } } };
+    assert.equal(snippetAtPosition([odd], { line: 3, character: 1 })?.snippet, 'sha256:o');
+    assert.equal(snippetAtPosition([odd], { line: 5, character: 1 }), undefined);
+  });
+
+  it('ignores the findings of a rejected snippet (no data.snippet)', () => {
+    const kept: DiagnosticLike = { range: range(4, 0, 4, 9), source: 'ailoop', code: 'ruff:E722', data: { rejected: 'sha256:r', codes: ['ruff:E722'] } };
+    assert.equal(snippetAtPosition([kept], { line: 4, character: 1 }), undefined);
+  });
+
   it('prefers the innermost marker', () => {
     const found = snippetAtPosition([marker('sha256:outer', range(0, 0, 20, 0)), marker('sha256:inner', range(5, 0, 7, 0))], { line: 6, character: 0 });
     assert.equal(found?.snippet, 'sha256:inner');
@@ -53,13 +72,13 @@ describe('rejectPatternChoices', () => {
   it('lists the patterns offered for the snippet, once each', () => {
     const actions = [
       reject('Reject AI snippet (copilot, 5 lines)', { uri: 'u', snippet: 'sha256:a' }),
-      reject('Reject: bare except (ruff:E722)', { uri: 'u', snippet: 'sha256:a', pattern: 'ruff:E722' }),
-      reject('Reject: bare except (ruff:E722)', { uri: 'u', snippet: 'sha256:a', pattern: 'ruff:E722' }),
-      reject('Reject: print call (pattern:print)', { uri: 'u', snippet: 'sha256:b', pattern: 'pattern:print' }),
+      reject('Reject: bare except (ruff E722)', { uri: 'u', snippet: 'sha256:a', pattern: 'ruff:E722' }),
+      reject('Reject: bare except (ruff E722)', { uri: 'u', snippet: 'sha256:a', pattern: 'ruff:E722' }),
+      reject('Reject: print call (team pattern print)', { uri: 'u', snippet: 'sha256:b', pattern: 'pattern:print' }),
       { title: 'Accept AI snippet', command: { command: 'ailoop.accept', arguments: [{ uri: 'u', snippet: 'sha256:a', pattern: 'x' }] } },
       { title: 'Organize imports' },
     ];
-    assert.deepEqual(rejectPatternChoices(actions, 'sha256:a'), [{ label: 'bare except (ruff:E722)', pattern: 'ruff:E722' }]);
+    assert.deepEqual(rejectPatternChoices(actions, 'sha256:a'), [{ label: 'bare except (ruff E722)', pattern: 'ruff:E722' }]);
   });
   it('reads bare commands too', () => {
     const command = { title: 'Reject: x (pattern:x)', command: 'ailoop.reject', arguments: [{ snippet: 's', pattern: 'pattern:x' }] };

@@ -1,10 +1,12 @@
 """Follow AI snippets through a document's edits.
 
-Snippet ranges move with edits before them; an edit that touches a snippet makes it
-*modified* (its current text is kept, with a similarity to what was generated), and a
-snippet whose text is gone is *reverted*. After any sequence of edits, the range of every
-live snippet holds exactly ``snippet.current``; for an unmodified one that is the text it
-was generated with.
+Snippet ranges move with edits before them; an edit inside a snippet makes it *modified*
+(its current text is kept, with a similarity to what was generated), and a snippet whose
+text is gone is *reverted*. An edit is placed by the text it changes, not by the range
+the editor sent: an insertion next to a snippet (directly above or below it) leaves the
+snippet as it is, whatever shape the editor gave the change. After any sequence of
+edits, the range of every live snippet holds exactly ``snippet.current``; for an
+unmodified one that is the text it was generated with.
 
 Everything here is pure: the language server turns the results into events and
 diagnostics.
@@ -263,8 +265,20 @@ class TrackedDocument:
 
     # -- snippets -----------------------------------------------------------------------
 
-    def add(self, start: Position, end: Position, tool: str, source: Source) -> Snippet | None:
+    def add(
+        self,
+        start: Position,
+        end: Position,
+        tool: str,
+        source: Source,
+        *,
+        generated: str | None = None,
+    ) -> Snippet | None:
         """Start tracking the text between ``start`` and ``end`` as a snippet.
+
+        ``generated`` is the text it was generated with when that is not the text there
+        now: a snippet edited in an earlier session, picked up again. It keeps its id and
+        is modified from the start (its ``modified`` event was written then).
 
         Returns ``None`` when it is blank or overlaps a live snippet (which then stays the
         one tracked there).
@@ -272,16 +286,20 @@ class TrackedDocument:
         text = self.doc.text_in(start, end)
         if not text.strip() or self.overlaps(start, end):
             return None
+        original = text if generated is None else generated
         snippet = Snippet(
-            snippet_id(text),
-            text,
+            snippet_id(original),
+            original,
             tool,
             source,
             start,
             end,
-            lines=line_count(text),
+            lines=line_count(original),
             document=self.doc,
         )
+        if original != text:
+            snippet.touched()
+            snippet.unrecorded_change = False
         self.snippets.append(snippet)
         self.snippets.sort(key=lambda s: s.start)
         return snippet
@@ -352,10 +370,10 @@ class TrackedDocument:
                     f"{self.uri}: change range {sl}:{sc}-{el}:{ec} does not exist in version "
                     f"{self.version}; applied to {start.line}:{start.char}-{end.line}:{end.char}"
                 )
-            edit = self._apply_edit(start, end, text, result)
+            edit, change = self._apply_edit(start, end, text, result)
             edits.append(edit)
             if detect:
-                to_detect = edit
+                to_detect = change
         self.version = version
         self.last_inserted = (edits[-1].start, edits[-1].new_end) if edits else None
         if on_text is not None:
@@ -365,8 +383,9 @@ class TrackedDocument:
         if result.new and is_reshape_batch([e.removed for e in edits], [e.inserted for e in edits]):
             self._forget_new(result)
         for edit in edits:
-            if edit.removed.strip():
-                self._recently_deleted.append(snippet_id(edit.removed))
+            removed = added_part(edit.removed, edit.inserted).removed
+            if removed.strip():
+                self._recently_deleted.append(snippet_id(removed))
         return result
 
     def _forget_new(self, result: ChangeResult) -> None:
@@ -393,31 +412,41 @@ class TrackedDocument:
         for hunk in reversed(line_hunks(self.doc.lines, split_lines(text))):
             start = Position(hunk.start, 0)
             end = Position(hunk.end, 0) if hunk.end < len(self.doc.lines) else self.doc.end
-            edit = self._apply_edit(start, end, hunk.text, result)
+            edit, change = self._apply_edit(start, end, hunk.text, result)
             edits.append(edit)
             if detect:
-                self._detect(edit, result, self.thresholds)
+                self._detect(change, result, self.thresholds)
         return edits
 
     def _apply_edit(
         self, start: Position, end: Position, text: str, result: ChangeResult
-    ) -> AppliedEdit:
+    ) -> tuple[AppliedEdit, AppliedEdit | None]:
+        """Replace ``start``..``end`` by ``text`` and follow the snippets through it.
+
+        Returns the edit as the editor sent it, and what it changed (see
+        :meth:`_effective`), or ``None`` when it wrote the same text again.
+        """
         edit = self.doc.replace(start, end, text)
+        change = self._effective(edit)
+        if change is None:
+            return edit, None
         survivors = []
         for snippet in self.snippets:
-            if edit.old_end <= snippet.start and not (edit.start < snippet.start < edit.old_end):
-                if edit.old_end != edit.new_end:
-                    snippet.start = _shift(snippet.start, edit)
-                    snippet.end = _shift(snippet.end, edit)
+            if change.old_end <= snippet.start:  # before it (an insertion right above too)
+                if change.old_end != change.new_end:
+                    snippet.start = _shift(snippet.start, change)
+                    snippet.end = _shift(snippet.end, change)
                     result.moved = True
                 survivors.append(snippet)
                 continue
-            if edit.start >= snippet.end:
+            if change.start >= snippet.end:  # after it (an insertion right below too)
                 survivors.append(snippet)
                 continue
-            # The edit touches the snippet: it now spans the edit's new text too.
-            snippet.start = min(snippet.start, edit.start)
-            snippet.end = _shift(snippet.end, edit) if snippet.end > edit.old_end else edit.new_end
+            # The change is inside the snippet, or overlaps it: it spans the new text too.
+            snippet.start = min(snippet.start, change.start)
+            snippet.end = (
+                _shift(snippet.end, change) if snippet.end > change.old_end else change.new_end
+            )
             snippet.touched()
             result.moved = True
             if self._blank(snippet.start, snippet.end):
@@ -428,7 +457,102 @@ class TrackedDocument:
                 result.modified.append(snippet)
             survivors.append(snippet)
         self.snippets = survivors
-        return edit
+        return edit, change
+
+    def _effective(self, edit: AppliedEdit) -> AppliedEdit | None:
+        r"""Return the part of ``edit`` that changed the text, placed outside snippets if it can be.
+
+        What the removed and the inserted text have in common at both ends is set aside:
+        Neovim sends lines appended under line 4 as a replacement of line 4's line break
+        by ``"\n<new lines>\n"``, which changes nothing before line 5. A pure insertion
+        that lands inside a snippet but could equally stand at its end or its start (the
+        same text results) goes there: ``"\n<new lines>"`` inserted at the end of a
+        snippet's last line is the same as ``"<new lines>\n"`` inserted under it. Only
+        what cannot be placed outside a snippet is inside it. The cost grows with the
+        edit, never with the snippet or the document.
+        """
+        removed, inserted = edit.removed, edit.inserted
+        added = added_part(removed, inserted)
+        offset, gone, text = added.offset, added.removed, added.text
+        if offset and inserted[offset - 1] == "\r":  # keep a CR LF line break whole
+            offset -= 1
+            gone, text = removed[offset] + gone, inserted[offset] + text
+        cut = offset + len(text)
+        if (text.endswith("\r") or gone.endswith("\r")) and inserted[cut : cut + 1] == "\n":
+            gone, text = gone + "\n", text + "\n"
+        if not gone and not text:
+            return None
+        if not offset and len(gone) == len(removed) and len(text) == len(inserted):
+            change = edit  # nothing in common: as sent
+        else:
+            start = advance(edit.start, inserted[:offset])
+            change = AppliedEdit(start, advance(start, gone), advance(start, text), gone, text)
+        if gone:
+            return change
+        at, text = self._outside_snippets(change.start, text)
+        if at == change.start:
+            return change
+        return AppliedEdit(at, at, advance(at, text), "", text)
+
+    def _outside_snippets(self, at: Position, text: str) -> tuple[Position, str]:
+        """Move an insertion of ``text`` at ``at`` to the edge of the snippet it is in.
+
+        Inserting ``text`` at ``at`` gives the same document as inserting it rotated by
+        ``k`` characters ``k`` characters later, when the document's next ``k``
+        characters are ``text``'s first (and the same backwards). An insertion strictly
+        inside a snippet that can go to its end or start that way is next to it.
+        """
+        for snippet in self.snippets:
+            if snippet.start < at < snippet.end:
+                break
+        else:
+            return at, text
+        # The document already holds the insertion: what followed ``at`` is after it now.
+        inserted = AppliedEdit(at, at, advance(at, text), "", text)
+        after = self._lead_length(text, inserted.new_end, _shift(snippet.end, inserted))
+        if (k := after) is not None:
+            return snippet.end, text[k:] + text[:k]
+        if (k := self._tail_length(text, snippet.start, at)) is not None:  # unmoved
+            return snippet.start, text[len(text) - k :] + text[: len(text) - k]
+        return at, text
+
+    def _pieces(
+        self, start: Position, end: Position, *, backwards: bool = False
+    ) -> Iterator[tuple[int, int, int]]:
+        """Yield ``(line, first, stop)``, the span of each line of ``start``..``end``, lazily."""
+        lines = self.doc.lines
+        numbers = range(start.line, end.line + 1)
+        for number in reversed(numbers) if backwards else numbers:
+            first = start.char if number == start.line else 0
+            stop = end.char if number == end.line else len(lines[number])
+            yield number, first, stop
+
+    def _lead_length(self, text: str, start: Position, end: Position) -> int | None:
+        """Return the length of the document's ``start``..``end`` if ``text`` begins with it.
+
+        It reads no more of the document than ``text`` holds.
+        """
+        lines = self.doc.lines
+        offset = 0
+        for number, first, stop in self._pieces(start, end):
+            if offset + stop - first > len(text):
+                return None
+            if not text.startswith(lines[number][first:stop], offset):
+                return None
+            offset += stop - first
+        return offset
+
+    def _tail_length(self, text: str, start: Position, end: Position) -> int | None:
+        """Return the length of the document's ``start``..``end`` if ``text`` ends with it."""
+        lines = self.doc.lines
+        offset = 0
+        for number, first, stop in self._pieces(start, end, backwards=True):
+            if offset + stop - first > len(text):
+                return None
+            if not text.endswith(lines[number][first:stop], 0, len(text) - offset):
+                return None
+            offset += stop - first
+        return offset
 
     def _blank(self, start: Position, end: Position) -> bool:
         """Return whether only whitespace stands between ``start`` and ``end``.
@@ -447,7 +571,12 @@ class TrackedDocument:
                 return False
         return True
 
-    def _detect(self, edit: AppliedEdit, result: ChangeResult, thresholds: Thresholds) -> None:
+    def _detect(
+        self, edit: AppliedEdit | None, result: ChangeResult, thresholds: Thresholds
+    ) -> None:
+        if edit is None:  # the same text written again
+            result.verdicts.append(Verdict.BLANK)
+            return
         added = added_part(edit.removed, edit.inserted)
         verdict = judge(added, thresholds, self._recently_deleted)
         result.verdicts.append(verdict)

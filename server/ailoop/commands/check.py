@@ -2,11 +2,13 @@
 
 Exit codes: 0 when no pattern with support was found, 1 when one was, 2 when the
 arguments are wrong or the check is incomplete and found nothing with support: an input
-could not be read, a regex ran past its deadline (100 ms on one file; it is named on
-stderr and skipped for the other files), or a file was too large for the ast-grep
-patterns (over 1,000,000 characters). A pattern has support when the team's statistics
-say so (see ``ailoop patterns``), when it is marked ``enforce = true`` in
-``.ailoop/patterns.toml``, or for every pattern with ``--strict``.
+could not be read, the patterns file has problems (a pattern that does not load is a
+check that does not run; ``--allow-broken`` checks with the patterns that do load), a
+regex ran past its deadline (100 ms on one file; it is named on stderr and skipped for
+the other files), or a file was too large for the ast-grep patterns (over 1,000,000
+characters). A pattern has support when the team's statistics say so (see
+``ailoop patterns``), when it is marked ``enforce = true`` in ``.ailoop/patterns.toml``,
+or for every pattern with ``--strict``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ailoop.commands import plain_text, readable_file
 from ailoop.text import clean
 
 
@@ -26,7 +29,7 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "check",
         help="find known rejection patterns in files or a diff (exit 1 when one has support)",
-        description=__doc__,
+        description=plain_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories")
@@ -45,6 +48,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--data-dir", type=Path, help="data directory (default: AILOOP_DATA_DIR)")
     parser.add_argument(
         "--strict", action="store_true", help="fail on every pattern match, with or without support"
+    )
+    parser.add_argument(
+        "--allow-broken",
+        action="store_true",
+        help="a patterns file with problems is a warning, not a failed check (exit 2)",
     )
     parser.set_defaults(func=run)
 
@@ -65,10 +73,17 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and args.diff is None:
         print("ailoop check: give files, directories or --diff", file=sys.stderr)
         return 2
+    if args.diff not in (None, "-") and (why := readable_file(Path(args.diff), "the diff")):
+        print(f"ailoop check: {clean(why, 2000)}", file=sys.stderr)
+        return 2
     root: Path = args.root.resolve()
+    if not root.is_dir():
+        print(f"ailoop check: the workspace root {root} is not a directory", file=sys.stderr)
+        return 2
     workspace = Workspace.load(root)
     for problem in workspace.problems:
         print(f"ailoop check: {clean(problem, 2000)}", file=sys.stderr)
+    broken = bool(workspace.pattern_problems) and not args.allow_broken
     try:
         stats = workspace.local_stats(dt.datetime.now(dt.timezone.utc), args.data_dir)
     except StoreError as exc:
@@ -98,9 +113,22 @@ def run(args: argparse.Namespace) -> int:
             clean(line, max(len(line), 1)) + "\n" for line in render_text(report).splitlines()
         )
     if args.output:
-        args.output.write_text(output, encoding="utf-8")
+        try:
+            args.output.write_text(output, encoding="utf-8")
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            print(f"ailoop check: cannot write the report to {args.output}: {why}", file=sys.stderr)
+            return 2
     else:
         sys.stdout.write(output)
     if any(f.supported for f in report.findings):
         return 1
+    if broken:
+        print(
+            f"ailoop check: {workspace.root / '.ailoop' / 'patterns.toml'} has problems (above), "
+            "so the check is incomplete; fix them, or pass --allow-broken to check with the "
+            "patterns that load",
+            file=sys.stderr,
+        )
+        return 2
     return 2 if report.problems else 0

@@ -18,17 +18,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ailoop.commands import add_verbose, plain_text, whole_number
+
 
 def register(subparsers: Any) -> None:
     """Add the ``context`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "context",
         help="print or write the learned 'Known rejection patterns' section",
-        description=__doc__,
+        description=plain_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--write", action="store_true", help="write it into the AI tools' files")
-    parser.add_argument("--limit", type=int, default=5, help="most patterns to show (5)")
+    parser.add_argument(
+        "--limit", type=whole_number(0), default=5, help="most patterns to show (5)"
+    )
     parser.add_argument(
         "--repo",
         help="learn from the events of this repository (default: the one at --root; its "
@@ -36,7 +40,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--min-outcomes",
-        type=int,
+        type=whole_number(1),
         default=20,
         help="outcomes needed after a change before judging it (20)",
     )
@@ -44,6 +48,7 @@ def register(subparsers: Any) -> None:
         "--root", type=Path, default=Path(), help="workspace root (default: current directory)"
     )
     parser.add_argument("--data-dir", type=Path, help="data directory (default: AILOOP_DATA_DIR)")
+    add_verbose(parser)
     parser.set_defaults(func=run)
 
 
@@ -101,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         min_outcomes=args.min_outcomes,
     )
     section = render_section(context_entries(ranked, workspace.patterns, decision.shown))
-    print(f"ailoop context: {decision.reason}", file=sys.stderr)
+    if args.verbose:
+        print(f"ailoop context: {decision.reason}", file=sys.stderr)
     if not args.write:
         sys.stdout.write(section)
         return 0

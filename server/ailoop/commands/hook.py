@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ailoop.commands import plain_text
 from ailoop.hooks import TOOLS
 
 
@@ -20,7 +21,7 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "hook",
         help="record an agent's edits and answer it with findings (Claude Code, Cursor hooks)",
-        description=__doc__,
+        description=plain_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="hook_action", metavar="ACTION", required=True)

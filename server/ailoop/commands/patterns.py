@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ailoop.commands import ailoop_command, plain_text, whole_number
 from ailoop.text import clean
 
 
@@ -29,20 +30,25 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "patterns",
         help="list known rejection patterns and recurring rejection reasons",
-        description=__doc__,
+        description=plain_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument(
-        "--min-count", type=int, default=2, help="list reasons given at least this often (2)"
+        "--min-count",
+        type=whole_number(1),
+        default=2,
+        help="list reasons given at least this often (2)",
     )
     parser.set_defaults(func=run_list)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     promote = actions.add_parser(
         "promote", help="turn a recurring rejection reason into a pattern with a matcher"
     )
-    promote.add_argument("reason", help="the reason's text, or its number in `ailoop patterns`")
+    promote.add_argument(
+        "reason", help="the reason's text, or its number in the list of ailoop patterns"
+    )
     promote.add_argument("--id", required=True, help="pattern id (shown as pattern:<id>)")
     matcher = promote.add_mutually_exclusive_group(required=True)
     matcher.add_argument("--regex", help="a Python regular expression (multi-line mode)")
@@ -56,7 +62,7 @@ def register(subparsers: Any) -> None:
     promote.add_argument("--title", help="short title (default: the reason)")
     promote.add_argument("--message", help="what the diagnostic says (default: the title)")
     promote.add_argument("--fix", help="one-line fix hint for the learned context")
-    promote.add_argument("--min-count", type=int, default=2, help=argparse.SUPPRESS)
+    promote.add_argument("--min-count", type=whole_number(1), default=2, help=argparse.SUPPRESS)
     _common(promote)
     promote.set_defaults(func=run_promote)
 
@@ -143,7 +149,8 @@ def run_list(args: argparse.Namespace) -> int:
         render_table(
             ["#", "reason", "count", "recent", "promoted to", "seen with"],
             reason_rows,
-            title="Recurring rejection reasons (promote one: ailoop patterns promote N --id ...)",
+            title="Recurring rejection reasons (promote one: "
+            f"{ailoop_command()} patterns promote N --id ID --regex RE)",
         )
     )
     return 0

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from ailoop.commands import ailoop_command, readable_file
 
 
 def register(subparsers: Any) -> None:
@@ -32,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from ailoop.store.local import LocalStore
     from ailoop.text import clean
 
+    if why := readable_file(args.session, "the session"):
+        print(f"ailoop replay: {clean(why, 2000)}", file=sys.stderr)
+        return 2
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="ailoop-replay-"))
     try:
         _, code = asyncio.run(replay(args.session, data_dir, server_command()))
@@ -52,5 +58,6 @@ def run(args: argparse.Namespace) -> int:
             f"{clean(event.tool, 40):<8} {clean(event.path, 1000)} ({event.lines} lines)"
             f"{similarity}{extra}"
         )
-    print(f"\nSee them again with: AILOOP_DATA_DIR={data_dir} ailoop events")
+    again = f"AILOOP_DATA_DIR={shlex.quote(str(data_dir))} {ailoop_command()} events"
+    print(f"\nSee them again with: {again}")
     return code

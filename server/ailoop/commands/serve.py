@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
         "--record",
         type=Path,
         metavar="FILE",
-        help="write every message the editor sends to FILE (for `ailoop replay`)",
+        help="write every message the editor sends to FILE (to play with ailoop replay)",
     )
     parser.add_argument("--log-file", type=Path, help="also write the server log to this file")
     parser.add_argument(

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ailoop.commands import days, whole_number
 from ailoop.text import clean
 
 
@@ -22,9 +23,11 @@ def register(subparsers: Any) -> None:
         "stats", help="acceptance rates by tool, language, user and week; top patterns"
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("--since", type=int, metavar="DAYS", help="only the last DAYS days")
+    parser.add_argument("--since", type=days, metavar="DAYS", help="only the last DAYS days")
     parser.add_argument("--repo", help="only events of this repository")
-    parser.add_argument("--top", type=int, default=10, help="how many patterns to list (10)")
+    parser.add_argument(
+        "--top", type=whole_number(1), default=10, help="how many patterns to list (10)"
+    )
     parser.add_argument(
         "--root", type=Path, default=Path(), help="workspace root (default: current directory)"
     )
@@ -72,6 +75,27 @@ def team_numbers(
     return acceptance_report(groups), stats_from_counts(per_key, overall, workspace.settings)
 
 
+def pattern_titles(workspace: Any, keys: list[str]) -> dict[str, str]:
+    """Return the title of each pattern key: the team's, or the engine rule's real name.
+
+    An engine rule's name comes from the engine ailoop installs (``ruff:E722`` is "bare
+    except"), see :func:`ailoop.patterns.context.describe_rule`.
+    """
+    from ailoop.patterns.context import describe_rule
+
+    titles = {}
+    for key in keys:
+        if key.startswith("pattern:"):
+            pattern = workspace.patterns.get(key)
+            title = pattern.title if pattern is not None else None
+        else:
+            rule = describe_rule(key)
+            title = rule.title if rule is not None else None
+        if title:
+            titles[key] = title
+    return titles
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the tables."""
     from ailoop.analytics.acceptance import acceptance_report
@@ -97,11 +121,12 @@ def run(args: argparse.Namespace) -> int:
     except (StoreError, SharedStoreError) as exc:  # messages never carry a password
         print(f"ailoop stats: {clean(exc, 2000)}", file=sys.stderr)
         return 1
+    titles = pattern_titles(workspace, [s.pattern for s in top])
     if args.format == "json":
         out = {
             "overall": report.overall.to_json(),
             "by": {name: [c.to_json() for c in rows] for name, rows in report.groups.items()},
-            "top_patterns": [s.to_json() for s in top],
+            "top_patterns": [{**s.to_json(), "title": titles.get(s.pattern, "")} for s in top],
         }
         sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
         return 0
@@ -119,11 +144,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_table([name, *headers], table, title=f"By {name}") + "\n")
     pattern_rows = []
     for s in top:
-        pattern = workspace.patterns.get(s.pattern) if s.pattern.startswith("pattern:") else None
         pattern_rows.append(
             [
                 s.pattern,
-                pattern.title if pattern else "",
+                titles.get(s.pattern, ""),
                 s.rejected,
                 s.rejected_recent,
                 s.accepted,

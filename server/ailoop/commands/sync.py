@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from ailoop.commands import seconds, whole_number
 from ailoop.commands.store import add_url_argument, resolve
 
 
@@ -37,7 +38,7 @@ def register(subparsers: Any) -> None:
         "--share-code", action="store_true", help="also send snippet texts (team opt-in)"
     )
     parser.add_argument(
-        "--batch-size", type=int, default=None, help="events per statement (default: 500)"
+        "--batch-size", type=whole_number(1), default=None, help="events per statement (500)"
     )
     parser.add_argument("--no-pull", action="store_true", help="do not pull team statistics")
     parser.add_argument(
@@ -46,7 +47,7 @@ def register(subparsers: Any) -> None:
         help="send again the events the store refused before (set aside locally)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=None, help="seconds to wait for each statement"
+        "--timeout", type=seconds, default=None, help="seconds to wait for each statement"
     )
     parser.set_defaults(func=run)
 
@@ -96,9 +97,6 @@ def run(args: argparse.Namespace) -> int:
     from ailoop.store import shared, sync
     from ailoop.store.local import DB_NAME, StoreError, default_data_dir
 
-    if args.batch_size is not None and args.batch_size < 1:
-        print("ailoop: --batch-size must be at least 1", file=sys.stderr)
-        return 2
     choice = resolve(args)
     if choice is None:
         return 2

@@ -33,6 +33,10 @@ class Finding:
     #: True when the rule is one of the extra rules ailoop enables for AI code only (not
     #: selected by the workspace's own configuration as far as ailoop can tell).
     extra: bool = False
+    #: The rule's name (``bare-except`` for ruff's E722), from the link to its
+    #: documentation the engine sent (``codeDescription.href``), or the rule itself when it
+    #: is a name already (ty's ``unresolved-reference``); "" when unknown.
+    name: str = ""
 
     @property
     def code(self) -> str:
@@ -52,6 +56,25 @@ def rule_name(value: object) -> str:
         if _RULE.fullmatch(text):
             return text
     return "unnamed"
+
+
+#: What a rule name looks like: lower-case words joined by ``-`` (``bare-except``).
+_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
+
+
+def documented_name(rule: str, code_description: object) -> str:
+    """Return a rule's name: the last part of its documentation link, else the rule.
+
+    ruff links ``E722`` to ``https://docs.astral.sh/ruff/rules/bare-except``, ty links
+    ``unresolved-reference`` to ``…/rules#unresolved-reference``. Only a name of the
+    shape of :data:`_NAME` (at most 100 characters) is kept: it is shown to the user.
+    """
+    href = code_description.get("href") if isinstance(code_description, Mapping) else None
+    if isinstance(href, str) and len(href) <= 2000:
+        last = re.split(r"[/#]", href.rstrip("/"))[-1].lower()
+        if len(last) <= 100 and _NAME.fullmatch(last):
+            return last
+    return rule if len(rule) <= 100 and _NAME.fullmatch(rule) else ""
 
 
 def _position(value: Any) -> tuple[int, int] | None:
@@ -99,6 +122,7 @@ def finding_from_diagnostic(
         start=start,
         end=end,
         extra=any(prefix == "ALL" or rule.startswith(prefix) for prefix in extra_prefixes),
+        name=documented_name(rule, diagnostic.get("codeDescription")),
     )
 
 

@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 
 def create_server(data_dir: Path | None = None) -> AiloopServer:
     """Build the server with all its features registered."""
-    from ailoop.lsp import documents, engines, known_patterns, lifecycle, review, trust
+    from ailoop.lsp import documents, engines, known_patterns, lifecycle, review, trust, watched
     from ailoop.lsp.server import AiloopServer
 
     server = AiloopServer(data_dir)
-    for feature in (lifecycle, documents, engines, known_patterns, review, trust):
+    for feature in (lifecycle, documents, engines, known_patterns, review, trust, watched):
         feature.register(server)
     return server

@@ -1,14 +1,19 @@
-"""What the editor shows as diagnostics: a marker over each live snippet, plus findings.
+"""What the editor shows as diagnostics: a marker on each live snippet, plus findings.
 
-Markers have ``code = "ai-snippet"`` and ``data.snippet``; other stages (feedback engines,
+Markers have ``code = "ai-snippet"`` and ``data.snippet``: by default a Hint on the
+snippet's first line (``detect.marker = "full"``: an Information diagnostic over all of
+it), with the snippet's whole range in ``data.range``. Other stages (feedback engines,
 rejection patterns) keep their diagnostics per document under their own name in
-``OpenDocument.findings``, and every publish sends the lot for the document's current
-version.
+``OpenDocument.findings``; every publish sends the lot for the document's current version,
+with the findings that describe one problem at one place merged into one diagnostic
+(:func:`merge_findings`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
+from typing import Any
 
 from lsprotocol import types
 
@@ -17,11 +22,16 @@ from ailoop.capture.identity import short_id
 from ailoop.capture.track import Snippet, TrackedDocument
 from ailoop.lsp.server import AiloopServer
 from ailoop.lsp.session import OpenDocument
+from ailoop.patterns.model import TEAM_PREFIX
 
 SOURCE = "ailoop"
 MARKER = "ai-snippet"
 #: Seconds to wait after an edit that only moved snippets before publishing again.
 MOVE_DEBOUNCE = 0.15
+#: Findings of different engines that report the same problem (one name, two rules).
+SAME_PROBLEM = (frozenset({"ruff:F821", "ty:unresolved-reference"}),)
+#: What is appended to the message of a finding in a rejected snippet's code.
+REJECTED_NOTE = " (rejected AI snippet)"
 
 
 def to_range(tracked: TrackedDocument, start: Position, end: Position) -> types.Range:
@@ -59,16 +69,178 @@ def marker_message(snippet: Snippet) -> str:
     )
 
 
-def marker(tracked: TrackedDocument, snippet: Snippet) -> types.Diagnostic:
-    """Return the marker diagnostic of a live snippet."""
+def _client_range(value: types.Range) -> dict[str, dict[str, int]]:
+    start, end = value.start, value.end
+    return {
+        "start": {"line": start.line, "character": start.character},
+        "end": {"line": end.line, "character": end.character},
+    }
+
+
+def marker(tracked: TrackedDocument, snippet: Snippet, style: str = "line") -> types.Diagnostic:
+    """Return the marker diagnostic of a live snippet.
+
+    ``style``: ``line`` is a Hint on the snippet's first line (editors draw it faintly),
+    ``full`` an Information diagnostic over the whole snippet. Either way ``data.range``
+    is the whole snippet, so that a client finds the snippet from any of its lines.
+    """
+    whole = display_range(tracked, snippet)
+    severity = types.DiagnosticSeverity.Information
+    shown = whole
+    if style != "full":
+        severity = types.DiagnosticSeverity.Hint
+        first = tracked.doc.lines[snippet.start.line].rstrip("\r\n")
+        end = Position(snippet.start.line, max(len(first), snippet.start.char))
+        if whole.end.line > whole.start.line:
+            shown = to_range(tracked, snippet.start, end)
     return types.Diagnostic(
-        range=display_range(tracked, snippet),
+        range=shown,
         message=marker_message(snippet),
-        severity=types.DiagnosticSeverity.Information,
+        severity=severity,
         code=MARKER,
         source=SOURCE,
-        data={"snippet": snippet.id, "tool": snippet.tool},
+        data={
+            "snippet": snippet.id,
+            "tool": snippet.tool,
+            "state": "modified" if snippet.modified else "unreviewed",
+            "range": _client_range(whole),
+        },
     )
+
+
+def _codes(diagnostic: types.Diagnostic) -> list[str]:
+    data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+    codes = data.get("codes")
+    if isinstance(codes, list):
+        return [str(c) for c in codes]
+    return [str(diagnostic.code)] if diagnostic.code is not None else []
+
+
+def _names(diagnostic: types.Diagnostic) -> dict[str, str]:
+    """Return each code's human name, as the stage that made the diagnostic knew it."""
+    data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+    names = data.get("names")
+    if isinstance(names, dict):
+        return {str(k): str(v) for k, v in names.items()}
+    name = data.get("name") or data.get("title")
+    return {str(diagnostic.code): str(name)} if name and diagnostic.code is not None else {}
+
+
+def _implies(pattern_code: str, diagnostic: types.Diagnostic) -> bool:
+    """Return whether a team pattern names the rule of an engine finding.
+
+    ``pattern:bare-except`` is ruff's ``E722``, whose name is ``bare-except``; a team
+    pattern whose id is the rule itself (``pattern:E722``) names it too.
+    """
+    wanted = pattern_code.removeprefix(TEAM_PREFIX).lower()
+    for code in _codes(diagnostic):
+        if code.startswith(TEAM_PREFIX):
+            continue
+        rule = code.partition(":")[2].lower()
+        if wanted in (rule, _names(diagnostic).get(code, "").lower()):
+            return True
+    return False
+
+
+def _same_problem(a: types.Diagnostic, b: types.Diagnostic) -> bool:
+    """Return whether two findings on one line describe the same problem."""
+    owner_a, owner_b = _owner(a), _owner(b)
+    kinds = {owner_a[0] if owner_a else None, owner_b[0] if owner_b else None}
+    if owner_a != owner_b and kinds != {"rejected", None}:
+        return False  # two snippets' findings (a rejected snippet's and an unowned one may)
+    codes_a, codes_b = _codes(a), _codes(b)
+    team_a = [c for c in codes_a if c.startswith(TEAM_PREFIX)]
+    team_b = [c for c in codes_b if c.startswith(TEAM_PREFIX)]
+    if any(_implies(c, b) for c in team_a) or any(_implies(c, a) for c in team_b):
+        return True
+    if a.range != b.range:
+        return False
+    if set(codes_a) & set(codes_b):
+        return True
+    names_a = {n for n in _names(a).values() if n}
+    if names_a & {n for n in _names(b).values() if n}:
+        return True
+    return any(
+        pair <= set(codes_a) | set(codes_b) and pair & set(codes_a) and pair & set(codes_b)
+        for pair in SAME_PROBLEM
+    )
+
+
+def _merge(group: list[types.Diagnostic]) -> types.Diagnostic:
+    """Return one diagnostic for findings of one problem: every code, one message.
+
+    The engine's finding leads (its range, code and message); a team pattern adds its
+    numbers once; the most severe severity wins.
+    """
+    engines = [d for d in group if not str(d.code).startswith(TEAM_PREFIX)]
+    lead = min(
+        engines or group,
+        key=lambda d: (
+            (_owner(d) or ("",))[0] != "rejected",  # it says the code was rejected
+            d.severity or types.DiagnosticSeverity.Hint,
+        ),
+    )
+    codes: list[str] = []
+    names: dict[str, str] = {}
+    for d in [lead, *(d for d in group if d is not lead)]:
+        codes += [c for c in _codes(d) if c not in codes]
+        names.update({k: v for k, v in _names(d).items() if k not in names})
+    message = lead.message
+    for d in group:
+        if d is not lead and str(d.code).startswith(TEAM_PREFIX) and lead in engines:
+            numbers = d.message.removesuffix(" (in an AI snippet)")
+            if numbers not in message:
+                message = f"{message}; {numbers}"
+    data: dict[str, Any] = dict(lead.data) if isinstance(lead.data, dict) else {}
+    data.pop("name", None)
+    data.pop("title", None)
+    data["codes"] = codes
+    data["names"] = names
+    return types.Diagnostic(
+        range=lead.range,
+        message=message,
+        severity=min(
+            (d.severity for d in group if d.severity is not None),
+            default=lead.severity,
+        ),
+        code=lead.code,
+        source=lead.source,
+        data=data,
+    )
+
+
+def _owner(diagnostic: types.Diagnostic) -> tuple[str, str] | None:
+    """Return what a finding belongs to: a live snippet, a rejected one, or neither."""
+    data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+    for kind in ("snippet", "rejected"):
+        if isinstance(data.get(kind), str):
+            return (kind, data[kind])
+    return None
+
+
+def merge_findings(found: Iterable[types.Diagnostic]) -> list[types.Diagnostic]:
+    """Merge the findings that describe the same problem at the same place.
+
+    Findings are bucketed by their first line, so the work grows with the number of
+    findings, not with the document: ruff's F821 and ty's unresolved-reference on one
+    name become one diagnostic, and so do a team pattern and the engine rule it names on
+    one line (``pattern:bare-except`` over ruff's E722). Every diagnostic's
+    ``data.codes`` lists its codes (the lead first) and ``data.names`` their names, so a
+    "Reject: …" action can still name either.
+    """
+    buckets: dict[int, list[list[types.Diagnostic]]] = {}
+    order: list[list[types.Diagnostic]] = []
+    for diagnostic in found:
+        groups = buckets.setdefault(diagnostic.range.start.line, [])
+        for group in groups:
+            if any(_same_problem(diagnostic, d) for d in group):
+                group.append(diagnostic)
+                break
+        else:
+            group = [diagnostic]
+            groups.append(group)
+            order.append(group)
+    return [_merge(group) for group in order]
 
 
 def publish(ls: AiloopServer, doc: OpenDocument, *, lenses: bool = True) -> None:
@@ -84,9 +256,9 @@ def publish(ls: AiloopServer, doc: OpenDocument, *, lenses: bool = True) -> None
     for provider in ls.diagnostic_providers:
         provider(ls, doc)
     tracked = doc.tracked
-    items = [marker(tracked, s) for s in tracked.shown]
-    for found in doc.findings.values():
-        items.extend(found)
+    style = doc.folder.settings.detect.marker
+    items = [marker(tracked, s, style) for s in tracked.shown]
+    items += merge_findings(d for found in doc.findings.values() for d in found)
     if items != doc.published:  # an engine re-check often finds the same again
         doc.published = items
         ls.text_document_publish_diagnostics(

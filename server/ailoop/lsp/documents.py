@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
@@ -20,11 +20,14 @@ from ailoop.capture.detect import Verdict
 from ailoop.capture.document import Position
 from ailoop.capture.identity import snippet_id
 from ailoop.capture.track import ChangeResult, Snippet, TrackedDocument, advance, similarity
-from ailoop.lsp import diagnostics, folders, known_patterns
+from ailoop.lsp import diagnostics, engines, folders, known_patterns
 from ailoop.lsp.server import AiloopServer
 from ailoop.lsp.session import Expectation, OpenDocument, file_path
 from ailoop.positions import ClientRange
 from ailoop.store.events import Event, Kind, Source
+
+if TYPE_CHECKING:
+    from ailoop.store.local import LocalStore
 
 log = logging.getLogger(__name__)
 
@@ -146,13 +149,21 @@ async def reattach(ls: AiloopServer, doc: OpenDocument) -> None:
 
     They were left unreviewed in an earlier session, or written by an agent whose hook
     recorded them; either way their ``generated`` event exists, so none is written again.
+    Each is found by the text it had last: as generated, or at its last ``modified``
+    event if it was edited, so that it gets an outcome in the end either way.
     """
     if ls.writer is None:
         return
     origin = await doc.origin()
     if not origin.path:
         return
-    pending = await ls.writer.run(lambda store: store.unresolved(origin.repo, origin.path))
+    repo, path = origin.repo, origin.path
+
+    def look_up(store: LocalStore) -> tuple[list[Event], dict[str, str]]:
+        pending = store.unresolved(repo, path)
+        return pending, store.edited_texts(repo, path, [e.snippet for e in pending])
+
+    pending, edited = await ls.writer.run(look_up)
     if doc.closed:
         return
     tracked = doc.tracked
@@ -160,10 +171,11 @@ async def reattach(ls: AiloopServer, doc: OpenDocument) -> None:
     for event in pending:
         if event.text is None or tracked.snippet(event.snippet) is not None:
             continue
-        found = tracked.find(event.text)
+        text = edited.get(event.snippet, event.text)
+        found = tracked.find(text)
         if found is None:
             continue
-        snippet = tracked.add(*found, event.tool, event.source)
+        snippet = tracked.add(*found, event.tool, event.source, generated=event.text)
         if snippet is not None:
             snippet.recorded = True
             attached = True
@@ -239,12 +251,18 @@ def handle_result(
     if result.modified:
         _schedule_modified(ls, doc)
     if result.new or result.reverted:
-        ls.run_task(
-            _record_changes(ls, doc, list(result.new), list(result.reverted)),
-            f"record {doc.uri}",
-        )
+        record_changes(ls, doc, list(result.new), list(result.reverted))
     elif result.moved:
         diagnostics.schedule(ls, doc)
+
+
+def record_changes(
+    ls: AiloopServer, doc: OpenDocument, new: list[Snippet], reverted: list[Snippet]
+) -> None:
+    """Record new and reverted snippets in the background (see :func:`_record_changes`)."""
+    task = ls.run_task(_record_changes(ls, doc, new, reverted), f"record {doc.uri}")
+    doc.recording.add(task)
+    task.add_done_callback(doc.recording.discard)
 
 
 async def _record_changes(
@@ -259,10 +277,15 @@ async def _record_changes(
     run a moment after the editor reloaded, so when the document now matches the file on
     disk (a reload), the store is asked again for up to ``HOOK_GRACE`` seconds. Until its
     event is settled one way or the other, the snippet is not shown.
+
+    A new snippet's ``generated`` event lists the findings present when it is written:
+    it waits for the engines' first answer on the new text (bounded, see
+    :func:`engines.first_answer`), which also goes out to the editor before the store
+    takes any CPU.
     """
     events = [await make_event(ls, doc, s, Kind.REVERTED, similarity=0.0) for s in reverted]
-    if doc.folder.hub is not None:  # the engines' first findings go out before the store,
-        await doc.folder.hub.first_answers(doc.uri)  # and into the generated events
+    if new:
+        await engines.first_answer(ls, doc)
     generated = [(s, await make_event(ls, doc, s, Kind.GENERATED)) for s in new]
     hooked = await _hook_records(ls, doc, {s.id for s in new if s.source is Source.HEURISTIC})
     for snippet, event in generated:
@@ -378,12 +401,32 @@ def did_close(ls: AiloopServer, params: types.DidCloseTextDocumentParams) -> Non
         close_document(ls, doc)
 
 
-def close_document(ls: AiloopServer, doc: OpenDocument) -> None:
-    """Stop following ``doc`` and record the outcome of its live snippets in the background."""
+def close_document(
+    ls: AiloopServer, doc: OpenDocument, *, clear: bool = True
+) -> asyncio.Task[None]:
+    """Stop following ``doc`` and record the outcome of its live snippets in the background.
+
+    ``clear``: then clear its diagnostics in the editor (not when the connection ends).
+    """
     ls.session.close(doc.uri)
     if doc.folder.hub is not None:
         doc.folder.hub.close(doc.uri)
-    ls.run_task(record_outcomes(ls, doc), f"close {doc.uri}")
+    task = ls.run_task(record_outcomes(ls, doc, clear=clear), f"close {doc.uri}")
+    ls.session.closing.add(task)
+    task.add_done_callback(ls.session.closing.discard)
+    return task
+
+
+async def close_all(ls: AiloopServer) -> None:
+    """Close every open document as if the editor had closed it, and record the outcomes.
+
+    Run when the connection ends (``shutdown``, ``exit``, or the end of the input): an
+    editor that quits may send no ``didClose`` (Neovim sends none), and its snippets get
+    their outcomes all the same: ``kept`` if saved, ``reverted`` if gone.
+    """
+    for doc in list(ls.session.documents.values()):
+        close_document(ls, doc, clear=False)
+    await asyncio.gather(*ls.session.closing, return_exceptions=True)  # and those closed before
 
 
 def _on_disk(uri: str) -> str | None:
@@ -397,7 +440,12 @@ def _on_disk(uri: str) -> str | None:
 
 
 async def record_outcomes(ls: AiloopServer, doc: OpenDocument, *, clear: bool = True) -> None:
-    """Record ``kept`` or ``reverted`` for each snippet still live in a closed document."""
+    """Record ``kept`` or ``reverted`` for each snippet still live in a closed document.
+
+    The events of its new snippets are written first, if they are still being written.
+    """
+    if doc.recording:
+        await asyncio.gather(*doc.recording, return_exceptions=True)
     await flush_modified(ls, doc)
     tracked = doc.tracked
     disk = None if not tracked.dirty else await asyncio.to_thread(_on_disk, doc.uri)
@@ -461,7 +509,7 @@ def generated(ls: AiloopServer, params: Any) -> None:
         return
     snippet = tracked.add(start, end, tool, Source.CLIENT)
     if snippet is not None:
-        ls.run_task(_record_changes(ls, doc, [snippet], []), f"record {uri}")
+        record_changes(ls, doc, [snippet], [])
 
 
 def plain(value: Any) -> Any:

@@ -10,6 +10,7 @@ in ``data.snippet``; findings for a version the document has moved past are drop
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from ailoop.feedback import EngineHub, Finding
 
 #: Longest message text kept in a "Reject: <rule> <message>" code action title.
-SHORT_MESSAGE = 60
+#: Seconds a new snippet's ``generated`` event waits for the engines' first answer.
+FIRST_ANSWER_WAIT = 2.0
 
 
 def register(server: AiloopServer) -> None:
@@ -73,9 +75,56 @@ async def stop(folder: Folder) -> None:
 def on_findings(ls: AiloopServer, uri: str, version: int) -> None:
     """Publish an engine's new findings, if they are for the document's current version."""
     doc = ls.session.get(uri)
-    if doc is None or doc.tracked.version != version:
-        return  # the document moved on; findings for the new version will follow
-    diagnostics.publish(ls, doc, lenses=False)
+    if doc is None:
+        return
+    if doc.tracked.version == version:  # else the document moved on; new findings follow
+        diagnostics.publish(ls, doc, lenses=False)
+    doc.findings_arrived()
+
+
+def _awaiting_answer(ls: AiloopServer, doc: OpenDocument) -> bool:
+    """Return whether an engine will check the document and has yet to answer for its text.
+
+    Before the editor's settings are in, the folder has no engines yet; they start then
+    and check the document. An engine waiting to be restarted after a failure is not
+    waited for.
+    """
+    hub = doc.folder.hub
+    if hub is None:
+        return not ls.ready
+    tracked = doc.tracked
+    latest = hub.latest_findings(doc.uri)
+    checking = [
+        name
+        for name, engine in hub.engines.items()
+        if engine.accepts(tracked.language_id) and hub.engine_state(name) != "waiting"
+    ]
+    return bool(checking) and all(
+        latest.get(name, (None,))[0] != tracked.version for name in checking
+    )
+
+
+async def first_answer(
+    ls: AiloopServer, doc: OpenDocument, timeout: float = FIRST_ANSWER_WAIT
+) -> None:
+    """Wait until an engine has answered for the document's current text, at most ``timeout``.
+
+    A new snippet's ``generated`` event lists the findings present when it is written; this
+    makes them the engines' first answer on the snippet (ruff's, usually within
+    milliseconds, or once it has started). It returns at once when no engine will check
+    the document, and after ``timeout`` when none answers (an engine slow to start, typing
+    that does not pause): the event is then written with what is known. Nothing is
+    polled: it wakes on each report of the document's engines, and when it closes.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not doc.closed and _awaiting_answer(ls, doc) and (left := deadline - loop.time()) > 0:
+        waiter: asyncio.Future[None] = loop.create_future()
+        doc.answer_waiters.append(waiter)
+        await asyncio.wait([waiter], timeout=left)
+        if not waiter.done():
+            waiter.cancel()
+            return
 
 
 #: The live snippets of a document with their ranges in the client's units.
@@ -133,24 +182,27 @@ def update(ls: AiloopServer, doc: OpenDocument) -> None:
                     severity=types.DiagnosticSeverity(finding.severity),
                     code=finding.code,
                     source=diagnostics.SOURCE,
-                    data={"snippet": snippet.id} if snippet is not None else None,
+                    data={"snippet": snippet.id, "name": finding.name}
+                    if snippet is not None
+                    else {"name": finding.name},
                 )
             )
         doc.findings[engine] = items
 
 
-def code_actions(doc: OpenDocument, snippet: Snippet) -> list[tuple[str, str]]:
-    """Return ``(title, pattern)`` for each distinct engine rule found in the snippet."""
-    seen: dict[str, str] = {}
+def rules_in(doc: OpenDocument, snippet: Snippet) -> dict[str, str]:
+    """Return each engine rule found in the snippet, with its name, in the order found.
+
+    Read from the engines' latest findings for the current text, so an action asked for
+    right after a report names its rule even before the merged diagnostics are published.
+    """
+    rules: dict[str, str] = {}
     tracked = doc.tracked
     ranges = _snippet_ranges(tracked)
     for version, found in _current_findings(doc).values():
         if version != tracked.version:
             continue
         for finding in found:
-            if finding.code not in seen and _owner(ranges, finding) is snippet:
-                message = finding.message.splitlines()[0]
-                if len(message) > SHORT_MESSAGE:
-                    message = message[: SHORT_MESSAGE - 1] + "…"
-                seen[finding.code] = f"{finding.code} {message}"
-    return [(title, code) for code, title in seen.items()]
+            if _owner(ranges, finding) is snippet and not rules.get(finding.code):
+                rules[finding.code] = finding.name
+    return rules

@@ -5,7 +5,8 @@ A folder's settings are the user's config, then its files (``[tool.ailoop]`` in 
 folder is trusted, see :mod:`ailoop.trust`), under the editor's: ``initializationOptions``
 for every folder, then the ``ailoop`` section of ``workspace/configuration`` for that
 folder. Its patterns and engines start with the first document opened in it, once the
-editor's settings are in.
+editor's settings are in. Settings and patterns follow the folder's files while the server
+runs (see :mod:`ailoop.lsp.watched`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from lsprotocol import types
 
 from ailoop import settings as settings_module
-from ailoop.lsp import engines, known_patterns, sync, trust
+from ailoop.lsp import engines, known_patterns, sync, trust, watched
 from ailoop.lsp.server import AiloopServer
 from ailoop.lsp.session import Folder, OpenDocument
 
@@ -25,15 +26,18 @@ from ailoop.lsp.session import Folder, OpenDocument
 CONFIGURATION_TIMEOUT = 10.0
 
 
-def configure(ls: AiloopServer, folder: Folder) -> None:
+def configure(ls: AiloopServer, folder: Folder) -> asyncio.Task[None] | None:
     """(Re)read a folder's settings; report problems once each; apply what changed.
 
     Open documents take new detection thresholds at once; engines restart and patterns
-    reload only when their settings changed.
+    reload only when their settings changed. Returns the reload of the patterns, if one
+    was started.
     """
     from ailoop.feedback.settings import parse_feedback_settings
 
     previous, previous_feedback = folder.settings, folder.feedback
+    if ls.watched_files is not None:
+        ls.watched_files.remember(folder, watched.SETTINGS_FILES)
     editor = ls.session.window_settings if folder.implicit else folder.editor_settings
     loaded, problems = settings_module.load(
         folder.path,
@@ -52,11 +56,22 @@ def configure(ls: AiloopServer, folder: Folder) -> None:
     for doc in ls.session.documents_in(folder):
         doc.tracked.thresholds = folder.thresholds
     if not folder.active:
-        return
+        return None
     if folder.hub is not None and folder.feedback != previous_feedback:
         ls.run_task(engines.reconfigure(ls, folder), f"reconfigure the engines of {folder.name}")
     if loaded.patterns != previous.patterns:
-        ls.run_task(known_patterns.load(ls, folder), f"reload the patterns of {folder.name}")
+        return load_patterns(ls, folder)
+    return None
+
+
+def load_patterns(ls: AiloopServer, folder: Folder) -> asyncio.Task[None]:
+    """(Re)load a folder's patterns in the background; return the task (matching waits)."""
+    if ls.watched_files is not None:
+        ls.watched_files.remember(folder, (watched.PATTERNS_FILE,))
+    task = ls.run_task(known_patterns.load(ls, folder), f"load the patterns of {folder.name}")
+    if ls.watched_files is not None:
+        ls.watched_files.loading(folder, task)
+    return task
 
 
 def activate(ls: AiloopServer, doc: OpenDocument) -> None:
@@ -68,7 +83,7 @@ def activate(ls: AiloopServer, doc: OpenDocument) -> None:
         return  # the editor's settings are not in yet: see :func:`start`
     if not folder.active:
         folder.active = True
-        ls.run_task(known_patterns.load(ls, folder), f"load the patterns of {folder.name}")
+        load_patterns(ls, folder)
     engines.open_document(ls, doc)
 
 
@@ -103,7 +118,11 @@ def _table(section: Any) -> dict[str, Any] | None:
 
 
 async def start(ls: AiloopServer) -> None:
-    """After ``initialized``: the editor's settings, then every open document's folder."""
+    """After ``initialized``: watch the files, read the editor's settings, start the folders."""
+    if ls.watched_files is not None:
+        ls.run_task(
+            ls.watched_files.watch(ls, list(ls.session.folders)), "watch the folders' files"
+        )
     await pull_configuration(ls, list(ls.session.folders))
     ls.ready = True
     for folder in ls.session.folders:
@@ -157,5 +176,9 @@ async def _after_folder_change(
 ) -> None:
     for folder in removed:
         await stop(ls, folder)
+    if ls.watched_files is not None:
+        await ls.watched_files.unwatch(ls, removed)
     if added:
         await pull_configuration(ls, added)
+        if ls.watched_files is not None:
+            await ls.watched_files.watch(ls, added)

@@ -115,8 +115,11 @@ async def keys_of(ls: AiloopServer, doc: OpenDocument, snippet: Snippet, text: s
     """Return the keys of every team pattern in ``text``, one of the snippet's texts.
 
     The current text's matches are kept for the editor; others (the generated text of a
-    snippet edited since) are matched for the event only. Matching runs off the loop.
+    snippet edited since) are matched for the event only. Matching runs off the loop,
+    with the patterns now in the folder's files (see :mod:`ailoop.lsp.watched`).
     """
+    if ls.watched_files is not None:
+        await ls.watched_files.up_to_date(ls, doc.folder)
     feedback = doc.folder.patterns
     if feedback is None:
         return set()
@@ -144,6 +147,8 @@ def _rematch(ls: AiloopServer, doc: OpenDocument, snippet: Snippet) -> None:
             while (feedback := doc.folder.patterns) is not None and not doc.closed:
                 revision, text = snippet.revision, snippet.current
                 found = await _match(ls, doc, feedback, text)
+                if doc.folder.patterns is not feedback:
+                    continue  # the patterns were reloaded meanwhile: match with the new ones
                 doc.matches[snippet] = Matched(revision, found)
                 if snippet.revision == revision:  # not edited again meanwhile
                     break
@@ -183,7 +188,7 @@ def update(ls: AiloopServer, doc: OpenDocument) -> None:
                     severity=types.DiagnosticSeverity(finding.severity),
                     code=finding.code,
                     source=diagnostics.SOURCE,
-                    data={"snippet": snippet.id, "pattern": finding.code},
+                    data={"snippet": snippet.id, "pattern": finding.code, "title": finding.title},
                 )
             )
     for key in [k for k in doc.matches if k not in live]:

@@ -107,16 +107,19 @@ def did_change_workspace_folders(
 
 
 async def shutdown(ls: AiloopServer, params: None) -> None:
-    """Stop the engines; write what is pending (modified snippets, queued events)."""
+    """Close the open documents (their snippets get outcomes), stop the engines, write all."""
     await ls.tear_down()
 
 
 async def teardown(ls: AiloopServer) -> None:
-    """Stop everything and write what is pending; run once, however the connection ends."""
+    """Stop everything and write what is pending; run once, however the connection ends.
+
+    The documents still open are closed first, as if the editor had closed them: their
+    unreviewed snippets are ``kept`` if saved, ``reverted`` if gone.
+    """
+    await documents.close_all(ls)
     await asyncio.gather(*(folders.stop(ls, f) for f in ls.session.all_folders()))
     await sync.stop(ls)
-    for doc in list(ls.session.documents.values()):
-        await documents.flush_modified(ls, doc)
     if ls.writer is not None:
         await ls.writer.close()
         ls.writer = None

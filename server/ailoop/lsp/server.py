@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
+    from ailoop.lsp.watched import WatchedFiles
     from ailoop.store.sync import SyncTask
 
 log = logging.getLogger(__name__)
@@ -242,13 +243,15 @@ class AiloopServer(LanguageServer):
         self.teardown: Callable[[], Awaitable[None]] | None = None
         #: The editor's settings are in (after ``initialized``): folders may start engines.
         self.ready = False
-        self._torn_down = False
+        self._teardown_task: asyncio.Future[None] | None = None
         self._connected = True
         #: Called before each publish to bring a stage's diagnostics up to date with the
         #: document's snippets (their ranges move with edits).
         self.diagnostic_providers: list[Callable[[AiloopServer, OpenDocument], None]] = []
         #: Called with a document's URI when a message about it is too large to decode.
         self.on_too_large: Callable[[str], None] | None = None
+        #: Follows each folder's settings and patterns files (:mod:`ailoop.lsp.watched`).
+        self.watched_files: WatchedFiles | None = None
 
     # -- the connection -------------------------------------------------------------------
 
@@ -392,12 +395,20 @@ class AiloopServer(LanguageServer):
             log.error("could not answer the client: the connection is gone")
 
     async def tear_down(self) -> None:
-        """Run the teardown once (``shutdown``, ``exit`` or the end of the connection)."""
-        if self._torn_down or self.teardown is None:
+        """Run the teardown once (``shutdown``, ``exit`` or the end of the connection).
+
+        A second caller (the end of the input right after ``shutdown``) waits for the
+        first one's teardown to finish rather than letting the server exit under it.
+        """
+        if self.teardown is None:
             return
-        self._torn_down = True
+        if self._teardown_task is None:
+            self._teardown_task = asyncio.ensure_future(self._run_teardown(self.teardown))
+        await asyncio.shield(self._teardown_task)
+
+    async def _run_teardown(self, teardown: Callable[[], Awaitable[None]]) -> None:
         try:
-            await self.teardown()
+            await teardown()
         except Exception:
             log.exception("stopping the server failed")
 

@@ -59,6 +59,16 @@ class Matched:
 
 
 @dataclass(eq=False)
+class RejectedFinding:
+    """A finding in the code of a snippet rejected but kept, shown while its line reads the same."""
+
+    #: As published when the snippet was rejected, on the line where it was last seen.
+    diagnostic: types.Diagnostic
+    #: The text of that line then.
+    line_text: str
+
+
+@dataclass(eq=False)
 class Folder:
     """A workspace folder, or the project root of files outside every folder.
 
@@ -119,6 +129,13 @@ class OpenDocument:
     matches: dict[Snippet, Matched] = field(default_factory=dict)
     #: Snippets whose pattern matching is running in the background.
     matching: set[Snippet] = field(default_factory=set)
+    #: Findings of rejected snippets whose code stayed (see :mod:`ailoop.lsp.review`).
+    rejected: list[RejectedFinding] = field(default_factory=list)
+    #: Background work writing the events of its new and reverted snippets; outcomes at
+    #: close wait for it, so that no ``kept`` is written before its ``generated``.
+    recording: set[asyncio.Task[None]] = field(default_factory=set)
+    #: Woken when an engine reports findings for it, or when it closes.
+    answer_waiters: list[asyncio.Future[None]] = field(default_factory=list)
     closed: bool = False
 
     @property
@@ -136,6 +153,13 @@ class OpenDocument:
         self.look_up_origin()
         assert self.origin_lookup is not None
         return await asyncio.shield(self.origin_lookup)
+
+    def findings_arrived(self) -> None:
+        """Wake what waits for the engines' next report on this document."""
+        waiters, self.answer_waiters = self.answer_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def cancel_timers(self) -> None:
         """Cancel the pending publish and ``modified`` flush."""
@@ -172,6 +196,8 @@ class Session:
         self.documents: dict[str, OpenDocument] = {}
         #: Documents the editor opened that are too large to follow.
         self.too_large: set[str] = set()
+        #: Closed documents whose outcomes are still being recorded.
+        self.closing: set[asyncio.Task[None]] = set()
         #: What the editor sent in ``initializationOptions``: defaults for every folder.
         self.init_options: Any = None
         #: The editor's ``ailoop`` settings for no folder in particular.
@@ -249,6 +275,7 @@ class Session:
             doc.closed = True
             doc.cancel_timers()
             doc.expected.clear()
+            doc.findings_arrived()
         return doc
 
     def documents_in(self, folder: Folder) -> list[OpenDocument]:

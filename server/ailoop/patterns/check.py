@@ -16,6 +16,7 @@ from urllib.parse import quote
 from ailoop import __version__
 from ailoop.patterns.languages import language_for_path
 from ailoop.patterns.model import PatternMatch
+from ailoop.patterns.patternset import Pattern
 from ailoop.patterns.stats import PatternStats, diagnostic_message
 from ailoop.patterns.workspace import Workspace
 
@@ -244,6 +245,28 @@ def render_json(report: CheckReport) -> dict[str, Any]:
     }
 
 
+def _sentence(text: str) -> str:
+    """Return ``text`` as a sentence: a capital first letter and a full stop."""
+    text = " ".join(text.split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", ":")) else text + "."
+
+
+def sarif_help(pattern: Pattern) -> str:
+    """Return a pattern's help text for SARIF: its fix, else what it says, as sentences."""
+    if pattern.fix:
+        return _sentence(pattern.fix)
+    if pattern.message and pattern.message != pattern.title:
+        return _sentence(pattern.message)
+    return (
+        f"Code with {pattern.title!r} matches the team's pattern {pattern.key} "
+        f"(.ailoop/patterns.toml), which marks code the team has rejected. "
+        "Write it another way."
+    )
+
+
 def render_sarif(report: CheckReport) -> dict[str, Any]:
     """Render the report as a SARIF 2.1.0 log with one run."""
     patterns = report.workspace.patterns.patterns
@@ -254,7 +277,7 @@ def render_sarif(report: CheckReport) -> dict[str, Any]:
             "name": p.id,
             "shortDescription": {"text": p.title},
             "fullDescription": {"text": p.message},
-            "help": {"text": p.hint},
+            "help": {"text": sarif_help(p)},
             "defaultConfiguration": {"level": "error" if p.enforce else "warning"},
         }
         for p in patterns

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -66,28 +66,134 @@ class ContextEntry:
     recent_days: int
 
 
+@dataclasses.dataclass(frozen=True)
+class RuleHelp:
+    """What an engine rule is called and a line on how to avoid it, from the engine itself."""
+
+    title: str
+    fix: str
+
+
+#: What a rule name looks like: lower-case words joined by ``-`` (``bare-except``).
+_RULE_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+#: How a rule's message starts when it already says what to do.
+_IMPERATIVE = ("Do not ", "Avoid ", "Use ", "Remove ", "Replace ", "Prefer ", "Add ", "Move ")
+#: Seconds an engine may take to describe one rule.
+DESCRIBE_TIMEOUT = 10.0
+
+
+def _engine_json(argv: list[str]) -> Any:
+    """Run one of ailoop's own engines to describe a rule; its JSON answer, or None."""
+    import subprocess
+
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=DESCRIBE_TIMEOUT, check=False)
+        return json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+
+
+def _plain(template: str) -> str:
+    """Return a message template with its placeholders (``{name}``) as ``…``."""
+    return " ".join(re.sub(r"\{[a-z_]*\}", "…", template).split())
+
+
+def rule_help_from_ruff(answer: Any) -> RuleHelp | None:
+    """Read ``ruff rule CODE --output-format json``: its name, and its plainest message.
+
+    ``E722`` is "bare except", fixed by "Do not use bare `except`"; of a rule with several
+    messages the shortest is the fix line (placeholders shown as ``…``), and one that
+    only describes the problem says to avoid it ("avoid: Undefined name `…`").
+    """
+    if not isinstance(answer, Mapping):
+        return None
+    name, summary = answer.get("name"), answer.get("summary")
+    if not isinstance(name, str) or not _RULE_NAME.fullmatch(name):
+        return None
+    formats = [f for f in answer.get("message_formats") or () if isinstance(f, str)]
+    candidates = [f for f in (*formats, summary) if isinstance(f, str) and f.strip()]
+    fix = _plain(min(candidates, key=len)) if candidates else ""
+    if fix and not fix.startswith(_IMPERATIVE):
+        fix = f"avoid: {fix}"  # "avoid: Undefined name `…`"
+    return RuleHelp(name.replace("-", " "), fix)
+
+
+def rule_help_from_ty(answer: Any) -> RuleHelp | None:
+    """Read ``ty explain rule NAME --output-format json``: "detects X" becomes "avoid X"."""
+    if isinstance(answer, list) and len(answer) == 1:
+        answer = answer[0]
+    if not isinstance(answer, Mapping):
+        return None
+    name, summary = answer.get("name"), answer.get("summary")
+    if not isinstance(name, str) or not _RULE_NAME.fullmatch(name):
+        return None
+    fix = " ".join(summary.split()) if isinstance(summary, str) else ""
+    if fix.startswith("detects "):
+        fix = "avoid " + fix.removeprefix("detects ")
+    return RuleHelp(name.replace("-", " "), fix)
+
+
+def describe_rule(key: str) -> RuleHelp | None:
+    """Return the real name and a fix line of an engine rule (``ruff:E722``), if known.
+
+    Asked of the ruff and ty that ailoop installs with itself, never of a program the
+    repository names; one short call per rule shown. ``None`` for team patterns, other
+    engines, and when the engine cannot say.
+    """
+    from ailoop.feedback.locate import find_executable
+
+    engine, _, rule = key.partition(":")
+    if engine == "ruff" and re.fullmatch(r"[A-Z]+[0-9]+", rule):
+        ruff = find_executable("ruff", None)
+        if ruff is not None:
+            return rule_help_from_ruff(
+                _engine_json([str(ruff), "rule", rule, "--output-format", "json"])
+            )
+    elif engine == "ty" and _RULE_NAME.fullmatch(rule):
+        ty = find_executable("ty", None)
+        found = None
+        if ty is not None:
+            argv = [str(ty), "explain", "rule", rule, "--output-format", "json"]
+            found = rule_help_from_ty(_engine_json(argv))
+        return found or RuleHelp(rule.replace("-", " "), "")
+    return None
+
+
 def default_hint(key: str) -> str:
-    """Return a fix hint for a feedback rule without a team-written one."""
+    """Return a fix hint for a feedback rule its engine could not describe."""
     engine, _, rule = key.partition(":")
     if engine == "ruff":
-        return f"follow ruff rule {rule} (`ruff rule {rule}` explains it)"
+        return f"see `ruff rule {rule}`"
     if engine == "ty":
-        return f"resolve ty's {rule} diagnostic before proposing the code"
+        return f"see `ty explain rule {rule}`"
     return f"avoid what {key} reports"
 
 
 def context_entries(
-    ranked: Sequence[PatternStats], patterns: PatternSet, limit: int
+    ranked: Sequence[PatternStats],
+    patterns: PatternSet,
+    limit: int,
+    describe: Callable[[str], RuleHelp | None] = describe_rule,
 ) -> list[ContextEntry]:
-    """Return the section's entries for the first ``limit`` of the ``ranked`` patterns."""
+    """Return the section's entries for the first ``limit`` of the ``ranked`` patterns.
+
+    A team pattern has its own title and fix; an engine rule gets the name and fix line
+    its engine gives (``describe``), else its key and a pointer to the engine's help.
+    """
     entries = []
     for stats in ranked[: max(limit, 0)]:
         team = patterns.get(stats.pattern) if stats.pattern.startswith(TEAM_PREFIX) else None
+        if team is not None:
+            title, hint = display_title(stats.pattern, team.title), team.hint
+        else:
+            found = describe(stats.pattern) if not stats.pattern.startswith(TEAM_PREFIX) else None
+            title = found.title if found and found.title else display_title(stats.pattern)
+            hint = found.fix if found and found.fix else default_hint(stats.pattern)
         entries.append(
             ContextEntry(
                 key=stats.pattern,
-                title=display_title(stats.pattern, team.title if team else None),
-                hint=team.hint if team else default_hint(stats.pattern),
+                title=title,
+                hint=hint,
                 rejected=stats.rejected,
                 rejected_recent=stats.rejected_recent,
                 accepted=stats.accepted,

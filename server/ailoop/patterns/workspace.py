@@ -36,13 +36,22 @@ class Workspace:
     patterns: PatternSet
     settings: PatternSettings
     problems: tuple[str, ...]
+    #: The problems of the patterns file alone (among ``problems``): patterns that did
+    #: not load, or a file that could not be read.
+    pattern_problems: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, root: Path) -> Workspace:
         """Load the workspace at ``root``; problems are collected, never raised."""
         patterns, pattern_problems = PatternSet.load(root)
         settings, setting_problems = read_pattern_settings(root)
-        return cls(root, patterns, settings, (*pattern_problems, *setting_problems))
+        return cls(
+            root,
+            patterns,
+            settings,
+            (*pattern_problems, *setting_problems),
+            tuple(pattern_problems),
+        )
 
     def reason_patterns(self) -> dict[str, str]:
         """Map each normalized reason a pattern was promoted from to the pattern's key."""

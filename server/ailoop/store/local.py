@@ -21,7 +21,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -245,6 +245,25 @@ class LocalStore:
             event = _event(row)
             latest[event.snippet] = event
         return list(latest.values())
+
+    def edited_texts(self, repo: str, path: str, snippets: Collection[str]) -> dict[str, str]:
+        """Return the text each of ``snippets`` had at its last ``modified`` event in the file.
+
+        An edited snippet left unreviewed is found again by this text when its file is
+        opened (an unedited one by its ``generated`` text).
+        """
+        wanted = list(snippets)
+        texts: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):  # SQLite's limit on parameters
+            chunk = wanted[start : start + 500]
+            rows = self._db.execute(
+                "SELECT snippet, text FROM events WHERE kind = 'modified' AND repo = ? "  # noqa: S608
+                f"AND path = ? AND text IS NOT NULL AND snippet IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY seq",
+                (repo, path, *chunk),
+            ).fetchall()
+            texts.update((row["snippet"], row["text"]) for row in rows)
+        return texts
 
     # -- where events go, and which store has them ----------------------------------------
 
