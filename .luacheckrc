@@ -2,5 +2,8 @@
 std = 'luajit'
 read_globals = { 'vim' }
 max_line_length = 120
--- the test driver answers Neovim's prompts by replacing vim.ui.select / vim.ui.input / vim.notify
-files['tests/nvim/scenario.lua'] = { globals = { 'vim' } }
+-- the test drivers answer Neovim's prompts by replacing vim.ui.select / vim.ui.input /
+-- vim.notify, and watch the server's requests by wrapping vim.lsp.handlers
+for _, driver in ipairs({ 'scenario', 'review', 'watched' }) do
+  files['tests/nvim/' .. driver .. '.lua'] = { globals = { 'vim' } }
+end

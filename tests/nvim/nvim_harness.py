@@ -148,16 +148,25 @@ def leftover_servers(data_dir: str, grace_s: float = 5.0) -> list[int]:
 
 
 def run_scenario(
-    binary: str, ws: Workspace, scenario: str, *, runtimepath: bool = True, **extra_env: str
+    binary: str,
+    ws: Workspace,
+    scenario: str,
+    *,
+    runtimepath: bool = True,
+    script: Path | None = None,
+    **extra_env: str,
 ) -> dict[str, Any]:
-    """Run one scenario of scenario.lua in headless Neovim; return its JSON result.
+    """Run one scenario of a Lua driver in headless Neovim; return its JSON result.
 
-    With ``runtimepath``, client-nvim is put on Neovim's runtime path first; without, the
-    scenario must do that itself (the docs blocks do).
+    ``script`` is the driver (scenario.lua by default; the others are run with
+    ``filetype on``, as a user's Neovim has it). With ``runtimepath``, client-nvim is put
+    on Neovim's runtime path first; without, the scenario must do that itself (the docs
+    blocks do).
 
     Fails with Neovim's output when the scenario fails or Neovim does not finish in time.
     """
-    result_file = ws.home / f"{scenario}.json"
+    driver = script or SCENARIO
+    result_file = ws.home / f"{driver.stem}-{scenario}.json"
     env = ws.env()
     env.update(
         AILOOP_TEST_SCENARIO=scenario,
@@ -169,7 +178,9 @@ def run_scenario(
     argv = [binary, "--headless", "-u", "NONE", "-i", "NONE", "-n"]
     if runtimepath:
         argv += ["--cmd", f"set rtp^={CLIENT_DIR}"]
-    argv += ["-c", f"luafile {SCENARIO}"]
+    if script is not None:
+        argv += ["-c", "filetype on"]
+    argv += ["-c", f"luafile {driver}"]
     proc = subprocess.Popen(
         argv,
         cwd=ws.root,
@@ -191,8 +202,9 @@ def run_scenario(
     )
     if proc.returncode != 0 or not result.get("ok"):
         pytest.fail(
-            f"{scenario} failed in {binary} (exit {proc.returncode}): {result.get('error')}\n"
-            f"stdout: {out}\nstderr: {err}\nlsp.log tail:\n{lsp_log_tail(ws)}"
+            f"{driver.name} {scenario} failed in {binary} (exit {proc.returncode}): "
+            f"{result.get('error')}\nstdout: {out}\nstderr: {err}\n"
+            f"lsp.log tail:\n{lsp_log_tail(ws)}"
         )
     return result
 

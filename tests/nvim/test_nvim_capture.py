@@ -9,16 +9,10 @@ no outcome (the server was killed) is picked up again when the file is opened, e
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-from nvim_harness import CLIENT_DIR, NVIM_TIMEOUT_S, Workspace, leftover_servers, lsp_log_tail
+from nvim_harness import Workspace, leftover_servers, run_scenario
 
 from ailoop.capture.identity import snippet_id
 
@@ -31,40 +25,7 @@ THIRD = "def third(x):\n    y = x * 5\n    z = y - 4\n    return z\n"
 
 def run_capture(binary: str, ws: Workspace, scenario: str) -> dict[str, Any]:
     """Run one scenario of capture.lua; return what it saw, once its server has exited."""
-    result_file = ws.home / f"capture-{scenario}.json"
-    env = ws.env()
-    env.update(
-        AILOOP_TEST_SCENARIO=scenario,
-        AILOOP_TEST_CMD=json.dumps([sys.executable, "-m", "ailoop", "serve"]),
-        AILOOP_TEST_FILE=str(ws.source),
-        AILOOP_TEST_RESULT=str(result_file),
-    )
-    argv = [binary, "--headless", "-u", "NONE", "-i", "NONE", "-n"]
-    argv += ["--cmd", f"set rtp^={CLIENT_DIR}", "-c", "filetype on", "-c", f"luafile {SCRIPT}"]
-    proc = subprocess.Popen(
-        argv,
-        cwd=ws.root,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=NVIM_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"Neovim did not finish {scenario} in {NVIM_TIMEOUT_S}s\n{out}\n{err}")
-    result: dict[str, Any] = (
-        json.loads(result_file.read_text()) if result_file.exists() else {"ok": False}
-    )
-    if proc.returncode != 0 or not result.get("ok"):
-        pytest.fail(
-            f"{scenario} failed in {binary} (exit {proc.returncode}): {result.get('error')}\n"
-            f"stdout: {out}\nstderr: {err}\nlsp.log tail:\n{lsp_log_tail(ws)}"
-        )
+    result = run_scenario(binary, ws, scenario, script=SCRIPT)
     # The server finishes its teardown after Neovim is gone: wait for it to exit.
     assert leftover_servers(str(ws.data_dir), grace_s=30) == []
     return result

@@ -7,16 +7,11 @@ the server's ``workspace/applyEdit``, and ``u`` brings it back without a new sni
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nvim_harness import CLIENT_DIR, NVIM_TIMEOUT_S, Workspace, lsp_log_tail
+from nvim_harness import Workspace, run_scenario
 
 from ailoop.capture.identity import snippet_id
 
@@ -30,42 +25,7 @@ HINT = 4  # vim.diagnostic.severity.HINT
 
 def run_review(binary: str, ws: Workspace, scenario: str) -> dict[str, Any]:
     """Run one scenario of review.lua in headless Neovim; return what it saw."""
-    result_file = ws.home / f"review-{scenario}.json"
-    env = ws.env()
-    env.update(
-        AILOOP_TEST_SCENARIO=scenario,
-        AILOOP_TEST_CMD=json.dumps([sys.executable, "-m", "ailoop", "serve"]),
-        AILOOP_TEST_FILE=str(ws.source),
-        AILOOP_TEST_RESULT=str(result_file),
-    )
-    argv = [binary, "--headless", "-u", "NONE", "-i", "NONE", "-n"]
-    argv += ["--cmd", f"set rtp^={CLIENT_DIR}", "-c", "filetype on", "-c", f"luafile {SCRIPT}"]
-    proc = subprocess.Popen(
-        argv,
-        cwd=ws.root,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=NVIM_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"Neovim did not finish {scenario} in {NVIM_TIMEOUT_S}s\n{out}\n{err}")
-    result: dict[str, Any] = (
-        json.loads(result_file.read_text()) if result_file.exists() else {"ok": False}
-    )
-    if proc.returncode != 0 or not result.get("ok"):
-        pytest.fail(
-            f"review.lua {scenario} failed in {binary} (exit {proc.returncode}): "
-            f"{result.get('error')}\nstdout: {out}\nstderr: {err}\n"
-            f"lsp.log tail:\n{lsp_log_tail(ws)}"
-        )
-    return result
+    return run_scenario(binary, ws, scenario, script=SCRIPT)
 
 
 def kinds(ws: Workspace) -> list[str]:

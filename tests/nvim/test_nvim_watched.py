@@ -10,16 +10,11 @@ next snippet.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nvim_harness import CLIENT_DIR, NVIM_TIMEOUT_S, Workspace, find_nvim, lsp_log_tail
+from nvim_harness import Workspace, find_nvim, run_scenario
 
 from ailoop.capture.identity import snippet_id
 
@@ -38,42 +33,14 @@ def snippet(n: int) -> str:
 
 def run_watched(binary: str, ws: Workspace, *, watch: bool) -> dict[str, Any]:
     """Run watched.lua in headless Neovim; return what it saw."""
-    result_file = ws.home / "watched.json"
-    env = ws.env()
-    env.update(
-        AILOOP_TEST_CMD=json.dumps([sys.executable, "-m", "ailoop", "serve"]),
-        AILOOP_TEST_FILE=str(ws.source),
-        AILOOP_TEST_RESULT=str(result_file),
+    return run_scenario(
+        binary,
+        ws,
+        "watch" if watch else "no-watch",
+        script=SCRIPT,
         AILOOP_TEST_PATTERNS=str(ws.root / ".ailoop" / "patterns.toml"),
         AILOOP_TEST_WATCH="1" if watch else "0",
     )
-    argv = [binary, "--headless", "-u", "NONE", "-i", "NONE", "-n"]
-    argv += ["--cmd", f"set rtp^={CLIENT_DIR}", "-c", "filetype on", "-c", f"luafile {SCRIPT}"]
-    proc = subprocess.Popen(
-        argv,
-        cwd=ws.root,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=NVIM_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"Neovim did not finish in {NVIM_TIMEOUT_S}s\n{out}\n{err}")
-    result: dict[str, Any] = (
-        json.loads(result_file.read_text()) if result_file.exists() else {"ok": False}
-    )
-    if proc.returncode != 0 or not result.get("ok"):
-        pytest.fail(
-            f"watched.lua failed in {binary} (exit {proc.returncode}): {result.get('error')}\n"
-            f"stdout: {out}\nstderr: {err}\nlsp.log tail:\n{lsp_log_tail(ws)}"
-        )
-    return result
 
 
 def generated_findings(ws: Workspace) -> dict[str, set[str]]:

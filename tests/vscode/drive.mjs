@@ -145,6 +145,9 @@ async function hoverText(page, measure, containing, screenshot) {
   const hover = page.locator('.monaco-hover:visible', { hasText: containing }).first();
   const end = Date.now() + 20000;
   for (;;) {
+    // a hint is drawn (and hovered) only on the two columns where its range starts, where
+    // the cursor line's lightbulb stands: the cursor goes to the first line, away from it
+    await page.keyboard.press('Control+Home');
     const box = await measure();
     await page.mouse.move(5, 5);
     await page.mouse.move(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
@@ -152,7 +155,10 @@ async function hoverText(page, measure, containing, screenshot) {
       await hover.waitFor({ state: 'visible', timeout: 4000 });
       break;
     } catch (err) {
-      if (Date.now() > end) throw err;
+      if (Date.now() > end) {
+        if (screenshot) await page.screenshot({ path: screenshot.replace(/\.png$/, '-missed.png') });
+        throw new Error(`no hover with ${JSON.stringify(containing)} at ${JSON.stringify(box)}: ${err.message}`);
+      }
     }
   }
   const text = (await hover.innerText()).replace(/\s+/g, ' ').trim();

@@ -337,15 +337,14 @@ def test_missing_ailoop_gives_a_notification_then_a_settings_change_starts_it(
     (workspace / "sample.py").write_text(SAMPLE)
     server = code_server_factory(workspace, server_env(artifacts / "data"))
     server.install_extension(vsix)
-    # -I: ignore PYTHONPATH, which points at this checkout's ailoop. ailoop.interpreter
-    # has resource scope: the User settings alone carry it, and the fix changes one file
-    # (code-server may report only the first of two files changed at once).
-    broken = {**TEST_SETTINGS, "ailoop.interpreter": [str(python), "-I"]}
-    server.write_settings(broken, kinds=("User",))
+    # -I: ignore PYTHONPATH, which points at this checkout's ailoop
+    server.write_settings({**TEST_SETTINGS, "ailoop.interpreter": [str(python), "-I"]})
     server.start()
 
     fixed = {**TEST_SETTINGS, "ailoop.interpreter": [sys.executable]}
-    settings_files = [str(server.user_data / "User" / "settings.json")]
+    # the Machine settings override the User ones, and code-server follows changes to
+    # them while the window is open (a change to User/settings.json may go unseen)
+    settings_files = [str(server.user_data / "Machine" / "settings.json")]
     seen = drive(
         editor_kit,
         server,

@@ -179,17 +179,14 @@ class CodeServer:
         folder = f"{manifest['publisher']}.{manifest['name']}-{manifest['version']}".lower()
         shutil.copytree(source, self.extensions / folder)
 
-    def write_settings(
-        self, settings: dict[str, object], kinds: tuple[str, ...] = ("User", "Machine")
-    ) -> None:
+    def write_settings(self, settings: dict[str, object]) -> None:
         """Write the profile's settings.
 
         code-server applies settings of ``machine`` scope (``ailoop.store.url``) and
         ``machine-overridable`` scope (``ailoop.serverCommand``) only from the Machine
-        settings of the server side, so the same file goes to User/ and Machine/ unless
-        ``kinds`` names one (a test that changes a setting later changes one file).
+        settings of the server side, so the same file goes to User/ and Machine/.
         """
-        for kind in kinds:
+        for kind in ("User", "Machine"):
             (self.user_data / kind).mkdir(parents=True, exist_ok=True)
             (self.user_data / kind / "settings.json").write_text(json.dumps(settings, indent=2))
 
