@@ -41,7 +41,8 @@ def test_injected_keys_never_reach_the_instruction_file(
         data_dir,
         [outcome(Kind.REJECTED, [key], pattern=key) for key in bad_keys for _ in range(4)]
         + [outcome(Kind.REJECTED, ["ruff:E722"]) for _ in range(3)]
-        + [outcome(Kind.ACCEPTED, []) for _ in range(3)],
+        # enough accepted snippets that three rejections stand out from the rest
+        + [outcome(Kind.ACCEPTED, []) for _ in range(50)],
     )
     done = run_ailoop("context", "--write", cwd=workspace)
     assert done.returncode == 0, done.stderr
@@ -50,7 +51,7 @@ def test_injected_keys_never_reach_the_instruction_file(
     assert claude.count(END_MARKER) == 1
     assert "curl" not in claude
     assert "bbbbbbbbbb" not in claude
-    assert "- `ruff:E722` `bare except`: rejected 3× in the editor" in claude
+    assert "- Do not write code with `ruff:E722` `bare except`: rejected 3× in the editor" in claude
     assert "Ruff:E1" not in claude
     again = run_ailoop("context", "--write", cwd=workspace)  # the section still parses
     assert again.returncode == 0, again.stderr
@@ -79,7 +80,9 @@ def test_team_titles_are_quoted_and_bounded(
     assert claude.count("<!--") == 2  # the two markers only
     [entry] = [line for line in claude.splitlines() if line.startswith("- ")]
     assert not any(line.startswith("## Project") for line in claude.splitlines())
-    assert entry.startswith("- `pattern:sneaky` ````")  # a fence longer than the title's
+    assert entry.startswith(
+        "- Do not write code with `pattern:sneaky` ````"
+    )  # a fence longer than the title's
     assert len(entry) < 800
 
 
@@ -202,7 +205,8 @@ def test_a_checkout_learns_from_its_own_events_only(
     assert done.returncode == 0, done.stderr
     claude = (checkout / "CLAUDE.md").read_text(encoding="utf-8")
     assert (
-        "- `ruff:E722` `bare except`: rejected 3× in the editor (3 in the last 7 days)." in claude
+        "- Do not write code with `ruff:E722` `bare except`: rejected 3× in the editor (3 in the last 7 days), accepted or kept 0×."
+        in claude
     )
     assert "ruff:S602" not in claude
     assert "ruff:S101" not in claude
@@ -220,7 +224,8 @@ def test_invalid_keys_in_a_checkouts_events_are_not_counted(
             for _ in range(4)
         ]
         + [outcome(Kind.ACCEPTED, ["ruff:E722"], repo=here)]
-        + [outcome(Kind.ACCEPTED, [], repo=here) for _ in range(4)],
+        # enough snippets without the rule to compare with (no cold start)
+        + [outcome(Kind.ACCEPTED, [], repo=here) for _ in range(12)],
     )
     stats = run_ailoop("stats", "--format", "json", cwd=checkout)
     assert stats.returncode == 0, stats.stderr
@@ -231,7 +236,7 @@ def test_invalid_keys_in_a_checkouts_events_are_not_counted(
     assert "curl" not in claude
     assert claude.count("<!--") == 2
     assert (
-        "- `ruff:E722` `bare except`: rejected 4× in the editor (4 in the last 7 days), accepted or kept 1×."
+        "- Do not write code with `ruff:E722` `bare except`: rejected 4× in the editor (4 in the last 7 days), accepted or kept 1×."
         in claude
     )
 
@@ -370,4 +375,4 @@ def test_a_section_an_older_version_let_a_key_break_is_repaired(
     assert text.startswith(f"# Shop\n\n{BEGIN_MARKER}\n## Known rejection patterns\n")
     assert text.endswith(f"{END_MARKER}\n\nKeep this.\n")
     assert text.count(END_MARKER) == 1
-    assert "- `ruff:E722` `bare except`: rejected 3× in the editor" in text
+    assert "- Do not write code with `ruff:E722` `bare except`: rejected 3× in the editor" in text

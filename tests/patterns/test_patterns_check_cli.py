@@ -228,7 +228,7 @@ def test_promote_turns_a_reason_into_a_pattern(
     check = run_ailoop("check", "client.py", cwd=workspace)
     assert check.returncode == 1, check.stdout + check.stderr
     assert (
-        "[pattern:hardcoded-url] known rejection pattern: Hardcoded URL! — rejected 3×"
+        "[pattern:hardcoded-url] known rejection pattern: hardcoded url — rejected 3×"
         in check.stdout
     )
 

@@ -167,10 +167,10 @@ def test_context_write_twice_is_identical_and_keeps_outside_text(
     text = claude.read_text(encoding="utf-8")
     assert text.startswith("# House rules\n\nUse tabs.\n\n" + BEGIN_MARKER)
     assert (
-        "- `pattern:bare-except` `bare except`: rejected 3× in the editor (3 in the last 7 days)"
+        "- Do not write code with `pattern:bare-except` `bare except`: rejected 3× in the editor (3 in the last 7 days)"
         in text
     )
-    assert "- `ruff:BLE001` `blind except`: rejected 4×" in text
+    assert "- Do not write code with `ruff:BLE001` `blind except`: rejected 4×" in text
     assert text.index("ruff:BLE001") < text.index("pattern:bare-except")  # 4 before 3
     agents_text = agents.read_text(encoding="utf-8")
     assert agents_text.startswith(f"top\n{BEGIN_MARKER}\n## Known rejection patterns")
@@ -189,17 +189,23 @@ def test_context_prints_without_writing(workspace: Path, run_ailoop: RunAiloop) 
 
 def entries_in(path: Path) -> list[str]:
     return [
-        line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("- `")
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith("- Do not write code with `")
     ]
 
 
 def test_context_steps_back_after_a_fall_and_reintroduces(
     workspace: Path, data_dir: Path, run_ailoop: RunAiloop
 ) -> None:
+    three_days_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)
     store_events(
         data_dir,
         [outcome(Kind.REJECTED, ["pattern:bare-except"]) for _ in range(3)]
-        + [outcome(Kind.REJECTED, ["pattern:eval-call"]) for _ in range(3)],
+        + [outcome(Kind.REJECTED, ["pattern:eval-call"]) for _ in range(3)]
+        # accepted snippets without either pattern, before the change: the two keep
+        # their support when the rejections without them come
+        + [outcome(Kind.ACCEPTED, [], three_days_ago) for _ in range(60)],
     )
     assert run_ailoop("context", "--write", cwd=workspace).returncode == 0
     claude = workspace / "CLAUDE.md"
@@ -246,7 +252,7 @@ def test_engine_rules_get_the_name_and_fix_line_ailoops_own_engines_give() -> No
         ("undefined name", "avoid: Undefined name `…`"),
     ]
     section = render_section(entries)
-    assert "- `ruff:E722` `bare except`: rejected 3×" in section
+    assert "- Do not write code with `ruff:E722` `bare except`: rejected 3×" in section
     assert "Fix: `` Do not use bare `except` ``" in section
     assert "follow ruff rule" not in section
 
@@ -254,7 +260,9 @@ def test_engine_rules_get_the_name_and_fix_line_ailoops_own_engines_give() -> No
 def test_a_rule_the_engine_cannot_describe_points_at_its_help() -> None:
     (entry,) = context_entries([_stats("ruff:E722")], PatternSet(), 1, describe=lambda _: None)
     assert (entry.title, entry.hint) == ("ruff:E722", "see `ruff rule E722`")
-    assert "- `ruff:E722`: rejected 3×" in render_section([entry])  # the key said once
+    assert "- Do not write code with `ruff:E722`: rejected 3×" in render_section(
+        [entry]
+    )  # the key said once
 
 
 @pytest.mark.parametrize(

@@ -82,12 +82,14 @@ def test_lift_keeps_a_noisy_rule_from_warning() -> None:
     picked = [outcome(Kind.REJECTED, [], NOW - DAY, pattern="bare-except") for _ in range(4)]
     picked += [outcome(Kind.ACCEPTED, ["pattern:bare-except"], NOW - DAY)]
     stats = compute_pattern_stats(noisy + plain + picked, DEFAULTS, NOW)
-    overall = (4 + 5 + 4) / (20 + 10 + 5)
+    # odds ratios against the snippets without the key, 0.5 added to each cell
     assert stats["ruff:E501"].rejected == 4
-    assert stats["ruff:E501"].lift == pytest.approx(0.2 / overall)
+    assert stats["ruff:E501"].lift == pytest.approx((4.5 / 16.5) / (9.5 / 6.5))
     assert not stats["ruff:E501"].supported
-    assert stats["pattern:bare-except"].lift == pytest.approx(0.8 / overall)
-    assert stats["pattern:bare-except"].supported
+    bare = stats["pattern:bare-except"]
+    assert bare.lift == pytest.approx((4.5 / 1.5) / (9.5 / 21.5))
+    assert bare.lift_low > DEFAULTS.min_lift
+    assert bare.supported
 
 
 def test_outcomes_that_do_not_count() -> None:

@@ -16,7 +16,13 @@ from store_support import REPO, local_db_with, make_events, pg_count, pg_ids
 
 from ailoop.analytics.acceptance import iso_week, outcome_groups
 from ailoop.patterns.model import normalize_key
-from ailoop.patterns.stats import PatternSettings, accumulate, outcome_rows, recent_cutoff
+from ailoop.patterns.stats import (
+    PatternSettings,
+    accumulate,
+    outcome_rows,
+    recent_cutoff,
+    stats_from_counts,
+)
 from ailoop.store import shared, team_cache
 from ailoop.store.events import Event, Kind
 from ailoop.store.local import DB_NAME, LocalStore
@@ -173,6 +179,10 @@ def test_cached_days_give_the_buckets_the_pattern_statistics_use(
         cutoff = recent_cutoff(now, settings)
         expected = accumulate(outcome_rows(events, cutoff))
         assert team_cache.team_buckets(local_db, cutoff) == expected
+        # so the team's numbers (odds ratios, intervals, support) are the local ones
+        team = stats_from_counts(*team_cache.team_buckets(local_db, cutoff), settings)
+        assert team == stats_from_counts(*expected, settings)
+        assert any(s.lift_low != s.lift_high for s in team.values())
     days = team_cache.read_team_pattern_days(local_db)
     assert sum(d.total for d in days if d.rule == "") == 1500
 
@@ -327,12 +337,13 @@ def test_upgrade_counts_the_events_already_stored(
         conn.execute("INSERT INTO ailoop.schema_version (version) VALUES (1)")
     now = dt.datetime.now(dt.timezone.utc)
     events = make_events(500, seed=30, now=now)
-    columns = ", ".join(f'"{c}"' for c in shared.PUSH_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(shared.PUSH_COLUMNS))
+    v1 = len(shared.PUSH_COLUMNS[: shared.PUSH_COLUMNS.index("similarity") + 1])
+    columns = ", ".join(f'"{c}"' for c in shared.PUSH_COLUMNS[:v1])
+    placeholders = ", ".join(["%s"] * v1)
     with psycopg.connect(url) as conn, conn.cursor() as cur:  # as the older ailoop wrote them
         cur.executemany(
             f"INSERT INTO ailoop.events ({columns}) VALUES ({placeholders})",
-            [shared.shared_row(e, shared.Privacy()) for e in events],
+            [shared.shared_row(e, shared.Privacy())[:v1] for e in events],
         )
 
     assert shared.apply_migrations(url) == (1, CURRENT_VERSION)

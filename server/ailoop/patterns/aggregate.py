@@ -20,9 +20,10 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ailoop.patterns.model import is_valid_key, valid_key
-from ailoop.patterns.reasons import normalize_reason
+from ailoop.patterns.reasons import promoted_key
 from ailoop.patterns.stats import (
     Buckets,
     OutcomeRow,
@@ -30,11 +31,15 @@ from ailoop.patterns.stats import (
     PatternStats,
     bucket,
     event_day,
+    parse_ts,
     recent_cutoff,
     stats_from_counts,
     stats_from_rows,
 )
 from ailoop.store.local import DB_NAME, StoreError, default_data_dir, describe_failure, read_only
+
+if TYPE_CHECKING:
+    from ailoop.patterns.evaluate import Outcome
 
 SUMMARY_NAME = "pattern-summary.db"
 SUMMARY_VERSION = "1"
@@ -69,6 +74,12 @@ GROUP BY 1, 2, 3, 4, 5
 
 #: The same outcomes, of one repository only (for the learned context of that repository).
 _REPO_OUTCOMES = _NEW_OUTCOMES.replace("WHERE seq > ?", "WHERE repo = ? AND seq > ?")
+
+_TIMED_OUTCOMES = """
+SELECT ts, findings, pattern, CASE WHEN kind = 'rejected' THEN reason END, kind = 'rejected'
+FROM events
+WHERE kind IN ('accepted', 'kept', 'rejected')
+"""
 
 _REASONS_QUERY = f"""
 SELECT reason, {_DAY} AS day, findings, pattern
@@ -239,7 +250,7 @@ class PatternSummary:
                 (cutoff,),
             ):
                 if reason not in promoted_of:
-                    promoted_of[reason] = reason_patterns.get(normalize_reason(reason))
+                    promoted_of[reason] = promoted_key(reason, reason_patterns)
                 promoted = promoted_of[reason]
                 if promoted and promoted not in json.loads(keys):
                     counts = per_key.setdefault(promoted, [0, 0, 0, 0])
@@ -323,3 +334,29 @@ def local_reasons(
         return out
 
     return read_only(database, reasons, [])
+
+
+def local_outcomes(data_dir: Path | None = None) -> list[Outcome]:
+    """Return every outcome of the local store with its time (for ``ailoop patterns evaluate``).
+
+    The same outcomes as the statistics (accepted, kept, rejected), one each; an outcome
+    whose time cannot be read is left out. A missing store has none.
+    """
+    from ailoop.patterns.evaluate import Outcome
+
+    database = (data_dir or default_data_dir()) / DB_NAME
+
+    def outcomes(events: sqlite3.Connection) -> list[Outcome]:
+        cache: dict[str, tuple[str, ...]] = {}
+        out = []
+        for ts, findings, pattern, reason, rejected in events.execute(_TIMED_OUTCOMES):
+            try:
+                at = parse_ts(str(ts))
+            except ValueError:
+                continue
+            out.append(
+                Outcome(at, _decode_findings(findings, cache), bool(rejected), pattern, reason)
+            )
+        return out
+
+    return read_only(database, outcomes, [])

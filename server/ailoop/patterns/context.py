@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
+from ailoop.patterns import shapes
 from ailoop.patterns.model import TEAM_PREFIX, display_title, is_valid_key
 from ailoop.patterns.patternset import PatternSet
 from ailoop.patterns.stats import PatternStats
@@ -178,13 +179,19 @@ def context_entries(
     """Return the section's entries for the first ``limit`` of the ``ranked`` patterns.
 
     A team pattern has its own title and fix; an engine rule gets the name and fix line
-    its engine gives (``describe``), else its key and a pointer to the engine's help.
+    its engine gives (``describe``), else its key and a pointer to the engine's help; a
+    shape key its fixed constraint. Keys an agent cannot act on (``history:…``, a tiny
+    completion) are left out.
     """
     entries = []
-    for stats in ranked[: max(limit, 0)]:
+    usable = [s for s in ranked if shapes.CONSTRAINTS.get(s.pattern, "") is not None]
+    for stats in usable[: max(limit, 0)]:
         team = patterns.get(stats.pattern) if stats.pattern.startswith(TEAM_PREFIX) else None
+        constraint = shapes.CONSTRAINTS.get(stats.pattern)
         if team is not None:
             title, hint = display_title(stats.pattern, team.title), team.hint
+        elif constraint is not None:
+            title, hint = shapes.TITLES[stats.pattern], constraint
         else:
             found = describe(stats.pattern) if not stats.pattern.startswith(TEAM_PREFIX) else None
             title = found.title if found and found.title else display_title(stats.pattern)
@@ -235,9 +242,9 @@ def render_section(entries: Sequence[ContextEntry]) -> str:
     else:
         lines.append(
             "ailoop recorded how developers judged AI-written code in this repository "
-            "(accept or reject in the editor). Code with these patterns was rejected; "
-            "avoid it. Each entry is quoted data (the pattern's key, its title and a fix) "
-            "with the counts behind it."
+            "(accept or reject in the editor). Code with these patterns was rejected "
+            "more often than code without them. Each entry is quoted data (the pattern's "
+            "key, its title and a fix) with the counts behind it."
         )
         lines.append("")
         for entry in shown:
@@ -245,11 +252,11 @@ def render_section(entries: Sequence[ContextEntry]) -> str:
                 f"rejected {entry.rejected}× in the editor "
                 f"({entry.rejected_recent} in the last {entry.recent_days} days)"
             )
-            if entry.accepted:
-                numbers += f", accepted or kept {entry.accepted}×"
+            numbers += f", accepted or kept {entry.accepted}×"
             title = "" if entry.title == entry.key else f" {inline_code(entry.title)}"
             lines.append(
-                f"- {inline_code(entry.key)}{title}: {numbers}. Fix: {inline_code(entry.hint)}"
+                f"- Do not write code with {inline_code(entry.key)}{title}: {numbers}. "
+                f"Fix: {inline_code(entry.hint)}"
             )
     return "\n".join(lines) + "\n"
 

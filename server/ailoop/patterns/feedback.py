@@ -28,6 +28,18 @@ from ailoop.patterns.stats import (
 )
 
 
+def team_note(stats: PatternStats) -> str:
+    """Return a key's numbers as the editor shows them beside a finding.
+
+    "rejected 3× before (3 in the last 7 days), accepted 0×": the counts of AI snippet
+    outcomes with the key, from the store in use (the team's when it is shared).
+    """
+    return (
+        f"rejected {stats.rejected}× before ({stats.rejected_recent} in the last "
+        f"{stats.recent_days} days), accepted {stats.accepted}×"
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class PatternFinding:
     """A known rejection pattern found in a snippet, ready to become a diagnostic."""
@@ -51,6 +63,7 @@ class PatternFeedback:
         self.patterns = PatternSet()
         self.settings = PatternSettings()
         self._stats: Mapping[str, PatternStats] = {}
+        self._supported: Mapping[str, PatternStats] = {}
 
     def reload(self, settings_table: Mapping[str, Any] | None = None) -> list[str]:
         """Read ``.ailoop/patterns.toml`` and the ``patterns`` settings again.
@@ -78,12 +91,18 @@ class PatternFeedback:
         """
         moment = now or dt.datetime.now(dt.timezone.utc)
         stats = local_pattern_stats(self.settings, moment, self.data_dir, self.reason_patterns())
-        self._stats = stats
+        self.set_stats(stats)
         return stats
 
     def set_stats(self, stats: Mapping[str, PatternStats]) -> None:
         """Use ``stats`` (for example the team's, from the shared store) from now on."""
         self._stats = dict(stats)
+        self._supported = {key: s for key, s in self._stats.items() if s.supported}
+
+    @property
+    def supported(self) -> Mapping[str, PatternStats]:
+        """The keys with support in the statistics in use."""
+        return self._supported
 
     @property
     def stats(self) -> Mapping[str, PatternStats]:

@@ -35,7 +35,6 @@ from ailoop.patterns.matchers import (
     is_fatal,
 )
 from ailoop.patterns.model import PATTERN_ID, PatternMatch, pattern_key
-from ailoop.patterns.reasons import normalize_reason
 from ailoop.text import clean
 
 if sys.version_info >= (3, 11):
@@ -63,7 +62,7 @@ class Pattern:
     matcher: RegexMatcher | AstGrepMatcher
     languages: tuple[str, ...] = ()  # empty: every language (regex patterns only)
     fix: str = ""
-    reasons: tuple[str, ...] = ()  # normalized free-text reasons this pattern stands for
+    reasons: tuple[str, ...] = ()  # free-text reason groups (their labels) it stands for
     enforce: bool = False  # ``ailoop check`` fails on it even without statistics
 
     @property
@@ -294,11 +293,16 @@ class PatternSet:
         return len(self.patterns)
 
     def reason_patterns(self) -> dict[str, str]:
-        """Map each normalized reason a pattern was promoted from to the pattern's key."""
+        """Map each reason a pattern was promoted from to the pattern's key.
+
+        A reason is a group's label (or a normalized reason an older version wrote);
+        :func:`ailoop.patterns.reasons.promoted_key` maps a rejection's reason to the
+        pattern whose reason it is similar to.
+        """
         mapping: dict[str, str] = {}
         for pattern in self.patterns:
             for reason in pattern.reasons:
-                if key := normalize_reason(reason):
+                if key := " ".join(reason.split()):
                     mapping.setdefault(key, pattern.key)
         return mapping
 

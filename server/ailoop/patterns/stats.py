@@ -1,4 +1,4 @@
-"""Pattern statistics from outcome events: counts, a recency-weighted score, lift, support.
+"""Pattern statistics from outcome events: counts, a recency-weighted score, odds ratio, support.
 
 The unit of evidence is one outcome of an AI snippet: ``rejected`` counts against the
 patterns present in it, ``accepted`` and ``kept`` count for them (the snippet had the
@@ -13,10 +13,37 @@ Recency: outcomes in the last ``recent_days`` UTC calendar days (today included)
 one period and older outcomes the other. A rate is
 ``recent_weight · rate(recent) + older_weight · rate(older)`` (weights normalized; a
 period without outcomes hands its weight to the other), so by default the last 7 days
-carry 70 % of the influence. ``score`` is a pattern's weighted rejection rate
-and ``lift`` that score over the weighted rejection rate of all AI snippets. A pattern is
-*supported* — worth a warning — when it has at least ``min_support`` rejections and either
-a lift of at least ``min_lift`` or no acceptance at all.
+carry 70 % of the influence. ``score`` is a pattern's weighted rejection rate.
+
+The support test compares the AI snippets *with* a key against the AI snippets
+*without* it (all outcomes minus the key's), by the **odds ratio** of rejection:
+``OR = odds(with) / odds(without)``, ``odds = rate / (1 - rate)``. Unlike a ratio of
+rates, it is not capped by the base rate: when a team rejects 65 % of AI code, a rate
+ratio can never exceed 1 / 0.65 ≈ 1.54, while the odds ratio of a pattern rejected 85 %
+of the time is still ≈ 3. Each group's rate is its recency-weighted rate over the periods
+both groups have (so a key seen only last week is compared with last week). Each group
+becomes an effective 2×2 row: ``n_eff`` outcomes (Kish's effective count under the
+weights, ``1 / Σ W²/n`` over the periods; the raw count when the weights follow the
+counts), ``rate · n_eff`` of them rejected; 0.5 is added to each cell (Haldane), so rates
+of 0 and 1 give finite odds. ``lift`` is that point odds ratio, and
+``lift_low`` to ``lift_high`` its ``confidence`` interval from Woolf's standard error,
+``sqrt(1/a + 1/b + 1/c + 1/d)`` over the four (corrected) cells, on the log scale. A
+pattern is *supported* — worth a warning — when it has at least ``min_support``
+rejections and ``lift_low >= min_lift``.
+
+Cold start: with fewer than :data:`COLD_START_OUTCOMES` outcomes without the key there is
+nothing to compare with, and a pattern is supported when it has ``min_support``
+rejections and no acceptance at all (a new team that rejected ``ruff:E722`` three times
+sees it flagged on the fourth).
+
+Worked example (all outcomes in one period, so effective counts are raw counts): a key
+rejected 12× and accepted 8×, among 1,000 outcomes of which 650 were rejected. Without the
+key: 638 rejected, 342 accepted. With 0.5 added: OR = (12.5/8.5) / (638.5/342.5) = 0.79;
+SE = sqrt(1/12.5 + 1/8.5 + 1/638.5 + 1/342.5) = 0.45; the 90 % interval is
+0.79 · exp(±1.645 · 0.45) = 0.38 to 1.65: not supported, though 60 % of its snippets
+were rejected. The same key rejected 19× and accepted 1× gives OR = 7.2 (1.8 to 29):
+supported with the defaults (``min_lift`` 1.2 at ``confidence`` 0.9, chosen on generated
+histories: ``bench/learning_bench.py --sweep``, docs/patterns.md).
 
 Everything here is pure: events (or pre-aggregated rows from a database) in, numbers out,
 so the same code serves the local store and the team's shared store.
@@ -26,12 +53,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from statistics import NormalDist
 from typing import Any
 
 from ailoop.patterns.model import display_title, is_valid_key, valid_key
-from ailoop.patterns.reasons import normalize_reason
+from ailoop.patterns.reasons import promoted_key
 from ailoop.store.events import Event, Kind
 
 #: LSP ``DiagnosticSeverity`` values.
@@ -42,6 +71,18 @@ SEVERITY_HINT = 4
 _ACCEPTING = frozenset({Kind.ACCEPTED, Kind.KEPT})
 _OUTCOME_KINDS = _ACCEPTING | {Kind.REJECTED}
 
+#: Below this many outcomes without a key there is nothing to compare the key with: the
+#: cold-start rule (``min_support`` rejections, never accepted) decides its support.
+COLD_START_OUTCOMES = 10
+
+#: Haldane's correction: added to each cell of the 2×2 table of a comparison.
+HALDANE = 0.5
+
+
+#: The default lower bound the odds-ratio interval must reach (chosen by simulation:
+#: ``bench/learning_bench.py``, docs/patterns.md).
+MIN_LIFT_DEFAULT = 1.2
+
 
 @dataclasses.dataclass(frozen=True)
 class PatternSettings:
@@ -51,7 +92,8 @@ class PatternSettings:
     recent_weight: float = 0.7
     older_weight: float = 0.3
     min_support: int = 3
-    min_lift: float = 1.5
+    min_lift: float = MIN_LIFT_DEFAULT
+    confidence: float = 0.9
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> tuple[PatternSettings, list[str]]:
@@ -72,7 +114,14 @@ class PatternSettings:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
             if ok and number_type is int:
                 ok = float(value).is_integer()
-            if not ok or value < 0 or (key == "recent_days" and value < 1):
+            if key == "confidence":
+                if not ok or not 0 < value < 1:
+                    problems.append(
+                        f"patterns setting {raw_key!r} must be a number between 0 and 1, "
+                        f"such as 0.9 (got {value!r}); using {cls.confidence!r}"
+                    )
+                    continue
+            elif not ok or value < 0 or (key == "recent_days" and value < 1):
                 problems.append(
                     f"patterns setting {raw_key!r} must be a "
                     f"{'whole ' if number_type is int else ''}number"
@@ -99,14 +148,25 @@ class PatternStats:
     accepted: int
     rejected_recent: int
     score: float  # recency-weighted rejection rate of snippets with the pattern, 0..1
-    lift: float  # score over the weighted rejection rate of all AI snippets
+    lift: float  # odds ratio of rejection: snippets with the pattern vs AI snippets without
     supported: bool
     accepted_recent: int = 0
     recent_days: int = 7
+    lift_low: float = 0.0  # the odds ratio's confidence interval (settings.confidence)
+    lift_high: float = 0.0
+    outcomes_without: int = 0  # outcomes of AI snippets without the pattern
+
+    @property
+    def cold_start(self) -> bool:
+        """Whether too few outcomes lack the pattern to compare (support by the cold-start rule)."""
+        return self.outcomes_without < COLD_START_OUTCOMES
 
     def to_json(self) -> dict[str, Any]:
-        """Return the statistics as a JSON-ready dict."""
-        return dataclasses.asdict(self)
+        """Return the statistics as a JSON-ready dict (with ``odds_ratio`` = ``lift``)."""
+        out = dataclasses.asdict(self)
+        out["odds_ratio"] = self.lift
+        out["cold_start"] = self.cold_start
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,7 +288,7 @@ def accumulate(
             keys.add(key)
         if reason_patterns and row.reason:
             if row.reason not in reason_keys:
-                reason_keys[row.reason] = reason_patterns.get(normalize_reason(row.reason))
+                reason_keys[row.reason] = promoted_key(row.reason, reason_patterns)
             promoted = reason_keys[row.reason]
             if promoted:
                 keys.add(promoted)
@@ -240,27 +300,79 @@ def accumulate(
     return per_key, overall
 
 
+def z_value(confidence: float) -> float:
+    """Return the normal quantile of a two-sided ``confidence`` interval (1.645 for 0.9)."""
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def _effective(
+    rejected: tuple[int, int], total: tuple[int, int], weights: tuple[float, float]
+) -> tuple[float, float] | None:
+    """Return (weighted rejection rate, Kish effective count) over the weighted periods."""
+    used = [(w, r, n) for w, r, n in zip(weights, rejected, total, strict=True) if n and w > 0]
+    weight = sum(w for w, _, _ in used)
+    if weight <= 0:
+        return None
+    rate = sum(w * r / n for w, r, n in used) / weight
+    effective = 1 / sum((w / weight) ** 2 / n for w, _, n in used)
+    return rate, effective
+
+
+def odds_ratio(
+    with_key: Buckets, without_key: Buckets, settings: PatternSettings
+) -> tuple[float, float, float]:
+    """Return the odds ratio of rejection with vs without a key, and its interval.
+
+    Both groups are weighted over the periods both have (each its own when they share
+    none), turned into effective counts, corrected by 0.5 per cell; the interval is
+    Woolf's on the log scale at ``settings.confidence``.
+    """
+    weights = (settings.recent_weight, settings.older_weight)
+    totals_with = (with_key[0] + with_key[1], with_key[2] + with_key[3])
+    totals_without = (without_key[0] + without_key[1], without_key[2] + without_key[3])
+    shared = (
+        weights[0] if totals_with[0] and totals_without[0] else 0.0,
+        weights[1] if totals_with[1] and totals_without[1] else 0.0,
+    )
+    period_weights = shared if any(shared) else weights
+    cells: list[float] = []
+    for counts, totals in ((with_key, totals_with), (without_key, totals_without)):
+        found = _effective((counts[1], counts[3]), totals, period_weights)
+        if found is None:  # no weighted outcome at all: the raw counts
+            n = sum(totals)
+            found = ((counts[1] + counts[3]) / n if n else 0.0, float(n))
+        rate, n_eff = found
+        cells += [rate * n_eff + HALDANE, (1 - rate) * n_eff + HALDANE]
+    a, b, c, d = cells
+    point = (a / b) / (c / d)
+    spread = z_value(settings.confidence) * math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    return point, point * math.exp(-spread), point * math.exp(spread)
+
+
 def stats_from_counts(
     per_key: Mapping[str, Buckets], overall: Buckets, settings: PatternSettings
 ) -> dict[str, PatternStats]:
-    """Turn per-pattern and overall buckets into statistics (score, lift, support).
+    """Turn per-pattern and overall buckets into statistics (score, odds ratio, support).
 
-    A key that is not well-formed (:func:`ailoop.patterns.model.is_valid_key`: from a
-    summary or a team cache written before keys were checked, or a pulled row) is skipped.
+    A key's comparison group is the overall buckets minus its own (clamped at 0 for
+    numbers that do not add up). A key that is not well-formed
+    (:func:`ailoop.patterns.model.is_valid_key`: from a summary or a team cache written
+    before keys were checked, or a pulled row) is skipped.
     """
-    baseline = weighted_rate(
-        overall[1], overall[0] + overall[1], overall[3], overall[2] + overall[3], settings
-    )
     result: dict[str, PatternStats] = {}
-    for key, (acc_r, rej_r, acc_o, rej_o) in per_key.items():
+    for key, counts in per_key.items():
         if not is_valid_key(key):
             continue
+        acc_r, rej_r, acc_o, rej_o = counts
+        without = [max(total - own, 0) for total, own in zip(overall, counts, strict=True)]
         score = weighted_rate(rej_r, acc_r + rej_r, rej_o, acc_o + rej_o, settings) or 0.0
-        lift = score / baseline if baseline else 0.0
+        lift, low, high = odds_ratio(list(counts), without, settings)
         rejected, accepted = rej_r + rej_o, acc_r + acc_o
-        supported = rejected >= settings.min_support and (
-            lift >= settings.min_lift or accepted == 0
-        )
+        outcomes_without = sum(without)
+        if outcomes_without < COLD_START_OUTCOMES:
+            supported = rejected >= settings.min_support and accepted == 0
+        else:
+            supported = rejected >= settings.min_support and low >= settings.min_lift
         result[key] = PatternStats(
             pattern=key,
             rejected=rejected,
@@ -271,6 +383,9 @@ def stats_from_counts(
             supported=supported,
             accepted_recent=acc_r,
             recent_days=settings.recent_days,
+            lift_low=low,
+            lift_high=high,
+            outcomes_without=outcomes_without,
         )
     return result
 
