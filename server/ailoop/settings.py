@@ -44,6 +44,8 @@ class DetectSettings:
 
     min_lines: int = 3
     min_chars: int = 100
+    #: A snippet with fewer characters of code than this gets the ``shape:tiny`` key.
+    tiny_chars: int = 24
     #: How a snippet's marker is drawn: ``line`` (a hint on its first line) or ``full``
     #: (an information diagnostic over the whole snippet).
     marker: str = "line"
@@ -270,8 +272,10 @@ def _parse_detect(value: Mapping[str, Any], origin: str, problems: list[str]) ->
             continue
         if key == "min_lines":
             detect = replace(detect, min_lines=number)
-        else:
+        elif key == "min_chars":
             detect = replace(detect, min_chars=number)
+        else:
+            detect = replace(detect, tiny_chars=number)
     return detect
 
 

@@ -14,10 +14,10 @@ def test_files_then_editor_overrides(tmp_path: Path) -> None:
     (tmp_path / ".ailoop.toml").write_text("[detect]\nmin_chars = 60\n")
     settings, problems = load(
         tmp_path,
-        ("initializationOptions", {"detect": {"minLines": 6}}),
+        ("initializationOptions", {"detect": {"minLines": 6, "tinyChars": 10}}),
         ("workspace/configuration", None),
     )
-    assert settings.detect == DetectSettings(min_lines=6, min_chars=60)
+    assert settings.detect == DetectSettings(min_lines=6, min_chars=60, tiny_chars=10)
     assert settings.store == {}  # a repository never chooses the shared store
     [problem] = problems
     assert "store.url ignored: a repository cannot choose where ailoop sends data" in problem

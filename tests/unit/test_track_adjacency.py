@@ -216,3 +216,19 @@ def _outcome(doc: TrackedDocument, result: ChangeResult) -> tuple[object, ...]:
         tuple(s.text for s in result.new),
         tuple(s.text for s in result.modified),
     )
+
+
+def test_a_crlf_inserted_after_a_snippets_blank_first_line_stays_inside_it() -> None:
+    """ "\r\n" inserted under a snippet's blank first line is not "\n\r" above the snippet:
+    that would split a CR LF line break, and the snippet's range would miss its text."""
+    doc = TrackedDocument("file:///t.py", "python", 1, "a = 1\n\nb = 2\nc = 3\nd = 4\nz\n")
+    snippet = doc.add(*lines_range(1, 4), "unknown", Source.HEURISTIC)
+    assert snippet is not None
+    result = doc.apply([(((2, 0), (2, 0)), "\r\n")], 2)
+    assert result.modified == [snippet]
+    assert (snippet.start, snippet.end) == (Position(1, 0), Position(6, 0))
+    assert (
+        doc.doc.text_in(snippet.start, snippet.end)
+        == snippet.current
+        == "\n\r\nb = 2\nc = 3\nd = 4\n"
+    )

@@ -54,7 +54,7 @@ describe('package.json settings', () => {
     const properties = (packageJson as { contributes: { configuration: { properties: Record<string, { default: unknown }> } } }).contributes.configuration.properties;
     const everySetAtItsDefault = (key: string): SettingLevels => ({ globalValue: properties[`ailoop.${key}`].default });
     assert.deepEqual(explicitSettings(keys, everySetAtItsDefault), {
-      detect: { minLines: 3, minChars: 100, marker: 'line' },
+      detect: { minLines: 3, minChars: 100, tinyChars: 24, marker: 'line' },
       feedback: { scope: 'snippet', ruff: { enabled: true }, ty: { enabled: true } },
       store: { url: '', shareCode: false },
     });

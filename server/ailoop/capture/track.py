@@ -73,6 +73,16 @@ def similarity(generated: str, current: str) -> float:
     return min(round(2 * shared / total, 3), 0.999)  # 1.0 is for the same text only
 
 
+def _keeps_line_breaks(text: str, rotated: str) -> bool:
+    r"""Return whether inserting ``rotated`` elsewhere keeps every CR LF line break whole.
+
+    A rotation of text with a CR in it may start with the LF or end with the CR of a
+    ``\r\n`` pair it splits with the document's text at its new place (``"\r\n"``
+    inserted after a blank line is not ``"\n\r"`` inserted before it, line by line).
+    """
+    return "\r" not in text or not (rotated.startswith("\n") or rotated.endswith("\r"))
+
+
 class Snippet:
     """A piece of AI-written code live in a document.
 
@@ -510,10 +520,11 @@ class TrackedDocument:
         # The document already holds the insertion: what followed ``at`` is after it now.
         inserted = AppliedEdit(at, at, advance(at, text), "", text)
         after = self._lead_length(text, inserted.new_end, _shift(snippet.end, inserted))
-        if (k := after) is not None:
-            return snippet.end, text[k:] + text[:k]
-        if (k := self._tail_length(text, snippet.start, at)) is not None:  # unmoved
-            return snippet.start, text[len(text) - k :] + text[: len(text) - k]
+        if (k := after) is not None and _keeps_line_breaks(text, rotated := text[k:] + text[:k]):
+            return snippet.end, rotated
+        k = self._tail_length(text, snippet.start, at)  # the snippet's start is unmoved
+        if k is not None and _keeps_line_breaks(text, rotated := text[-k:] + text[:-k]):
+            return snippet.start, rotated
         return at, text
 
     def _pieces(

@@ -16,10 +16,20 @@ if TYPE_CHECKING:
 
 def create_server(data_dir: Path | None = None) -> AiloopServer:
     """Build the server with all its features registered."""
-    from ailoop.lsp import documents, engines, known_patterns, lifecycle, review, trust, watched
+    from ailoop.lsp import (
+        documents,
+        engines,
+        known_patterns,
+        lifecycle,
+        review,
+        shape_keys,
+        trust,
+        watched,
+    )
     from ailoop.lsp.server import AiloopServer
 
     server = AiloopServer(data_dir)
-    for feature in (lifecycle, documents, engines, known_patterns, review, trust, watched):
+    features = (lifecycle, documents, engines, known_patterns, shape_keys, review, trust, watched)
+    for feature in features:
         feature.register(server)
     return server

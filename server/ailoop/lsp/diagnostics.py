@@ -77,6 +77,13 @@ def _client_range(value: types.Range) -> dict[str, dict[str, int]]:
     }
 
 
+def first_line(tracked: TrackedDocument, snippet: Snippet) -> types.Range:
+    """Return the range of a snippet's first line, from where the snippet starts."""
+    first = tracked.doc.lines[snippet.start.line].rstrip("\r\n")
+    end = Position(snippet.start.line, max(len(first), snippet.start.char))
+    return to_range(tracked, snippet.start, end)
+
+
 def marker(tracked: TrackedDocument, snippet: Snippet, style: str = "line") -> types.Diagnostic:
     """Return the marker diagnostic of a live snippet.
 
@@ -89,10 +96,8 @@ def marker(tracked: TrackedDocument, snippet: Snippet, style: str = "line") -> t
     shown = whole
     if style != "full":
         severity = types.DiagnosticSeverity.Hint
-        first = tracked.doc.lines[snippet.start.line].rstrip("\r\n")
-        end = Position(snippet.start.line, max(len(first), snippet.start.char))
         if whole.end.line > whole.start.line:
-            shown = to_range(tracked, snippet.start, end)
+            shown = first_line(tracked, snippet)
     return types.Diagnostic(
         range=shown,
         message=marker_message(snippet),

@@ -20,7 +20,7 @@ from ailoop.capture.detect import Verdict
 from ailoop.capture.document import Position
 from ailoop.capture.identity import snippet_id
 from ailoop.capture.track import ChangeResult, Snippet, TrackedDocument, advance, similarity
-from ailoop.lsp import diagnostics, engines, folders, known_patterns
+from ailoop.lsp import diagnostics, engines, folders, known_patterns, shape_keys
 from ailoop.lsp.server import AiloopServer
 from ailoop.lsp.session import Expectation, OpenDocument, file_path
 from ailoop.positions import ClientRange
@@ -90,6 +90,7 @@ async def make_event(
     tool, source, lines = snippet.tool, snippet.source, snippet.lines
     found = diagnostics.engine_codes(doc, snippet.id)
     found.update(await known_patterns.keys_of(ls, doc, snippet, text))
+    found.update(doc.keys.get(snippet.id, ()))
     origin = await doc.origin()
     return Event(
         kind=kind,
@@ -178,6 +179,7 @@ async def reattach(ls: AiloopServer, doc: OpenDocument) -> None:
         snippet = tracked.add(*found, event.tool, event.source, generated=event.text)
         if snippet is not None:
             snippet.recorded = True
+            shape_keys.adopt(doc, snippet.id, event.findings)
             attached = True
     if attached:
         diagnostics.publish(ls, doc)
@@ -251,22 +253,34 @@ def handle_result(
     if result.modified:
         _schedule_modified(ls, doc)
     if result.new or result.reverted:
-        record_changes(ls, doc, list(result.new), list(result.reverted))
+        before = shape_keys.reported_codes(doc, current=False) if result.new else None
+        record_changes(ls, doc, list(result.new), list(result.reverted), before)
     elif result.moved:
         diagnostics.schedule(ls, doc)
 
 
 def record_changes(
-    ls: AiloopServer, doc: OpenDocument, new: list[Snippet], reverted: list[Snippet]
+    ls: AiloopServer,
+    doc: OpenDocument,
+    new: list[Snippet],
+    reverted: list[Snippet],
+    syntax_before: frozenset[str] | None = None,
 ) -> None:
-    """Record new and reverted snippets in the background (see :func:`_record_changes`)."""
-    task = ls.run_task(_record_changes(ls, doc, new, reverted), f"record {doc.uri}")
+    """Record new and reverted snippets in the background (see :func:`_record_changes`).
+
+    ``syntax_before``: the rule codes the engines reported before the change.
+    """
+    task = ls.run_task(_record_changes(ls, doc, new, reverted, syntax_before), f"record {doc.uri}")
     doc.recording.add(task)
     task.add_done_callback(doc.recording.discard)
 
 
 async def _record_changes(
-    ls: AiloopServer, doc: OpenDocument, new: list[Snippet], reverted: list[Snippet]
+    ls: AiloopServer,
+    doc: OpenDocument,
+    new: list[Snippet],
+    reverted: list[Snippet],
+    syntax_before: frozenset[str] | None = None,
 ) -> None:
     """Record new and reverted snippets, unless an agent's hook already recorded the new.
 
@@ -281,11 +295,13 @@ async def _record_changes(
     A new snippet's ``generated`` event lists the findings present when it is written:
     it waits for the engines' first answer on the new text (bounded, see
     :func:`engines.first_answer`), which also goes out to the editor before the store
-    takes any CPU.
+    takes any CPU. Its history and shape keys are found then too
+    (:func:`shape_keys.compute`).
     """
     events = [await make_event(ls, doc, s, Kind.REVERTED, similarity=0.0) for s in reverted]
     if new:
         await engines.first_answer(ls, doc)
+        await shape_keys.compute(ls, doc, new, syntax_before)
     generated = [(s, await make_event(ls, doc, s, Kind.GENERATED)) for s in new]
     hooked = await _hook_records(ls, doc, {s.id for s in new if s.source is Source.HEURISTIC})
     for snippet, event in generated:

@@ -11,7 +11,8 @@ in ``data.snippet``; findings for a version the document has moved past are drop
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
@@ -22,8 +23,8 @@ from ailoop.lsp.session import Folder, OpenDocument
 
 if TYPE_CHECKING:
     from ailoop.feedback import EngineHub, Finding
+    from ailoop.patterns.stats import PatternStats
 
-#: Longest message text kept in a "Reject: <rule> <message>" code action title.
 #: Seconds a new snippet's ``generated`` event waits for the engines' first answer.
 FIRST_ANSWER_WAIT = 2.0
 
@@ -150,10 +151,37 @@ def _owner(ranges: SnippetRanges, finding: Finding) -> Snippet | None:
     return None
 
 
-def describe(finding: Finding, snippet: Snippet | None) -> str:
-    """Return the diagnostic message: what is wrong, and that it is in an AI snippet."""
+def supported_stats(folder: Folder) -> Mapping[str, PatternStats]:
+    """Return the folder's keys with support (a warning's worth), with their numbers."""
+    return folder.patterns.supported if folder.patterns is not None else {}
+
+
+def team_note(stats: PatternStats) -> str:
+    """Return a key's numbers as a diagnostic says them (``rejected 3× before …``)."""
+    from ailoop.patterns.feedback import team_note as note
+
+    return note(stats)
+
+
+def numbers_of(stats: PatternStats) -> dict[str, Any]:
+    """Return a key's numbers for a diagnostic's ``data.numbers``."""
+    return {
+        "rejected": stats.rejected,
+        "rejected_recent": stats.rejected_recent,
+        "accepted": stats.accepted,
+        "recent_days": stats.recent_days,
+        "lift": round(stats.lift, 2),
+    }
+
+
+def describe(finding: Finding, snippet: Snippet | None, note: str | None = None) -> str:
+    """Return the diagnostic message: what is wrong, and that it is in an AI snippet.
+
+    ``note``: the numbers of the rule, when the team's outcomes give it support.
+    """
     where = " (in an AI snippet)" if snippet is not None else ""
-    return f"{finding.message}{where}"
+    numbers = f" — {note}" if note else ""
+    return f"{finding.message}{numbers}{where}"
 
 
 def _current_findings(doc: OpenDocument) -> dict[str, tuple[int, list[Finding]]]:
@@ -166,6 +194,7 @@ def update(ls: AiloopServer, doc: OpenDocument) -> None:
     tracked = doc.tracked
     whole_file = doc.folder.feedback.scope == "file"
     ranges = _snippet_ranges(tracked)
+    supported = supported_stats(doc.folder)
     for engine, (version, found) in _current_findings(doc).items():
         items: list[types.Diagnostic] = []
         if version != tracked.version:  # positions of an older text: wait for the new report
@@ -175,16 +204,22 @@ def update(ls: AiloopServer, doc: OpenDocument) -> None:
             snippet = _owner(ranges, finding)
             if snippet is None and not whole_file:
                 continue
+            data: dict[str, Any] = {"name": finding.name}
+            note = None
+            if snippet is not None:
+                data["snippet"] = snippet.id
+                numbers = supported.get(finding.code)
+                if numbers is not None:  # a rule the team rejects: say so, and how often
+                    note = team_note(numbers)
+                    data.update(pattern=finding.code, numbers=numbers_of(numbers))
             items.append(
                 types.Diagnostic(
                     range=types.Range(types.Position(*finding.start), types.Position(*finding.end)),
-                    message=describe(finding, snippet),
+                    message=describe(finding, snippet, note),
                     severity=types.DiagnosticSeverity(finding.severity),
                     code=finding.code,
                     source=diagnostics.SOURCE,
-                    data={"snippet": snippet.id, "name": finding.name}
-                    if snippet is not None
-                    else {"name": finding.name},
+                    data=data,
                 )
             )
         doc.findings[engine] = items

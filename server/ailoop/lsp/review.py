@@ -16,7 +16,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from ailoop.capture.track import Snippet
-from ailoop.lsp import diagnostics, engines, known_patterns
+from ailoop.lsp import diagnostics, engines, known_patterns, shape_keys
 from ailoop.lsp.documents import make_event, measured_similarity
 from ailoop.lsp.server import AiloopServer
 from ailoop.lsp.session import OpenDocument, RejectedFinding
@@ -101,12 +101,15 @@ def _reject_choices(doc: OpenDocument, snippet: Snippet) -> dict[str, str]:
     """Return each pattern key found in the snippet, with its name, in the order shown.
 
     The engines' rules come from their latest findings on the snippet; the team patterns
-    from its matches, supported by statistics or not.
+    from its matches, supported by statistics or not; the history and shape keys once
+    they have support (before, the snippet's other choices are enough).
     """
     keys = engines.rules_in(doc, snippet)
     for title, key in known_patterns.code_actions(doc, snippet):
         if not keys.get(key):
             keys[key] = title
+    for key, title in shape_keys.supported_keys(doc, snippet).items():
+        keys.setdefault(key, title)
     return {key: name for key, name in keys.items() if valid_key(key) == key}
 
 
@@ -262,7 +265,12 @@ def show_rejected(ls: AiloopServer, doc: OpenDocument) -> None:
         for finding in latest[engine][1]:
             by_code[finding.code].append(finding)
 
+    # the lines of live snippets: code there is a new snippet's, with its own findings
+    live = [(s.start.line, s.end.line) for s in tracked.snippets]
+
     def reads(line: int, text: str) -> bool:
+        if any(first <= line <= last for first, last in live):
+            return False
         return 0 <= line < len(lines) and lines[line].rstrip("\r\n") == text
 
     kept: list[RejectedFinding] = []

@@ -129,6 +129,10 @@ class OpenDocument:
     matches: dict[Snippet, Matched] = field(default_factory=dict)
     #: Snippets whose pattern matching is running in the background.
     matching: set[Snippet] = field(default_factory=set)
+    #: History and shape keys of its snippets, by snippet id (see :mod:`ailoop.lsp.shape_keys`).
+    keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: How often each of its snippets was rejected before in the repository, by id.
+    rejections: dict[str, int] = field(default_factory=dict)
     #: Findings of rejected snippets whose code stayed (see :mod:`ailoop.lsp.review`).
     rejected: list[RejectedFinding] = field(default_factory=list)
     #: Background work writing the events of its new and reverted snippets; outcomes at

@@ -265,6 +265,24 @@ class LocalStore:
             texts.update((row["snippet"], row["text"]) for row in rows)
         return texts
 
+    def rejections(self, repo: str, snippets: Collection[str]) -> dict[str, int]:
+        """Return how often each of ``snippets`` was rejected in ``repo`` (absent: never).
+
+        A snippet id is the hash of its normalized content, so the same code offered again
+        counts, wherever in the repository it was.
+        """
+        wanted = list(dict.fromkeys(snippets))
+        counts: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):  # SQLite's limit on parameters
+            chunk = wanted[start : start + 500]
+            rows = self._db.execute(
+                "SELECT snippet, count(*) AS n FROM events WHERE kind = 'rejected' "  # noqa: S608
+                f"AND repo = ? AND snippet IN ({','.join('?' * len(chunk))}) GROUP BY snippet",
+                (repo, *chunk),
+            ).fetchall()
+            counts.update((row["snippet"], int(row["n"])) for row in rows)
+        return counts
+
     # -- where events go, and which store has them ----------------------------------------
 
     def assign_repo(self, repo: str, store: str, *, share_code: bool = False) -> int:
