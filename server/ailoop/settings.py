@@ -32,7 +32,9 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 #: Top-level sections; each is a table.
-SECTIONS = ("detect", "feedback", "engines", "store", "stores", "patterns", "context", "hooks")
+SECTIONS = (
+    "detect", "feedback", "engines", "store", "stores", "patterns", "context", "hooks", "review",
+)  # fmt: skip
 
 #: The user's config file, in ailoop's config directory.
 USER_CONFIG = "config.toml"
@@ -84,6 +86,8 @@ class Settings:
     patterns: Mapping[str, Any] = field(default_factory=dict)
     context: Mapping[str, Any] = field(default_factory=dict)
     hooks: Mapping[str, Any] = field(default_factory=dict)
+    #: Code review ingest (``ailoop review``): ``store_bodies``, ``include_bots``.
+    review: Mapping[str, Any] = field(default_factory=dict)
     trust: WorkspaceTrust = WorkspaceTrust()
 
 
@@ -92,10 +96,19 @@ def snake_case(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
 
 
+#: Tables passed verbatim to another program (a language server engine's
+#: ``initialization_options`` and ``settings``): their own keys keep their case.
+VERBATIM_TABLES = frozenset({"initialization_options", "settings"})
+
+
 def snake_keys(value: Any) -> Any:
-    """Return ``value`` with every table key in snake_case."""
+    """Return ``value`` with every table key in snake_case (not inside :data:`VERBATIM_TABLES`)."""
     if isinstance(value, Mapping):
-        return {snake_case(str(k)): snake_keys(v) for k, v in value.items()}
+        out = {}
+        for key, item in value.items():
+            name = snake_case(str(key))
+            out[name] = item if name in VERBATIM_TABLES else snake_keys(item)
+        return out
     if isinstance(value, list):
         return [snake_keys(v) for v in value]
     return value
@@ -228,6 +241,8 @@ def parse(raw: Mapping[str, Any], origin: str) -> tuple[Settings, list[str]]:
             settings = replace(settings, patterns=dict(value))
         elif key == "hooks":
             settings = replace(settings, hooks=dict(value))
+        elif key == "review":
+            settings = replace(settings, review=dict(value))
         else:
             settings = replace(settings, context=dict(value))
     return settings, problems

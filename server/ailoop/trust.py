@@ -4,10 +4,11 @@ Some settings run a program or send data somewhere. A repository's files
 (``[tool.ailoop]`` in ``pyproject.toml``, ``.ailoop.toml``) may set them, but ailoop uses
 them only for a workspace the user trusts:
 
-- :data:`PRIVILEGED` settings: command engines, explicit ruff and ty commands, and
-  ``store.share_code`` (snippet texts leave the machine);
-- executables inside the workspace (``.venv/bin/ruff`` and the like, see
-  :mod:`ailoop.feedback.locate`).
+- :data:`PRIVILEGED` settings: command engines, explicit ruff and ty commands,
+  ``store.share_code`` (snippet texts leave the machine) and ``review.store_bodies``
+  (review comment texts are kept and sent with the events);
+- executables inside the workspace (``.venv/bin/ruff``, ``node_modules/.bin/biome`` and
+  the like, see :mod:`ailoop.feedback.locate`).
 
 Settings in :data:`NEVER_FROM_REPO` (where the shared store is and how to reach it) are
 never taken from a repository, trusted or not: they come from the environment, the user's
@@ -40,6 +41,7 @@ PRIVILEGED = (
     "feedback.ruff.command",
     "feedback.ty.command",
     "store.share_code",
+    "review.store_bodies",
 )
 
 #: Settings never taken from a repository's files.
@@ -158,7 +160,11 @@ def split(raw: Mapping[str, Any], root: Path | None) -> RepoSettings:
 
 
 def workspace_executables(root: Path | None) -> tuple[str, ...]:
-    """Return the engines ailoop would run from ``root``'s virtual environment, if any."""
+    """Return the engines ailoop would run from ``root``'s own executables, if any.
+
+    Those of its virtual environment, and of its ``node_modules/.bin`` for the TS/JS
+    presets (see :mod:`ailoop.feedback.presets`).
+    """
     if root is None:
         return ()
     from ailoop.feedback.locate import workspace_candidates
@@ -169,6 +175,10 @@ def workspace_executables(root: Path | None) -> tuple[str, ...]:
             candidate = directory / name
             if os.access(candidate, os.X_OK) and not candidate.is_dir():
                 found.append(candidate.relative_to(root).as_posix())
+    if (root / "node_modules").is_dir():
+        from ailoop.feedback.presets import workspace_executables as node_executables
+
+        found.extend(node_executables(root))
     return tuple(found)
 
 

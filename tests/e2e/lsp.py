@@ -132,16 +132,19 @@ async def settle(client: LanguageClient) -> None:
 
 
 async def diagnostics_where(
-    client: LanguageClient, uri: str, predicate: Callable[[Sequence[types.Diagnostic]], bool]
+    client: LanguageClient,
+    uri: str,
+    predicate: Callable[[Sequence[types.Diagnostic]], bool],
+    wait: float = WAIT,
 ) -> Sequence[types.Diagnostic]:
-    """Wait until the diagnostics published for ``uri`` satisfy ``predicate``."""
+    """Wait until the diagnostics published for ``uri`` satisfy ``predicate`` (``wait`` s)."""
 
-    async def wait() -> Sequence[types.Diagnostic]:
+    async def until() -> Sequence[types.Diagnostic]:
         while not predicate(client.diagnostics.get(uri, [])):
             await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         return client.diagnostics[uri]
 
-    return await asyncio.wait_for(wait(), WAIT)
+    return await asyncio.wait_for(until(), wait)
 
 
 def markers(items: Sequence[types.Diagnostic]) -> list[types.Diagnostic]:

@@ -24,6 +24,8 @@ from ailoop.positions import TextChange
 
 #: How many lines of the child's stderr are kept for a crash message.
 _STDERR_TAIL_LINES = 20
+#: Seconds without a newer push after which a version-less push answers a check.
+UNVERSIONED_QUIET = 0.3
 
 
 def client_capabilities(
@@ -87,6 +89,7 @@ class ChildServer:
         self._watch_task: asyncio.Task[None] | None = None
         self._published: dict[str, tuple[int | None, list[dict[str, Any]]]] = {}
         self._push_waiters: dict[str, list[tuple[int, asyncio.Future[list[dict[str, Any]]]]]] = {}
+        self._quiet_timers: dict[str, asyncio.TimerHandle] = {}
         self.server_capabilities: dict[str, Any] = {}
         #: The encoding asked for; :attr:`position_encoding` is the one the child chose.
         self.wanted_encoding = position_encoding
@@ -217,6 +220,9 @@ class ChildServer:
     def did_close(self, uri: str) -> None:
         """Forward ``textDocument/didClose``."""
         self._published.pop(uri, None)
+        timer = self._quiet_timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
         self._notify("textDocument/didClose", {"textDocument": {"uri": uri}})
 
     def diagnostics(
@@ -279,10 +285,30 @@ class ChildServer:
         version = version if isinstance(version, int) else None
         diagnostics = [item for item in items if isinstance(item, dict)]
         self._published[uri] = (version, diagnostics)
+        if version is None:
+            # No version (typescript-language-server): the push may be one of several for
+            # the text sent (syntax first, then types), so the last one within a short
+            # quiet time answers.
+            timer = self._quiet_timers.pop(uri, None)
+            if timer is not None:
+                timer.cancel()
+            self._quiet_timers[uri] = asyncio.get_running_loop().call_later(
+                UNVERSIONED_QUIET, self._resolve_unversioned, uri
+            )
+            return
         waiters = self._push_waiters.get(uri, [])
         for wanted, future in list(waiters):
-            if not future.done() and (version is None or version >= wanted):
+            if not future.done() and version >= wanted:
                 future.set_result(diagnostics)
+
+    def _resolve_unversioned(self, uri: str) -> None:
+        self._quiet_timers.pop(uri, None)
+        published = self._published.get(uri)
+        if published is None:
+            return
+        for _wanted, future in list(self._push_waiters.get(uri, [])):
+            if not future.done():
+                future.set_result(published[1])
 
     async def _wait_pushed(self, uri: str, version: int, timeout: float) -> list[dict[str, Any]]:
         published = self._published.get(uri)

@@ -49,10 +49,20 @@ class Finding:
 _RULE = re.compile(r"[A-Za-z0-9_.:/@-]{1,100}")
 
 
+#: A rule named ``plugin(rule)``, as oxlint names them (``eslint(no-unused-vars)``).
+_PLUGIN_RULE = re.compile(r"([A-Za-z0-9_@/-]{1,50})\(([A-Za-z0-9_/-]{1,100})\)")
+
+
 def rule_name(value: object) -> str:
-    """Return ``value`` as a rule name when it is one, else ``"unnamed"``."""
+    """Return ``value`` as a rule name when it is one, else ``"unnamed"``.
+
+    ``plugin(rule)`` becomes ``plugin/rule``.
+    """
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         text = str(value).strip()
+        plugin = _PLUGIN_RULE.fullmatch(text)
+        if plugin is not None:
+            text = f"{plugin[1]}/{plugin[2]}"
         if _RULE.fullmatch(text):
             return text
     return "unnamed"

@@ -30,7 +30,12 @@ from ailoop.feedback.engine import (
     failed_check,
 )
 from ailoop.feedback.findings import Finding
-from ailoop.feedback.language_servers import make_ruff_engine, make_ty_engine
+from ailoop.feedback.language_servers import (
+    make_language_server_engine,
+    make_ruff_engine,
+    make_ty_engine,
+)
+from ailoop.feedback.presets import preset_engines
 from ailoop.feedback.settings import FeedbackSettings
 from ailoop.positions import ENCODINGS, TextChange
 
@@ -58,6 +63,13 @@ def build_engines(
         engines.append(make_ruff_engine(settings, root, position_encoding))
     if settings.ty:
         engines.append(make_ty_engine(settings, root, position_encoding))
+    configured = {spec.name for spec in settings.language_servers}
+    configured |= {command.name for command in settings.commands}
+    engines.extend(preset_engines(settings, root, position_encoding, taken=configured))
+    engines.extend(
+        make_language_server_engine(spec, settings, root, position_encoding)
+        for spec in settings.language_servers
+    )
     engines.extend(CommandEngine(command, root, position_encoding) for command in settings.commands)
     return engines
 
@@ -103,8 +115,9 @@ class EngineHub:
 
         ``position_encoding`` is the one negotiated with the editor (``utf-16``, ``utf-8``
         or ``utf-32``): findings' columns are given in it. ``engines`` replaces the engines
-        built from ``settings`` (for embedding other engines); by default ruff, ty and the
-        configured command engines are used.
+        built from ``settings`` (for embedding other engines); by default ruff, ty, the
+        presets the workspace has (:mod:`ailoop.feedback.presets`) and the configured
+        language servers and command engines are used.
         """
         if position_encoding not in ENCODINGS:
             raise ValueError(f"unknown position encoding {position_encoding!r}")

@@ -1,8 +1,15 @@
-"""Engines backed by a persistent child language server: ruff (lint) and ty (types)."""
+"""Engines backed by a persistent child language server.
+
+:class:`LanguageServerEngine` runs any language server as an engine; ruff (lint) and ty
+(types) are two presets of it, and so are the TS/JS servers of
+:mod:`ailoop.feedback.presets` and every ``kind = "language-server"`` engine a team
+configures (:func:`make_language_server_engine`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,10 +23,10 @@ from ailoop.feedback.engine import (
     EngineHung,
     failed_check,
 )
-from ailoop.feedback.findings import Finding, findings_from_diagnostics, reencode
+from ailoop.feedback.findings import HINT, Finding, findings_from_diagnostics, reencode
 from ailoop.feedback.jsonrpc import ConnectionClosed, RequestTimeout, ResponseError
-from ailoop.feedback.locate import find_executable
-from ailoop.feedback.settings import FeedbackSettings
+from ailoop.feedback.locate import find_executable, find_node_executable
+from ailoop.feedback.settings import FeedbackSettings, LanguageServerSettings
 from ailoop.positions import TextChange
 
 #: Changes kept for one document between checks; past this, the whole text is sent.
@@ -63,9 +70,12 @@ class LanguageServerEngine(Engine):
         install_hint: str = "",
         priority: int = 0,
         position_encoding: str = "utf-16",
+        skip_hints: bool = False,
     ) -> None:
         super().__init__(name, languages, priority)
         self._position_encoding = position_encoding
+        #: Drop hint-severity diagnostics (TypeScript's suggestions: not what ``tsc`` reports).
+        self._skip_hints = skip_hints
         self._command = command
         self._root = root
         self._start_timeout = start_timeout
@@ -175,6 +185,8 @@ class LanguageServerEngine(Engine):
         except (ConnectionClosed, ConnectionError):
             raise EngineError("exited during a check") from None
         findings = findings_from_diagnostics(self.name, diagnostics, self._extra_prefixes)
+        if self._skip_hints:
+            findings = [finding for finding in findings if finding.severity != HINT]
         if child.position_encoding != self._position_encoding:  # the child would not switch
             findings = reencode(
                 findings, document.text, child.position_encoding, self._position_encoding
@@ -227,6 +239,85 @@ def _command_finder(
     return command
 
 
+def section_value(settings: Mapping[str, Any], section: str | None) -> Any:
+    """Answer ``workspace/configuration`` for ``section`` from a table of settings.
+
+    No section: the whole table; ``"a.b"``: ``settings["a"]["b"]`` (``None`` if absent).
+    """
+    if not section:
+        return dict(settings)
+    node: Any = settings
+    for part in section.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def configured_command(
+    argv: Sequence[str], root: Path | None
+) -> Callable[[], Sequence[str] | None]:
+    """Return the argv of a configured engine, its bare executable name found if it can be.
+
+    A bare name is looked up in ``root``'s ``node_modules/.bin`` (``root`` is given for a
+    trusted workspace only), then on ``PATH``; not found, it is run as it is, so the
+    failure names it.
+    """
+
+    def command() -> Sequence[str]:
+        first, *rest = argv
+        if os.sep not in first and (os.altsep is None or os.altsep not in first):
+            found = find_node_executable(first, root)
+            if found is not None:
+                return [str(found), *rest]
+        return list(argv)
+
+    return command
+
+
+def make_language_server_engine(
+    spec: LanguageServerSettings,
+    settings: FeedbackSettings,
+    root: Path | None,
+    position_encoding: str = "utf-16",
+    *,
+    command: Callable[[], Sequence[str] | None] | None = None,
+    configuration: Callable[[str | None], Any] | None = None,
+    extra_prefixes: Sequence[str] = (),
+    install_hint: str = "",
+    skip_hints: bool = False,
+) -> LanguageServerEngine:
+    """Build the engine of one language server: a preset's, or one a team configured.
+
+    ``command`` finds the argv at each start (default: ``spec.command``, its executable
+    looked up as :func:`configured_command` says); ``configuration`` answers the child's
+    ``workspace/configuration`` (default: from ``spec.settings``). Type checkers answer
+    after the lint engines (priority 1).
+    """
+    if command is None:
+        command = configured_command(spec.command, root if settings.workspace_executables else None)
+    if configuration is None:
+        table = dict(spec.settings)
+
+        def configuration(section: str | None) -> Any:
+            return section_value(table, section)
+
+    return LanguageServerEngine(
+        spec.name,
+        spec.languages,
+        command,
+        root,
+        settings.start_timeout_ms / 1000,
+        initialization_options=spec.initialization_options,
+        configuration=configuration,
+        extra_prefixes=extra_prefixes,
+        install_hint=install_hint,
+        priority=1 if spec.findings == "types" else 0,
+        position_encoding=position_encoding,
+        skip_hints=skip_hints,
+    )
+
+
 def ruff_initialization_options(settings: FeedbackSettings) -> dict[str, Any]:
     """``initializationOptions`` for ``ruff server``.
 
@@ -247,22 +338,23 @@ def make_ruff_engine(
 ) -> LanguageServerEngine:
     """Build the ruff engine: ``ruff server``, the workspace's config plus the extra rules."""
     options = ruff_initialization_options(settings)
-    return LanguageServerEngine(
-        "ruff",
-        PYTHON_LANGUAGES,
-        _command_finder(
+    spec = LanguageServerSettings(
+        "ruff", ("ruff", "server"), PYTHON_LANGUAGES, "lint", initialization_options=options
+    )
+    return make_language_server_engine(
+        spec,
+        settings,
+        root,
+        position_encoding,
+        command=_command_finder(
             settings.ruff_command,
             "ruff",
             ["server"],
             root if settings.workspace_executables else None,
         ),
-        root,
-        settings.start_timeout_ms / 1000,
-        initialization_options=options,
         configuration=lambda _section: options["settings"],
         extra_prefixes=settings.ruff_extra_select,
         install_hint=" (install it with `pip install ruff` or set feedback.ruff.command)",
-        position_encoding=position_encoding,
     )
 
 
@@ -270,20 +362,18 @@ def make_ty_engine(
     settings: FeedbackSettings, root: Path | None, position_encoding: str = "utf-16"
 ) -> LanguageServerEngine:
     """Build the ty engine: ``ty server``, which reads the workspace's ``[tool.ty]`` config."""
-    return LanguageServerEngine(
-        "ty",
-        PYTHON_LANGUAGES,
-        _command_finder(
+    spec = LanguageServerSettings("ty", ("ty", "server"), PYTHON_LANGUAGES, "types")
+    return make_language_server_engine(
+        spec,
+        settings,
+        root,
+        position_encoding,
+        command=_command_finder(
             settings.ty_command,
             "ty",
             ["server"],
             root if settings.workspace_executables else None,
         ),
-        root,
-        settings.start_timeout_ms / 1000,
-        initialization_options={},
         configuration=lambda _section: None,
         install_hint=" (install it with `pip install ty` or set feedback.ty.command)",
-        priority=1,  # type checks take longer: let the lint answer first
-        position_encoding=position_encoding,
     )

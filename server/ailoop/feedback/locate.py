@@ -1,7 +1,8 @@
 """Finding an engine's executable: the workspace's venv, then ailoop's own, then ``PATH``.
 
-The workspace's virtual environment is a program the repository chose: it is searched
-only for a trusted workspace (see :mod:`ailoop.trust`); callers pass ``root=None`` else.
+The workspace's virtual environment and its ``node_modules/.bin`` are programs the
+repository chose: they are searched only for a trusted workspace (see :mod:`ailoop.trust`);
+callers pass ``root=None`` else.
 """
 
 from __future__ import annotations
@@ -70,5 +71,23 @@ def find_executable(name: str, root: Path | None) -> Path | None:
             found = _executable_in(directory, name)
             if found is not None:
                 return found
+    found_on_path = which(name)
+    return Path(found_on_path) if found_on_path else None
+
+
+def node_bin(root: Path) -> Path:
+    """Return the directory where a workspace's npm packages put their executables."""
+    return root / "node_modules" / ".bin"
+
+
+def find_node_executable(name: str, root: Path | None) -> Path | None:
+    """Return a Node-packaged executable: the workspace's ``node_modules/.bin``, then ``PATH``.
+
+    ``root``: the workspace whose ``node_modules`` may be used (a trusted one), or None.
+    """
+    if root is not None:
+        found = _executable_in(node_bin(root), name)
+        if found is not None:
+            return found
     found_on_path = which(name)
     return Path(found_on_path) if found_on_path else None

