@@ -24,6 +24,7 @@ COMMANDS = (
     "store",
     "sync",
     "trust",
+    "review",
     "hook",
 )
 

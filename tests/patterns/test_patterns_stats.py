@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from ailoop.patterns import (
     severity_for,
 )
 from ailoop.patterns.aggregate import local_pattern_stats
-from ailoop.store.events import Kind
+from ailoop.store.events import Event, Kind, Source
 
 DAY = dt.timedelta(days=1)
 DEFAULTS = PatternSettings()
@@ -177,3 +178,28 @@ def test_settings_from_mapping() -> None:
     assert len(problems) == 2
     assert any("'recent_weight'" in p for p in problems)
     assert any("'colour'" in p for p in problems)
+
+
+def test_review_verdicts_count_like_editor_outcomes(tmp_path: Path) -> None:
+    """Changes requested or closed unmerged count against a snippet's keys, approved or
+    merged for them; a comment alone, or a verdict kept at PR level, does not count."""
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def review(result: str, findings: list[str], snippet: str | None = None) -> Event:
+        event = outcome(Kind.REVIEWED, findings, now - DAY, outcome=result, source=Source.REVIEW)
+        return event if snippet is None else dataclasses.replace(event, snippet=snippet)
+
+    events = [
+        review("changes_requested", ["ruff:E722"]),
+        review("closed", ["ruff:E722"]),
+        review("approved", ["ruff:E722"]),
+        review("merged", ["ruff:F401"]),
+        review("commented", ["ruff:E722"]),
+        review("changes_requested", ["ruff:E722"], snippet=""),
+        outcome(Kind.REJECTED, ["ruff:E722"], now - DAY),
+    ]
+    expected = compute_pattern_stats(events, DEFAULTS, now)
+    assert (expected["ruff:E722"].rejected, expected["ruff:E722"].accepted) == (3, 1)
+    assert (expected["ruff:F401"].rejected, expected["ruff:F401"].accepted) == (0, 1)
+    store_events(tmp_path, events)
+    assert local_pattern_stats(DEFAULTS, now, tmp_path) == expected  # the same from SQL

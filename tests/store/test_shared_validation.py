@@ -36,6 +36,12 @@ SERVER = str(Path(__file__).resolve().parents[2] / "server")
 COLUMNS = ", ".join(f'"{c}"' for c in shared.PUSH_COLUMNS)
 PLACEHOLDERS = ", ".join(["%s"] * len(shared.PUSH_COLUMNS))
 INSERT = f"INSERT INTO ailoop.events ({COLUMNS}) VALUES ({PLACEHOLDERS})"
+#: The columns of the events table before version 4 (code review).
+V1_COLUMNS = shared.PUSH_COLUMNS[: shared.PUSH_COLUMNS.index("similarity") + 1]
+V1_INSERT = (
+    f"INSERT INTO ailoop.events ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in V1_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(V1_COLUMNS))})"
+)
 
 
 def now() -> dt.datetime:
@@ -232,7 +238,7 @@ def old_bad_rows(pg_cluster: TestCluster, database: str) -> str:
             conn.execute(MIGRATIONS[number - 1].encode())
             conn.execute("INSERT INTO ailoop.schema_version (version) VALUES (%s)", (number,))
         with conn.cursor() as cur:
-            cur.executemany(INSERT, [list(r.values()) for r in rows])
+            cur.executemany(V1_INSERT, [[r[c] for c in V1_COLUMNS] for r in rows])
     assert shared.apply_migrations(url) == (2, CURRENT_VERSION)
     assert pg_count(url) == 1003
     role = f"client_{uuid.uuid4().hex[:8]}"

@@ -29,21 +29,23 @@ def add_url_argument(parser: argparse.ArgumentParser) -> None:
 def resolve(args: argparse.Namespace) -> StoreChoice | None:
     """Return where the events go: ``--url``, else as the server decides for ``--root``.
 
+    The privacy settings (hashed users, shared code) are the user's either way.
+
     That is ``AILOOP_STORE_URL``, else ``store.url`` from the user's config, else the
     user's ``[stores.<team>]`` for the ``store.team`` the repository names (never a URL from
     the repository's files). Prints the settings' problems, and a message and returns None
     when there is no store.
     """
     from ailoop import settings as settings_module
-    from ailoop.store.sync import URL_ENV, StoreChoice, SyncOptions, resolve_store
+    from ailoop.store.sync import URL_ENV, StoreChoice, resolve_store
 
-    if args.url:
-        return StoreChoice(url=args.url, options=SyncOptions(), source="--url")
     root = (getattr(args, "root", None) or Path.cwd()).resolve()
     settings, problems = settings_module.load(root)
     choice = resolve_store(settings.store, settings.stores, "store settings", os.environ)
     for problem in [*problems, *choice.problems]:
         print(f"ailoop: {problem}", file=sys.stderr)
+    if args.url:  # another store, the same privacy settings (hashed users, shared code)
+        return StoreChoice(url=args.url, options=choice.options, source="--url")
     if not choice.url:
         if choice.team is None:
             print(

@@ -36,10 +36,19 @@ from ailoop.patterns.stats import (
     stats_from_counts,
     stats_from_rows,
 )
-from ailoop.store.local import DB_NAME, StoreError, default_data_dir, describe_failure, read_only
+from ailoop.store.local import (
+    DB_NAME,
+    MIGRATIONS,
+    LocalStore,
+    StoreError,
+    default_data_dir,
+    describe_failure,
+    read_only,
+)
 
 if TYPE_CHECKING:
     from ailoop.patterns.evaluate import Outcome
+    from ailoop.patterns.suggest import TextOutcome
 
 SUMMARY_NAME = "pattern-summary.db"
 SUMMARY_VERSION = "1"
@@ -61,36 +70,61 @@ _DAY = (
     " THEN substr(ts, 1, 10) ELSE ts END"
 )
 
+#: An outcome of an AI snippet: in the editor (accepted, kept, rejected), or in review
+#: (approved or merged for it, changes requested or closed unmerged against it). A
+#: review event kept at pull-request level (no snippet) carries no findings: left out.
+_IS_OUTCOME = (
+    "(kind IN ('accepted', 'kept', 'rejected') OR (kind = 'reviewed' AND snippet <> ''"
+    " AND outcome IN ('approved', 'merged', 'changes_requested', 'closed')))"
+)
+_IS_REJECTION = (
+    "(kind = 'rejected' OR (kind = 'reviewed' AND outcome IN ('changes_requested', 'closed')))"
+)
+
 _NEW_OUTCOMES = f"""
 SELECT findings, pattern,
-       CASE WHEN kind = 'rejected' THEN reason END AS reason,
-       kind = 'rejected' AS rejected,
+       CASE WHEN {_IS_REJECTION} THEN reason END AS reason,
+       {_IS_REJECTION} AS rejected,
        {_DAY} AS day,
        count(*) AS n
 FROM events
-WHERE seq > ? AND seq <= ? AND kind IN ('accepted', 'kept', 'rejected')
+WHERE seq > ? AND seq <= ? AND {_IS_OUTCOME}
 GROUP BY 1, 2, 3, 4, 5
 """  # noqa: S608 - constants only
 
 #: The same outcomes, of one repository only (for the learned context of that repository).
 _REPO_OUTCOMES = _NEW_OUTCOMES.replace("WHERE seq > ?", "WHERE repo = ? AND seq > ?")
 
-_TIMED_OUTCOMES = """
-SELECT ts, findings, pattern, CASE WHEN kind = 'rejected' THEN reason END, kind = 'rejected'
+_TIMED_OUTCOMES = f"""
+SELECT ts, findings, pattern, CASE WHEN {_IS_REJECTION} THEN reason END, {_IS_REJECTION}
 FROM events
-WHERE kind IN ('accepted', 'kept', 'rejected')
-"""
+WHERE {_IS_OUTCOME}
+"""  # noqa: S608 - constants only
 
+#: The texts reasons are grouped from: rejections' reasons and review comments' texts.
 _REASONS_QUERY = f"""
 SELECT reason, {_DAY} AS day, findings, pattern
 FROM events
-WHERE kind = 'rejected' AND reason IS NOT NULL AND trim(reason) != ''
+WHERE (kind = 'rejected' OR (kind = 'reviewed'
+       AND outcome IN ('changes_requested', 'commented', 'closed')))
+  AND reason IS NOT NULL AND trim(reason) != ''
 """  # noqa: S608 - constants only
 
 
 def _open_events(database: Path) -> sqlite3.Connection:
+    """Open the events read-only, once their schema is this version's.
+
+    A store written by an older ailoop is migrated first (by the store itself, as the
+    server would on start), so the queries find the columns they read.
+    """
     try:
-        return sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
+        conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version < len(MIGRATIONS):
+            conn.close()
+            LocalStore(database).close()
+            conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
+        return conn
     except sqlite3.Error as exc:
         raise StoreError(describe_failure(database, exc)) from exc
 
@@ -360,3 +394,64 @@ def local_outcomes(data_dir: Path | None = None) -> list[Outcome]:
         return out
 
     return read_only(database, outcomes, [])
+
+
+#: Every outcome with the code of its snippet: its own text, else the text of the newest
+#: ``generated`` or ``modified`` event of the same snippet (and repository) before it.
+_OUTCOME_TEXTS = """
+SELECT o.ts, o.kind = 'rejected', o.language, o.path, o.findings,
+       CASE WHEN o.text IS NOT NULL AND o.text != '' THEN o.text ELSE (
+           SELECT g.text FROM events AS g
+           WHERE g.snippet = o.snippet AND g.repo = o.repo AND g.seq < o.seq
+             AND g.kind IN ('generated', 'modified') AND g.text IS NOT NULL AND g.text != ''
+           ORDER BY g.seq DESC LIMIT 1
+       ) END
+FROM events AS o
+WHERE o.kind IN ('accepted', 'kept', 'rejected')
+ORDER BY o.seq DESC
+LIMIT ?
+"""
+
+_OUTCOME_COUNT = "SELECT count(*) FROM events WHERE kind IN ('accepted', 'kept', 'rejected')"
+
+
+def local_outcome_texts(
+    data_dir: Path | None = None, limit: int = 50_000
+) -> tuple[int, list[TextOutcome]]:
+    """Return how many outcomes the local store has, and the newest ``limit`` with their code.
+
+    For ``ailoop patterns suggest``: the same outcomes as the statistics (accepted, kept,
+    rejected), each with the text of its snippet as the outcome recorded it, else as its
+    snippet's newest ``generated`` or ``modified`` event before it had it (None: no code
+    stored, as for events imported without their text). An outcome whose time cannot be
+    read is left out. A missing store has none.
+    """
+    from ailoop.patterns.suggest import TextOutcome
+
+    database = (data_dir or default_data_dir()) / DB_NAME
+
+    def outcomes(events: sqlite3.Connection) -> tuple[int, list[TextOutcome]]:
+        (total,) = events.execute(_OUTCOME_COUNT).fetchone()
+        cache: dict[str, tuple[str, ...]] = {}
+        out = []
+        for ts, rejected, language, path, findings, text in events.execute(
+            _OUTCOME_TEXTS, (max(limit, 0),)
+        ):
+            try:
+                at = parse_ts(str(ts))
+            except ValueError:
+                continue
+            out.append(
+                TextOutcome(
+                    at,
+                    bool(rejected),
+                    text if isinstance(text, str) else None,
+                    str(language or ""),
+                    str(path or ""),
+                    _decode_findings(findings, cache),
+                )
+            )
+        return int(total), out
+
+    none: tuple[int, list[TextOutcome]] = (0, [])
+    return read_only(database, outcomes, none)

@@ -2,7 +2,9 @@
 
 The unit of evidence is one outcome of an AI snippet: ``rejected`` counts against the
 patterns present in it, ``accepted`` and ``kept`` count for them (the snippet had the
-pattern and was taken anyway). ``reverted`` is left out: code disappears for many
+pattern and was taken anyway); so does a ``reviewed`` event about the snippet, against
+them when changes were requested or the pull request closed unmerged, for them when it
+was approved or merged. ``reverted`` is left out: code disappears for many
 reasons (an undo, a rewrite by the same tool) and says nothing clear about a pattern.
 
 The patterns of an outcome are its ``findings`` (rule ids such as ``ruff:BLE001`` and
@@ -61,7 +63,7 @@ from typing import Any
 
 from ailoop.patterns.model import display_title, is_valid_key, valid_key
 from ailoop.patterns.reasons import promoted_key
-from ailoop.store.events import Event, Kind
+from ailoop.store.events import REVIEW_ACCEPTING, REVIEW_REJECTING, Event, Kind
 
 #: LSP ``DiagnosticSeverity`` values.
 SEVERITY_WARNING = 2
@@ -70,6 +72,7 @@ SEVERITY_HINT = 4
 
 _ACCEPTING = frozenset({Kind.ACCEPTED, Kind.KEPT})
 _OUTCOME_KINDS = _ACCEPTING | {Kind.REJECTED}
+_REVIEW_OUTCOMES = REVIEW_ACCEPTING | REVIEW_REJECTING
 
 #: Below this many outcomes without a key there is nothing to compare the key with: the
 #: cold-start rule (``min_support`` rejections, never accepted) decides its support.
@@ -225,9 +228,14 @@ def outcome_rows(events: Iterable[Event], cutoff_day: str) -> list[OutcomeRow]:
     rejected_kind = Kind.REJECTED
     for event in events:
         kind = event.kind
-        if kind not in _OUTCOME_KINDS:
+        if kind is Kind.REVIEWED:  # a review's verdict on the snippet
+            if not event.snippet or event.outcome not in _REVIEW_OUTCOMES:
+                continue
+            rejected = event.outcome in REVIEW_REJECTING
+        elif kind in _OUTCOME_KINDS:
+            rejected = kind is rejected_kind
+        else:
             continue
-        rejected = kind is rejected_kind
         counts[
             (
                 event.findings,

@@ -35,6 +35,17 @@ class Source(str, enum.Enum):
     HEURISTIC = "heuristic"
     CLIENT = "client"
     HOOK = "hook"
+    #: A code-review outcome (``reviewed`` events): from a webhook, CI or a backfill.
+    REVIEW = "review"
+
+
+#: What a ``reviewed`` event says happened in code review (its ``outcome``).
+REVIEW_OUTCOMES = ("approved", "changes_requested", "commented", "merged", "closed", "reverted")
+#: Review outcomes that judge a snippet as the editor's ``rejected`` does, and as ``accepted``.
+REVIEW_REJECTING = frozenset({"changes_requested", "closed"})
+REVIEW_ACCEPTING = frozenset({"approved", "merged"})
+#: The ``snippet`` of a ``reviewed`` event that matched no snippet: kept at PR level.
+NO_SNIPPET = ""
 
 
 def new_event_id() -> str:
@@ -75,6 +86,10 @@ class Event:
     pattern: str | None = None
     text: str | None = None
     similarity: float | None = None
+    #: ``reviewed`` only: one of :data:`REVIEW_OUTCOMES`, who gave it, and the PR (URL or number).
+    outcome: str | None = None
+    reviewer: str | None = None
+    pr: str | None = None
     id: str = dataclasses.field(default_factory=new_event_id)
     ts: str = dataclasses.field(default_factory=utc_now)
 
@@ -97,13 +112,16 @@ class Event:
             "pattern": self.pattern,
             "text": self.text,
             "similarity": self.similarity,
+            "outcome": self.outcome,
+            "reviewer": self.reviewer,
+            "pr": self.pr,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Event:
         """Build an event from its JSON dict; raises ``ValueError`` on a malformed one."""
         try:
-            return cls(
+            event = cls(
                 id=str(data["id"]),
                 ts=str(data["ts"]),
                 kind=Kind(data["kind"]),
@@ -120,6 +138,20 @@ class Event:
                 pattern=data.get("pattern"),
                 text=data.get("text"),
                 similarity=(None if data.get("similarity") is None else float(data["similarity"])),
+                outcome=_optional_text(data.get("outcome")),
+                reviewer=_optional_text(data.get("reviewer")),
+                pr=_optional_text(data.get("pr")),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed event: {exc!r}") from exc
+        if event.outcome is not None and event.outcome not in REVIEW_OUTCOMES:
+            raise ValueError(f"malformed event: unknown review outcome {event.outcome[:40]!r}")
+        return event
+
+
+def _optional_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(f"expected text, not {type(value).__name__}")
+    return str(value)

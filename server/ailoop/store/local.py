@@ -21,11 +21,12 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from ailoop.store.events import OUTCOMES, Event, utc_now
+from ailoop.capture.identity import line_hashes
+from ailoop.store.events import OUTCOMES, Event, Kind, utc_now
 
 DB_NAME = "events.db"
 
@@ -94,12 +95,101 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     DROP INDEX events_unsynced;
     """,
+    # 3: code review. ``reviewed`` events carry ``outcome``, ``reviewer`` and ``pr``. Each
+    # snippet's non-trivial normalized lines are indexed by hash (``snippet_lines``; how
+    # many, and its newest ``generated`` event, in ``snippet_index``), filled when a
+    # ``generated`` event with its text is written (and, for the events stored before, by
+    # :func:`_index_stored`), so a review comment's lines find their snippet without the
+    # code. ``review_deliveries`` holds every delivery ingested (the key that makes a
+    # delivery ingested twice record nothing new) and what came of it; ``review_states``
+    # the verdict of each review, and ``review_comments`` the snippets its line comments
+    # matched, so a review that requested changes reaches the snippets it commented on.
+    """
+    ALTER TABLE events ADD COLUMN outcome TEXT;
+    ALTER TABLE events ADD COLUMN reviewer TEXT;
+    ALTER TABLE events ADD COLUMN pr TEXT;
+    CREATE TABLE snippet_lines (
+        hash    TEXT NOT NULL,
+        snippet TEXT NOT NULL,
+        repo    TEXT NOT NULL,
+        PRIMARY KEY (hash, repo, snippet)
+    ) WITHOUT ROWID;
+    CREATE TABLE snippet_index (
+        snippet TEXT NOT NULL,
+        repo    TEXT NOT NULL,
+        lines   INTEGER NOT NULL,
+        seq     INTEGER NOT NULL,
+        PRIMARY KEY (snippet, repo)
+    ) WITHOUT ROWID;
+    CREATE TABLE review_deliveries (
+        delivery    TEXT PRIMARY KEY,
+        platform    TEXT NOT NULL,
+        event       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        repo        TEXT NOT NULL,
+        pr          TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        recorded    INTEGER NOT NULL,
+        matched     INTEGER NOT NULL,
+        hunk        TEXT,
+        note        TEXT NOT NULL
+    );
+    CREATE TABLE review_states (
+        review TEXT PRIMARY KEY,
+        state  TEXT NOT NULL
+    );
+    CREATE TABLE review_comments (
+        review  TEXT NOT NULL,
+        snippet TEXT NOT NULL,
+        event   TEXT NOT NULL,
+        PRIMARY KEY (review, snippet)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_pr ON events (pr) WHERE pr IS NOT NULL;
+    """,
 )
 
 _COLUMNS = (
     "id, ts, kind, snippet, tool, source, user, repo, path, language, lines, findings, "
-    "reason, pattern, text, similarity"
+    "reason, pattern, text, similarity, outcome, reviewer, pr"
 )
+
+
+_COLUMN_COUNT = len(_COLUMNS.split(","))
+#: The migration that made the line index; the events stored before are indexed then.
+_LINE_INDEX_VERSION = 3
+
+
+def _index(db: sqlite3.Connection, event: Event, seq: int) -> None:
+    """Index the lines of a ``generated`` event's text (see ``ailoop.capture.identity``)."""
+    hashes = line_hashes(event.text or "")
+    if not hashes:
+        return
+    db.executemany(
+        "INSERT OR IGNORE INTO snippet_lines (hash, snippet, repo) VALUES (?, ?, ?)",
+        [(h, event.snippet, event.repo) for h in hashes],
+    )
+    db.execute(
+        "INSERT INTO snippet_index (snippet, repo, lines, seq) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (snippet, repo) DO UPDATE SET seq = max(seq, excluded.seq)",
+        (event.snippet, event.repo, len(hashes), seq),
+    )
+
+
+def _index_stored(db: sqlite3.Connection) -> None:
+    """Index the ``generated`` events stored before the line index existed."""
+    rows = db.execute(
+        f"SELECT seq, {_COLUMNS} FROM events "  # noqa: S608 - constant
+        "WHERE kind = 'generated' AND text IS NOT NULL ORDER BY seq"
+    ).fetchall()
+    for row in rows:
+        data = dict(zip([c.strip() for c in ("seq", *_COLUMNS.split(","))], row, strict=True))
+        seq = int(data.pop("seq"))
+        data["findings"] = json.loads(data["findings"])
+        try:
+            event = Event.from_json(data)
+        except ValueError:
+            continue
+        _index(db, event, seq)
 
 
 class StoreError(Exception):
@@ -133,6 +223,9 @@ def _row(event: Event) -> tuple[object, ...]:
         event.pattern,
         event.text,
         event.similarity,
+        event.outcome,
+        event.reviewer,
+        event.pr,
     )
 
 
@@ -180,6 +273,8 @@ class LocalStore:
                 if current < number:  # another process may have migrated meanwhile
                     for statement in statements(script):
                         self._db.execute(statement)
+                    if number == _LINE_INDEX_VERSION:
+                        _index_stored(self._db)
                     self._db.execute(f"PRAGMA user_version = {number}")
                 self._db.execute("COMMIT")
             except BaseException:
@@ -192,13 +287,24 @@ class LocalStore:
             return
         try:
             with self._transaction():
-                self._db.executemany(
-                    f"INSERT OR IGNORE INTO events ({_COLUMNS}) "  # noqa: S608 - constant
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [_row(e) for e in events],
-                )
+                self._insert(events)
         except sqlite3.Error as exc:
             raise StoreError(describe_failure(self.path, exc)) from exc
+
+    def _insert(self, events: Sequence[Event]) -> int:
+        """Insert ``events`` (inside a transaction), index the new ones; return how many were new."""
+        new = 0
+        for event in events:
+            cursor = self._db.execute(
+                f"INSERT OR IGNORE INTO events ({_COLUMNS}) "  # noqa: S608 - constant
+                f"VALUES ({','.join('?' * _COLUMN_COUNT)})",
+                _row(event),
+            )
+            if cursor.rowcount > 0:
+                new += 1
+                if event.kind is Kind.GENERATED and event.text:
+                    _index(self._db, event, int(cursor.lastrowid or 0))
+        return new
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -282,6 +388,140 @@ class LocalStore:
             ).fetchall()
             counts.update((row["snippet"], int(row["n"])) for row in rows)
         return counts
+
+    # -- code review ----------------------------------------------------------------------
+
+    def indexed_repos(self) -> list[str]:
+        """Return the repositories (as the events name them) that have indexed snippets."""
+        rows = self._db.execute("SELECT DISTINCT repo FROM snippet_index").fetchall()
+        return [str(row[0]) for row in rows]
+
+    def line_matches(
+        self, repos: Collection[str], hashes: Collection[str]
+    ) -> dict[str, tuple[int, int, int]]:
+        """Return the snippets of ``repos`` that hold any of the line ``hashes``.
+
+        Each as ``snippet: (lines in common, lines indexed, newest generated seq)``.
+        """
+        wanted = list(dict.fromkeys(hashes))
+        repo_list = list(dict.fromkeys(repos))
+        if not wanted or not repo_list:
+            return {}
+        common: dict[str, set[str]] = {}
+        step = max(1, 900 - len(repo_list))
+        for start in range(0, len(wanted), step):  # SQLite's limit on parameters
+            chunk = wanted[start : start + step]
+            rows = self._db.execute(
+                "SELECT DISTINCT snippet, hash FROM snippet_lines "  # noqa: S608 - placeholders
+                f"WHERE hash IN ({','.join('?' * len(chunk))}) "
+                f"AND repo IN ({','.join('?' * len(repo_list))})",
+                (*chunk, *repo_list),
+            ).fetchall()
+            for row in rows:
+                common.setdefault(str(row[0]), set()).add(str(row[1]))
+        out: dict[str, tuple[int, int, int]] = {}
+        snippets = list(common)
+        for start in range(0, len(snippets), 400):
+            chunk = snippets[start : start + 400]
+            rows = self._db.execute(
+                "SELECT snippet, max(lines), max(seq) FROM snippet_index "  # noqa: S608
+                f"WHERE snippet IN ({','.join('?' * len(chunk))}) "
+                f"AND repo IN ({','.join('?' * len(repo_list))}) GROUP BY snippet",
+                (*chunk, *repo_list),
+            ).fetchall()
+            for row in rows:
+                out[str(row[0])] = (len(common[str(row[0])]), int(row[1]), int(row[2]))
+        return out
+
+    def generated_event(self, snippet: str) -> Event | None:
+        """Return the newest ``generated`` event of ``snippet`` (None: none stored)."""
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE kind = 'generated' AND snippet = ? "  # noqa: S608
+            "ORDER BY seq DESC LIMIT 1",
+            (snippet,),
+        ).fetchone()
+        return None if row is None else _event(row)
+
+    def has_delivery(self, delivery: str) -> bool:
+        """Return whether the review delivery ``delivery`` was ingested already."""
+        row = self._db.execute(
+            "SELECT 1 FROM review_deliveries WHERE delivery = ?", (delivery,)
+        ).fetchone()
+        return row is not None
+
+    def review_state(self, review: str) -> str | None:
+        """Return the verdict recorded for the review ``review`` (None: not seen)."""
+        row = self._db.execute(
+            "SELECT state FROM review_states WHERE review = ?", (review,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def review_comment_snippets(self, review: str) -> list[tuple[str, str]]:
+        """Return (snippet, comment event id) for each snippet the review's comments matched."""
+        rows = self._db.execute(
+            "SELECT snippet, event FROM review_comments WHERE review = ? ORDER BY snippet",
+            (review,),
+        ).fetchall()
+        return [(str(row[0]), str(row[1])) for row in rows]
+
+    def record_review(
+        self,
+        delivery: Mapping[str, object],
+        events: Sequence[Event],
+        *,
+        review_state: tuple[str, str] | None = None,
+        review_comments: Sequence[tuple[str, str, str]] = (),
+    ) -> int | None:
+        """Record one review delivery and its events in one transaction.
+
+        ``delivery``: the ``review_deliveries`` columns but ``recorded`` (filled here).
+        ``review_state``: (review id, state) to remember; ``review_comments``: (review id,
+        snippet, event id) of the snippets its line comments matched. Returns how many
+        events were new, or None when the delivery was ingested before (nothing written).
+        """
+        try:
+            with self._transaction():
+                if self.has_delivery(str(delivery["delivery"])):
+                    return None
+                new = self._insert(events)
+                row = {**delivery, "recorded": new}
+                columns = (
+                    "delivery", "platform", "event", "action", "repo", "pr", "received_at",
+                    "recorded", "matched", "hunk", "note",
+                )  # fmt: skip
+                self._db.execute(
+                    f"INSERT INTO review_deliveries ({', '.join(columns)}) "  # noqa: S608
+                    f"VALUES ({','.join('?' * len(columns))})",
+                    tuple(row.get(c) for c in columns),
+                )
+                if review_state is not None:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO review_states (review, state) VALUES (?, ?)",
+                        review_state,
+                    )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO review_comments (review, snippet, event) "
+                    "VALUES (?, ?, ?)",
+                    review_comments,
+                )
+                return new
+        except sqlite3.Error as exc:
+            raise StoreError(describe_failure(self.path, exc)) from exc
+
+    def review_deliveries(self) -> list[dict[str, object]]:
+        """Return every ingested review delivery, oldest first."""
+        rows = self._db.execute(
+            "SELECT delivery, platform, event, action, repo, pr, received_at, recorded, "
+            "matched, note FROM review_deliveries ORDER BY received_at, rowid"
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def review_events(self) -> list[Event]:
+        """Return the ``reviewed`` events, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE kind = 'reviewed' ORDER BY ts, seq"  # noqa: S608
+        ).fetchall()
+        return [_event(row) for row in rows]
 
     # -- where events go, and which store has them ----------------------------------------
 

@@ -47,6 +47,9 @@ LIMITS = {
     "text": 1_048_576,
     "findings": 500,  # keys per event
     "lines": 10_000_000,  # the largest line count
+    "reviewer": 320,
+    "pr": 1000,
+    "line_hashes": 5000,  # hashes per event (ailoop.capture.identity.MAX_INDEXED_LINES)
 }
 
 #: What a pattern key looks like, as ``ailoop.patterns.model.KEY`` (a test keeps them equal).
@@ -247,6 +250,50 @@ MIGRATIONS: tuple[str, ...] = (
     REVOKE ALL ON FUNCTION ailoop.check_event() FROM PUBLIC;
     CREATE TRIGGER events_check BEFORE INSERT ON ailoop.events
         FOR EACH ROW EXECUTE FUNCTION ailoop.check_event();
+    """,
+    # 4: code review (docs/review.md). ``reviewed`` events carry ``outcome``, ``reviewer``
+    # (hashed like ``user`` when the team hashes users) and ``pr``, with ``source = 'review'``;
+    # one that matched no snippet is kept at PR level with ``snippet = ''``. ``generated``
+    # events carry ``line_hashes``: 16 hex digits of SHA-256 per non-trivial normalized line
+    # of the snippet (never the code), so a CI job with an empty local store matches review
+    # comments against the team's snippets (GIN index). The old source and snippet checks
+    # are replaced by wider ones; NOT VALID as in version 3.
+    r"""
+    ALTER TABLE ailoop.events
+        ADD COLUMN outcome text,
+        ADD COLUMN reviewer text,
+        ADD COLUMN pr text,
+        ADD COLUMN line_hashes text[];
+    ALTER TABLE ailoop.events
+        DROP CONSTRAINT events_source_known,
+        DROP CONSTRAINT events_snippet_shape;
+    ALTER TABLE ailoop.events
+        ADD CONSTRAINT events_source_known
+            CHECK (source IN ('heuristic', 'client', 'hook', 'review')) NOT VALID,
+        ADD CONSTRAINT events_snippet_shape CHECK (
+            (length(snippet) = 71 AND snippet ~ '^sha256:[0-9a-f]+$')
+            OR (snippet = '' AND kind = 'reviewed')) NOT VALID,
+        ADD CONSTRAINT events_outcome_known CHECK (
+            CASE WHEN kind = 'reviewed' THEN coalesce(outcome IN ('approved',
+                'changes_requested', 'commented', 'merged', 'closed', 'reverted'), false)
+            ELSE outcome IS NULL END) NOT VALID,
+        ADD CONSTRAINT events_reviewer_plain CHECK (reviewer IS NULL OR (length(reviewer) <= 320
+            AND reviewer !~ '[\x01-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]'))
+            NOT VALID,
+        ADD CONSTRAINT events_pr_plain CHECK (pr IS NULL OR (length(pr) <= 1000
+            AND pr !~ '[\x01-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]'))
+            NOT VALID,
+        ADD CONSTRAINT events_line_hashes_shape CHECK (line_hashes IS NULL OR CASE
+            WHEN coalesce(array_ndims(line_hashes), 1) <> 1 OR cardinality(line_hashes) > 5000
+                THEN false
+            WHEN cardinality(line_hashes) = 0 THEN true
+            WHEN array_position(line_hashes, NULL) IS NOT NULL THEN false
+            ELSE length(array_to_string(line_hashes, '')) = 16 * cardinality(line_hashes)
+                AND array_to_string(line_hashes, ' ') ~ '^[0-9a-f]{16}( [0-9a-f]{16})*$'
+            END) NOT VALID;
+    CREATE INDEX events_line_hashes ON ailoop.events USING gin (line_hashes)
+        WHERE line_hashes IS NOT NULL;
+    CREATE INDEX events_pr ON ailoop.events (pr) WHERE pr IS NOT NULL;
     """,
 )
 

@@ -35,11 +35,12 @@ import os
 import re
 import threading
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ailoop.store.events import Event, Kind, Source
+from ailoop.capture.identity import line_hashes
+from ailoop.store.events import REVIEW_OUTCOMES, Event, Kind, Source
 from ailoop.store.pg_migrations import CURRENT_VERSION, LIMITS, MIGRATIONS, SCHEMA
 from ailoop.text import clean
 
@@ -630,6 +631,17 @@ def hash_user(user: str, key: str) -> str:
     return f"hmac:{digest[:32]}"
 
 
+def keyed_line_hashes(hashes: Iterable[str], key: str) -> list[str]:
+    """Return the line index as the shared store keeps it: each hash keyed with ``key``.
+
+    A line's plain hash could be matched against guessed code; keyed with the team's key
+    (the one users are hashed with) only those who hold the key can look lines up. No key:
+    no line index leaves the machine.
+    """
+    secret = key.encode()
+    return [hmac.new(secret, h.encode(), hashlib.sha256).hexdigest()[: len(h)] for h in hashes]
+
+
 def parse_ts(ts: str) -> dt.datetime:
     """Parse an event timestamp (ISO 8601, ``Z`` allowed); naive times are taken as UTC."""
     value = dt.datetime.fromisoformat(ts.strip().replace("Z", "+00:00").replace("z", "+00:00"))
@@ -639,7 +651,8 @@ def parse_ts(ts: str) -> dt.datetime:
 #: Columns in the order of ``shared_row``'s tuples.
 PUSH_COLUMNS = (
     "id", "ts", "kind", "snippet", "tool", "source", "user", "repo", "path", "language",
-    "lines", "findings", "reason", "pattern", "text", "similarity",
+    "lines", "findings", "reason", "pattern", "text", "similarity", "outcome", "reviewer",
+    "pr", "line_hashes",
 )  # fmt: skip
 
 
@@ -649,8 +662,13 @@ def shared_row(event: Event, privacy: Privacy) -> tuple[Any, ...]:
     Raises ``ValueError`` when the event's timestamp cannot be read.
     """
     user = event.user
+    reviewer = event.reviewer
     if privacy.user_hash_key:
         user = hash_user(user, privacy.user_hash_key)
+        reviewer = None if reviewer is None else hash_user(reviewer, privacy.user_hash_key)
+    hashes = None
+    if event.kind is Kind.GENERATED and event.text and privacy.user_hash_key:
+        hashes = keyed_line_hashes(line_hashes(event.text), privacy.user_hash_key)
     return (
         event.id,
         parse_ts(event.ts),
@@ -668,6 +686,10 @@ def shared_row(event: Event, privacy: Privacy) -> tuple[Any, ...]:
         event.pattern,
         event.text if privacy.share_code else None,
         event.similarity,
+        event.outcome,
+        reviewer,
+        event.pr,
+        hashes,
     )
 
 
@@ -986,10 +1008,19 @@ def event_problem(row: Mapping[str, Any], now: dt.datetime | None = None) -> str
     if row.get("kind") not in {k.value for k in Kind}:
         return f"{name}: its kind is not an event kind"
     if row.get("source") not in {s.value for s in Source}:
-        return f"{name}: its source is not heuristic, client or hook"
+        return f"{name}: its source is not heuristic, client, hook or review"
     snippet = row.get("snippet")
-    if not isinstance(snippet, str) or not _SNIPPET.fullmatch(snippet):
+    reviewed = row.get("kind") == Kind.REVIEWED.value
+    if not isinstance(snippet, str) or not (
+        _SNIPPET.fullmatch(snippet) or (reviewed and snippet == "")
+    ):
         return f"{name}: its snippet is not a snippet id"
+    outcome = row.get("outcome")
+    if (outcome is not None or reviewed) and (not reviewed or outcome not in REVIEW_OUTCOMES):
+        return f"{name}: its review outcome is not valid"
+    for field in ("reviewer", "pr"):
+        if row.get(field) is not None and not _plain(row.get(field), LIMITS[field]):
+            return f"{name}: its {field} is too long or has control characters"
     if not _plain(row.get("tool"), LIMITS["tool"], required=True):
         return f"{name}: its tool is empty, too long or has control characters"
     for field in ("user", "repo", "path", "language"):
@@ -1112,6 +1143,7 @@ def iter_team_events(
     columns = ", ".join(
         f"CASE WHEN {_SANE_TS_SQL} THEN ts END AS ts" if c == "ts" else f'"{c}"'
         for c in PUSH_COLUMNS
+        if c != "line_hashes"
     )
     sql = (
         f"SELECT {columns} FROM {SCHEMA}.events "  # noqa: S608 - constants only
@@ -1143,3 +1175,50 @@ def iter_team_events(
     finally:
         if skipped:
             _report_skipped(url, skipped, "team event", reason)
+
+
+# --------------------------------------------------------------------------- review matching
+
+#: The team's snippets that hold any of the given line hashes (``generated`` events of
+#: every repository: the caller keeps those of its own): snippet, repo, how many of the
+#: hashes, how many it has, its newest event, and that event's fields for the review event.
+TEAM_LINE_MATCHES_SQL = f"""
+SELECT DISTINCT ON (snippet, repo) snippet, repo,
+       cardinality(ARRAY(SELECT unnest(line_hashes) INTERSECT SELECT unnest(%(hashes)s::text[]))),
+       cardinality(line_hashes), tool, "user", path, language, lines, findings
+FROM {SCHEMA}.events
+WHERE kind = 'generated' AND line_hashes IS NOT NULL AND line_hashes && %(hashes)s::text[]
+  AND {_SANE_TS_SQL}
+ORDER BY snippet, repo, ts DESC
+"""  # noqa: S608 - constants only
+
+
+def team_line_matches(
+    conn: psycopg.Connection[Any], hashes: Sequence[str]
+) -> list[tuple[str, str, int, int, Event]]:
+    """Return (snippet, repo, lines in common, lines indexed, its generated event) per match.
+
+    Rows that are not valid snippets are skipped. The events carry no text.
+    """
+    if not hashes:
+        return []
+    out: list[tuple[str, str, int, int, Event]] = []
+    for row in conn.execute(TEAM_LINE_MATCHES_SQL, {"hashes": list(hashes)}):
+        snippet, repo, common, total, tool, user, path, language, lines, findings = row
+        if not isinstance(snippet, str) or not _SNIPPET.fullmatch(snippet):
+            continue
+        if not all(_plain(v, 4096) for v in (repo, tool, user, path, language)):
+            continue
+        event = Event(
+            kind=Kind.GENERATED,
+            snippet=snippet,
+            tool=tool or "unknown",
+            user=user,
+            repo=repo,
+            path=path,
+            language=language,
+            lines=int(lines or 0),
+            findings=tuple(f for f in findings or () if isinstance(f, str)),
+        )
+        out.append((snippet, repo, int(common or 0), int(total or 0), event))
+    return out
