@@ -139,6 +139,29 @@ def rate_ratio(
     return point, point * math.exp(-spread), point * math.exp(spread)
 
 
+def comparable_split(
+    outcomes: Sequence[Outcome], holdout: float
+) -> tuple[list[Outcome], list[Outcome], dt.datetime, str | None]:
+    """Split ``outcomes`` (at least one) by time; say why the parts cannot be compared.
+
+    Returns the older part, the held-out part, the split time, and a problem (None when
+    there is an older part to learn from and the held-out part has both verdicts).
+    """
+    training, held_out, split = split_by_time(outcomes, holdout)
+    assert split is not None  # there are outcomes
+    held_rejected = sum(o.rejected for o in held_out)
+    problem = None
+    if not training:
+        problem = "every outcome has the same time: there is no older part to learn from"
+    elif not held_rejected or held_rejected == len(held_out):
+        problem = (
+            f"the newest {len(held_out)} outcome(s) (since {iso_utc(split)}) are all "
+            f"{'rejections' if held_rejected else 'acceptances'}: nothing to compare; "
+            "try a larger --holdout"
+        )
+    return list(training), list(held_out), split, problem
+
+
 def split_by_time(
     outcomes: Sequence[Outcome], holdout: float
 ) -> tuple[list[Outcome], list[Outcome], dt.datetime | None]:
@@ -203,22 +226,10 @@ def evaluate(
                 f"rejected); evaluating needs at least {MIN_OUTCOMES}"
             ),
         )
-    training, held_out, split = split_by_time(outcomes, holdout)
-    assert split is not None  # there are outcomes
+    training, held_out, split, problem = comparable_split(outcomes, holdout)
     result = dataclasses.replace(
         result, training=len(training), held_out=len(held_out), split=iso_utc(split)
     )
-    held_rejected = sum(o.rejected for o in held_out)
-    if not training:
-        problem = "every outcome has the same time: there is no older part to learn from"
-    elif not held_rejected or held_rejected == len(held_out):
-        problem = (
-            f"the newest {len(held_out)} outcome(s) (since {iso_utc(split)}) are all "
-            f"{'rejections' if held_rejected else 'acceptances'}: nothing to compare; "
-            "try a larger --holdout"
-        )
-    else:
-        problem = None
     if problem:
         return dataclasses.replace(result, problem=problem)
     stats = stats_from_rows(

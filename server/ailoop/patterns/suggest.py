@@ -45,8 +45,8 @@ from ailoop.patterns.evaluate import (
     MIN_OUTCOMES,
     FlagShares,
     Outcome,
+    comparable_split,
     rate_ratio,
-    split_by_time,
     training_rows,
 )
 from ailoop.patterns.languages import canonical_language, language_for_path
@@ -412,20 +412,10 @@ def suggest(
         problem = None
     if problem:
         return dataclasses.replace(result, problem=problem)
-    training, held_out, split = split_by_time(mined.outcomes, holdout)
-    assert split is not None  # there are outcomes
+    training, held_out, split, problem = comparable_split(mined.outcomes, holdout)
     result = dataclasses.replace(
         result, training=len(training), held_out=len(held_out), split=iso_utc(split)
     )
-    held_rejected = sum(o.rejected for o in held_out)
-    if not training:
-        problem = "every outcome has the same time: there is no older part to learn from"
-    elif not held_rejected or held_rejected == len(held_out):
-        problem = (
-            f"the newest {len(held_out)} outcome(s) (since {iso_utc(split)}) are all "
-            f"{'rejections' if held_rejected else 'acceptances'}: nothing to compare; "
-            "try a larger --holdout"
-        )
     if problem:
         return dataclasses.replace(result, problem=problem)
     stats = stats_from_rows(training_rows(training, recent_cutoff(split, settings)), settings)
