@@ -232,3 +232,28 @@ async def test_any_language_server_is_an_engine(data_dir: Path, tmp_path: Path) 
         (todo,) = codes(found, "toy:todo")  # the developer's TODO on line 1 is not shown
         assert todo.range == types.Range(types.Position(4, 0), types.Position(4, 4))
         assert "in an AI snippet" in todo.message
+
+
+async def test_a_tsx_insertion_that_breaks_the_file_is_recorded_so(
+    data_dir: Path, tmp_path: Path, node_engines: Path
+) -> None:
+    """The engines' parse errors (TypeScript's 1xxx, Biome's parse) after an insertion
+    into a file that parsed give the snippet ``shape:breaks-syntax``."""
+    from tests.conftest import events
+
+    root = react_workspace(tmp_path / "shop", node_engines)
+    trust(root)
+    broken = (
+        "\nexport function Broken(props: { items: string[] }) {\n"
+        "  const first = props.items[0;\n"
+        "  return <p>{first}</p>;\n"
+        "}\n"
+    )
+    async with session("visual_studio_code", data_dir, root) as client:
+        uri = open_tsx(client, root / "src" / "App.tsx", HUMAN)
+        await asyncio.sleep(5.0)  # the engines' reports on the file as it was (none shown)
+        change(client, uri, 2, (5, 0), (5, 0), broken)
+        await diagnostics_where(client, uri, lambda d: bool(markers(d)), wait=60.0)
+        await asyncio.sleep(1.0)
+    (generated,) = [e for e in events(data_dir) if e["kind"] == "generated"]
+    assert "shape:breaks-syntax" in generated["findings"], generated["findings"]

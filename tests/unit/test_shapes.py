@@ -81,3 +81,10 @@ def test_breaks_syntax_needs_a_clean_report_before() -> None:
     assert not shapes.breaks_syntax(set(), {"ruff:F401"})
     assert not shapes.breaks_syntax(None, {"ruff:invalid-syntax"})
     assert not shapes.breaks_syntax(set(), None)
+
+
+def test_syntax_errors_of_typescript_and_biome_count() -> None:
+    assert shapes.breaks_syntax({"ts:2322"}, {"ts:2322", "ts:1005"})  # "';' expected"
+    assert shapes.breaks_syntax(set(), {"biome:parse"})
+    assert not shapes.breaks_syntax(set(), {"ts:2322", "ts:7006"})  # type errors only
+    assert not shapes.is_syntax_error("ts:x1005")

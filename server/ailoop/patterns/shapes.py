@@ -10,7 +10,8 @@ the file already has. Each is a pattern key like a rule id, stored in an event's
   content, so whitespace and blank lines do not matter) was rejected before in this
   repository;
 - ``shape:breaks-syntax``: the file had no syntax error before the insertion and has one
-  after (as the engines report it, so any language with an engine counts);
+  after, as the engines report it (ruff's and ty's ``invalid-syntax``, Biome's parse
+  errors, TypeScript's parser errors);
 - ``shape:in-comment`` / ``shape:in-string``: the insertion starts inside a comment or a
   string on its line;
 - ``shape:tiny``: fewer than ``detect.tiny_chars`` characters of code (default
@@ -66,8 +67,11 @@ DUPLICATE_MIN_LINES = 2
 #: ... holding at least this many characters between them.
 DUPLICATE_MIN_CHARS = 40
 
-#: Engine rule codes that mean "the file does not parse".
-SYNTAX_CODES = frozenset({"ruff:invalid-syntax", "ty:invalid-syntax"})
+#: Engine rule codes that mean "the file does not parse" (see :func:`is_syntax_error`).
+SYNTAX_CODES = frozenset({"ruff:invalid-syntax", "ty:invalid-syntax", "biome:parse"})
+#: TypeScript's parser errors: "';' expected" (1005), "Expression expected" (1109),
+#: unterminated literals (1002, 1160), … (its 1000-1199 range).
+TS_SYNTAX = range(1000, 1200)
 
 _HASH_COMMENT = frozenset({"python", "shellscript", "ruby", "perl", "r", "toml", "yaml"})
 _SLASH_COMMENT = frozenset(
@@ -158,4 +162,12 @@ def breaks_syntax(before: Iterable[str] | None, after: Iterable[str] | None) -> 
     """
     if before is None or after is None:
         return False
-    return not SYNTAX_CODES.intersection(before) and bool(SYNTAX_CODES.intersection(after))
+    return not any(map(is_syntax_error, before)) and any(map(is_syntax_error, after))
+
+
+def is_syntax_error(code: str) -> bool:
+    """Return whether an engine rule code says the file does not parse."""
+    if code in SYNTAX_CODES:
+        return True
+    engine, _, rule = code.partition(":")
+    return engine == "ts" and rule.isdigit() and int(rule) in TS_SYNTAX
