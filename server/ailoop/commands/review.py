@@ -13,7 +13,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -276,29 +276,50 @@ def _report(results: list[tuple[str, Result]], problems: int, fmt: str) -> int:
     return 1 if failed else 0
 
 
-def run_ingest(args: argparse.Namespace) -> int:
-    """Ingest deliveries; print one line each and a summary."""
+def _ingest_each(
+    setup: _Setup, deliveries: Iterable[tuple[Any, ...]], results: list[tuple[str, Result]]
+) -> int:
+    """Ingest each ``(where, delivery)``, adding to ``results``; return how many failed.
+
+    A delivery of ``None`` could not be read: its reason is the third item of the tuple.
+    """
+    from ailoop.review.git import GitError
+    from ailoop.store.local import StoreError
+
+    problems = 0
+    for where, delivery, *why in deliveries:
+        if delivery is None:
+            problems += 1
+            print(f"ailoop: {where}: {why[0]}; nothing recorded", file=sys.stderr)
+            continue
+        try:
+            results.append((where, setup.ingester.ingest(delivery)))
+        except (GitError, StoreError) as exc:
+            problems += 1
+            print(f"ailoop: {where}: {exc}; nothing recorded", file=sys.stderr)
+    return problems
+
+
+def _open_setup(args: argparse.Namespace) -> _Setup | None:
+    """Open the checkout and the stores, or print why not and return None."""
     from ailoop.review.git import GitError
     from ailoop.store.local import StoreError
 
     try:
-        setup = _Setup(args)
+        return _Setup(args)
     except (_Usage, GitError, StoreError) as exc:
         print(f"ailoop: {exc}", file=sys.stderr)
+        return None
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    """Ingest deliveries; print one line each and a summary."""
+    setup = _open_setup(args)
+    if setup is None:
         return 2
     results: list[tuple[str, Result]] = []
-    problems = 0
     try:
-        for where, delivery, why in _deliveries(args.sources, args.event):
-            if delivery is None:
-                problems += 1
-                print(f"ailoop: {where}: {why}; nothing recorded", file=sys.stderr)
-                continue
-            try:
-                results.append((where, setup.ingester.ingest(delivery)))
-            except (GitError, StoreError) as exc:
-                problems += 1
-                print(f"ailoop: {where}: {exc}; nothing recorded", file=sys.stderr)
+        problems = _ingest_each(setup, _deliveries(args.sources, args.event), results)
     finally:
         setup.close()
     return _report(results, problems, args.format)
@@ -418,28 +439,18 @@ def run_status(args: argparse.Namespace) -> int:
 def run_backfill(args: argparse.Namespace) -> int:
     """Ingest `gh api --paginate` output as deliveries."""
     from ailoop.review.backfill import BackfillError, deliveries_from_gh
-    from ailoop.review.git import GitError
-    from ailoop.store.local import StoreError
 
-    try:
-        setup = _Setup(args)
-    except (_Usage, GitError, StoreError) as exc:
-        print(f"ailoop: {exc}", file=sys.stderr)
+    setup = _open_setup(args)
+    if setup is None:
         return 2
     results: list[tuple[str, Result]] = []
-    problems = 0
     try:
         try:
             deliveries = deliveries_from_gh(args.files, setup.ingester.expected)
         except BackfillError as exc:
             print(f"ailoop: {exc}", file=sys.stderr)
             return 1
-        for where, delivery in deliveries:
-            try:
-                results.append((where, setup.ingester.ingest(delivery)))
-            except (GitError, StoreError) as exc:
-                problems += 1
-                print(f"ailoop: {where}: {exc}; nothing recorded", file=sys.stderr)
+        problems = _ingest_each(setup, deliveries, results)
     finally:
         setup.close()
     return _report(results, problems, args.format)
