@@ -9,6 +9,8 @@
 #   @typescript/native-preview  tsgo --lsp --stdio               (TypeScript 7, types)
 #   typescript@5 + typescript-language-server --stdio            (TypeScript 5, types)
 #   oxlint                      oxlint --lsp                     (lint)
+#   vscode-langservers-extracted  vscode-eslint-language-server --stdio  (ESLint, lint)
+#     + eslint, typescript-eslint   (the workspace's own, linked by the e2e tests)
 #
 # Versions are pinned by scripts/node-engines/package.json and its package-lock.json
 # (`npm ci`). A second run only checks (well under a second). Writes PREFIX/node-engines.env
@@ -42,7 +44,9 @@ export npm_config_cache=$PREFIX/.npm-cache
 BIN=$PREFIX/node_modules/.bin
 check() {
   "$BIN/biome" --version && "$BIN/tsgo" --version && "$BIN/tsc" --version \
-    && "$BIN/typescript-language-server" --version && "$BIN/oxlint" --version
+    && "$BIN/typescript-language-server" --version && "$BIN/oxlint" --version \
+    && "$BIN/eslint" --version && [[ -x $BIN/vscode-eslint-language-server ]] \
+    && [[ -f $PREFIX/node_modules/typescript-eslint/package.json ]]
 }
 
 key="$(cat "$SPEC/package.json" "$SPEC/package-lock.json" | sha256sum | cut -d' ' -f1) $(node --version)"
@@ -58,7 +62,7 @@ else
     || die "npm ci failed in $PREFIX"
   check >/dev/null || { check || true; die "an engine does not run after npm ci in $PREFIX"; }
   printf '%s\n' "$key" >"$stamp"
-  say "installed: biome $("$BIN/biome" --version | awk '{print $NF}'), tsgo $("$BIN/tsgo" --version | awk '{print $NF}'), typescript $("$BIN/tsc" --version | awk '{print $NF}'), typescript-language-server $("$BIN/typescript-language-server" --version), oxlint $("$BIN/oxlint" --version | awk '{print $NF}')"
+  say "installed: biome $("$BIN/biome" --version | awk '{print $NF}'), tsgo $("$BIN/tsgo" --version | awk '{print $NF}'), typescript $("$BIN/tsc" --version | awk '{print $NF}'), typescript-language-server $("$BIN/typescript-language-server" --version), oxlint $("$BIN/oxlint" --version | awk '{print $NF}'), eslint $("$BIN/eslint" --version)"
 fi
 
 cat >"$PREFIX/node-engines.env" <<ENV

@@ -1,5 +1,5 @@
-"""TS/React feedback through the real server: Biome and TypeScript as engines, and a third
-language through the generic ``kind = "language-server"`` engine.
+"""TS/React feedback through the real server: Biome, TypeScript and ESLint as engines, and a
+third language through the generic ``kind = "language-server"`` engine.
 
 The engines are the real ones ``scripts/setup-node-engines.sh`` installs outside the clone
 (``AILOOP_NODE_ENGINES``, default ~/.cache/ailoop/node-engines; they are Node scripts run
@@ -257,3 +257,63 @@ async def test_a_tsx_insertion_that_breaks_the_file_is_recorded_so(
         await asyncio.sleep(1.0)
     (generated,) = [e for e in events(data_dir) if e["kind"] == "generated"]
     assert "shape:breaks-syntax" in generated["findings"], generated["findings"]
+
+
+#: A flat config with typescript-eslint's recommended rules (no-explicit-any among them).
+ESLINT_CONFIG = (
+    'import tseslint from "typescript-eslint";\n\n'
+    "export default tseslint.config(...tseslint.configs.recommended);\n"
+)
+#: The AI's: an explicit `any` (ESLint's @typescript-eslint/no-explicit-any), nothing else.
+ESLINT_SNIPPET = "\nexport function total(items: any[]): number {\n  return items.length;\n}\n"
+ESLINT_HUMAN = "export const legacy: any = 1;\n\nexport const name = 'shop';\n"
+
+
+def eslint_workspace(path: Path, engines: Path) -> Path:
+    """A TS workspace with eslint.config.mjs and its own eslint and typescript-eslint.
+
+    Its node_modules links the installed packages, as ``npm install -D eslint
+    typescript-eslint`` gives them; the server is the one on the test's PATH.
+    """
+    root = repo(path)
+    dev = {"eslint": "10.16.0", "typescript-eslint": "8.74.0", "typescript": "5.9.3"}
+    manifest = {"name": "shop", "private": True, "type": "module", "devDependencies": dev}
+    (root / "package.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    (root / "eslint.config.mjs").write_text(ESLINT_CONFIG, encoding="utf-8")
+    (root / "src").mkdir()
+    modules = root / "node_modules"
+    modules.mkdir()
+    # Node resolves their own dependencies (typescript, @typescript-eslint/*) from the
+    # links' real paths, in the installed engines
+    for name in ("eslint", "typescript-eslint"):
+        (modules / name).symlink_to(engines.parent / name)
+    return root
+
+
+async def test_eslint_findings_inside_the_snippet_only(
+    data_dir: Path, tmp_path: Path, node_engines: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = node_engines / "vscode-eslint-language-server"
+    require(server.exists(), f"{server} (run scripts/setup-node-engines.sh)")
+    monkeypatch.setenv("PATH", f"{node_engines}{os.pathsep}{os.environ['PATH']}")
+    root = eslint_workspace(tmp_path / "shop", node_engines)
+    trust(root)  # ESLint loads the workspace's eslint and config: trusted workspaces only
+    options = {"feedback": {"requestTimeoutMs": 30000, "typescript": False}}
+    async with session("visual_studio_code", data_dir, root, options) as client:
+        uri = (root / "src" / "total.ts").as_uri()
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri, "typescript", 1, ESLINT_HUMAN)
+            )
+        )
+        change(client, uri, 2, (3, 0), (3, 0), ESLINT_SNIPPET)
+        found = await diagnostics_where(
+            client,
+            uri,
+            lambda d: bool(codes(d, "eslint:@typescript-eslint/no-explicit-any")),
+            wait=60.0,
+        )
+        (any_type,) = codes(found, "eslint:@typescript-eslint/no-explicit-any")
+        column = ESLINT_SNIPPET.splitlines()[1].index("any")
+        assert any_type.range.start == types.Position(4, column)  # the AI's, not `legacy`
+        inside(codes(found, "eslint:"), (4, 6))

@@ -149,3 +149,40 @@ def test_presets_can_be_turned_off_or_replaced(web: Path) -> None:
     assert problems == []
     names = [e.name for e in build_engines(replace(settings, workspace_executables=True), web)]
     assert names == ["ruff", "ty", "ts"]  # the configured ts, no preset
+
+
+@pytest.mark.parametrize("config", ["eslint.config.mjs", "eslint.config.ts"])
+def test_eslint_runs_in_a_trusted_workspace_with_a_flat_config_and_its_eslint(
+    web: Path, tmp_path: Path, config: str
+) -> None:
+    server = executable(tmp_path / "tools" / "vscode-eslint-language-server")
+    os.environ["PATH"] = str(server.parent)  # even on PATH: it loads the workspace's eslint
+    assert detect(web, True, ("eslint",)) == []  # no flat config
+    (web / config).write_text("export default [];\n", encoding="utf-8")
+    assert detect(web, True, ("eslint",)) == []  # no eslint of its own
+    manifest = web / "node_modules" / "eslint" / "package.json"
+    manifest.parent.mkdir()
+    manifest.write_text(json.dumps({"version": "10.16.0"}), encoding="utf-8")
+    assert detect(web, False, ("eslint",)) == []
+    assert "eslint" not in {e.name for e in build_engines(parse_feedback_settings({}, [])[0], web)}
+    (preset,) = detect(web, True, ("eslint",))
+    assert preset.argv == (str(server), "--stdio")
+    assert preset.findings == "lint"
+    folder = web.resolve()
+    assert section_value(preset.settings, "") == preset.settings
+    assert preset.settings["useFlatConfig"] is True
+    assert preset.settings["workingDirectory"] == {"mode": "auto"}
+    assert preset.settings["workspaceFolder"] == {"uri": folder.as_uri(), "name": "web"}
+    assert preset.settings["format"] is False
+    # the workspace's own server comes first once trusted
+    own = executable(web / "node_modules" / ".bin" / "vscode-eslint-language-server")
+    (preset,) = detect(web, True, ("eslint",))
+    assert preset.argv == (str(own), "--stdio")
+    assert "node_modules/.bin/vscode-eslint-language-server" in workspace_executables(web)
+    trusted, problems = parse_feedback_settings({"eslint": False}, [])
+    assert problems == []
+    trusted = replace(trusted, workspace_executables=True)
+    assert "eslint" not in {e.name for e in build_engines(trusted, web)}
+    trusted = replace(trusted, eslint=True)
+    (engine,) = [e for e in build_engines(trusted, web) if e.name == "eslint"]
+    assert isinstance(engine, LanguageServerEngine)

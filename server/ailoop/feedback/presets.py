@@ -15,9 +15,13 @@ program), else on ``PATH``.
   workspace's ``node_modules/typescript``.
 - **oxlint** (lint): ``oxlint --lsp``, when ``.oxlintrc.json`` exists, in a trusted
   workspace only (its ``jsPlugins`` are JavaScript from the repository).
+- **eslint** (lint): ``vscode-eslint-language-server --stdio`` (``vscode-langservers-extracted``),
+  when a flat config (``eslint.config.js`` and the like) exists and the workspace has its own
+  ``node_modules/eslint``, in a trusted workspace only: the server loads the workspace's
+  ESLint, which runs its config and plugins (JavaScript from the repository).
 
-A configured engine of the same name (``biome``, ``ts``, ``oxlint``) takes the preset's
-place. Detection reads a few files; nothing here runs a program.
+A configured engine of the same name (``biome``, ``ts``, ``oxlint``, ``eslint``) takes the
+preset's place. Detection reads a few files; nothing here runs a program.
 """
 
 from __future__ import annotations
@@ -38,10 +42,12 @@ if TYPE_CHECKING:
 JS_LANGUAGES = frozenset({"typescript", "typescriptreact", "javascript", "javascriptreact"})
 BIOME_CONFIGS = ("biome.json", "biome.jsonc")
 OXLINT_CONFIGS = (".oxlintrc.json",)
+ESLINT_CONFIGS = tuple(f"eslint.config.{ext}" for ext in ("js", "mjs", "cjs", "ts", "mts", "cts"))
+ESLINT_SERVER = "vscode-eslint-language-server"
 TS_MARKERS = ("tsconfig.json", "jsconfig.json", "package.json")
 NATIVE_PREVIEW = "@typescript/native-preview"
 #: Every preset, by the setting that turns it off (``feedback.<setting> = false``).
-PRESET_SETTINGS = {"biome": "biome", "ts": "typescript", "oxlint": "oxlint"}
+PRESET_SETTINGS = {"biome": "biome", "ts": "typescript", "oxlint": "oxlint", "eslint": "eslint"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ class Preset:
     initialization_options: Mapping[str, Any] = field(default_factory=dict)
     #: Drop hint-severity diagnostics (TypeScript's suggestions).
     skip_hints: bool = False
+    #: What the server's ``workspace/configuration`` requests are answered from.
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _any_file(root: Path, names: Collection[str]) -> bool:
@@ -132,6 +140,53 @@ def _typescript(root: Path, trusted: bool) -> Preset | None:
     return Preset("ts", (str(server), "--stdio"), "types", options, skip_hints=True)
 
 
+def eslint_settings(root: Path) -> dict[str, Any]:
+    """Return the settings ESLint's server asks for (``workspace/configuration``).
+
+    As the editors' ESLint clients send them (nvim-lspconfig's ``eslint``): lint as you
+    type with the workspace's flat config and its own ``eslint``; no formatting, fixes on
+    save or messages about ignored files. ``experimental.useFlatConfig`` is the switch of
+    ESLint 8.21-8.56 (``FlatESLint``, gone in ESLint 10): off, as ``useFlatConfig`` is the
+    one ESLint 8.57 and later read.
+    """
+    return {
+        "validate": "on",
+        "packageManager": None,
+        "useESLintClass": False,
+        "useFlatConfig": True,
+        "experimental": {"useFlatConfig": False},
+        "codeAction": {
+            "disableRuleComment": {"enable": False, "location": "separateLine"},
+            "showDocumentation": {"enable": False},
+        },
+        "codeActionOnSave": {"enable": False, "mode": "all"},
+        "format": False,
+        "quiet": False,
+        "onIgnoredFiles": "off",
+        "options": {},
+        "rulesCustomizations": [],
+        "run": "onType",
+        "problems": {"shortenToSingleLine": False},
+        "nodePath": "",  # the workspace folder: its own node_modules/eslint
+        "workingDirectory": {"mode": "auto"},
+        "workspaceFolder": {"uri": root.as_uri(), "name": root.name or "root"},
+    }
+
+
+def _eslint(root: Path) -> Preset | None:
+    """ESLint's server, for a trusted workspace with a flat config and its own eslint."""
+    if not _any_file(root, ESLINT_CONFIGS):
+        return None
+    if not (root / "node_modules" / "eslint" / "package.json").is_file():
+        return None  # the server would find no ESLint to run (or a global one)
+    server = find_node_executable(ESLINT_SERVER, root)
+    if server is None:
+        return None
+    return Preset(
+        "eslint", (str(server), "--stdio"), "lint", settings=eslint_settings(root.resolve())
+    )
+
+
 def detect(root: Path | None, trusted: bool, enabled: Collection[str]) -> list[Preset]:
     """Return the presets the workspace at ``root`` has, among the ``enabled`` names."""
     if root is None or not root.is_dir():
@@ -146,6 +201,10 @@ def detect(root: Path | None, trusted: bool, enabled: Collection[str]) -> list[P
         oxlint = find_node_executable("oxlint", root)
         if oxlint is not None:
             found.append(Preset("oxlint", (str(oxlint), "--lsp"), "lint"))
+    if "eslint" in enabled and trusted:
+        eslint = _eslint(root)
+        if eslint is not None:
+            found.append(eslint)
     if "ts" in enabled:
         typescript = _typescript(root, trusted)
         if typescript is not None:
@@ -186,6 +245,7 @@ def preset_engines(
             JS_LANGUAGES,
             preset.findings,
             initialization_options=preset.initialization_options,
+            settings=preset.settings,
         )
         engines.append(
             make_language_server_engine(

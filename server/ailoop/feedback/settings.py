@@ -60,7 +60,7 @@ BUILTIN_ENGINES = ("ruff", "ty")
 
 #: The presets ailoop starts when a workspace has them (see :mod:`ailoop.feedback.presets`):
 #: a ``language-server`` engine of the same name takes the preset's place.
-PRESET_ENGINES = ("biome", "ts", "oxlint")
+PRESET_ENGINES = ("biome", "ts", "oxlint", "eslint")
 
 OutputFormat = Literal["sarif", "regex"]
 #: What a language server's findings are: lint engines are asked first, types after.
@@ -135,6 +135,7 @@ class FeedbackSettings:
     biome: bool = True
     typescript: bool = True
     oxlint: bool = True
+    eslint: bool = True
     #: Whether executables in the workspace's virtual environment may run (a trusted
     #: workspace, see :mod:`ailoop.trust`); else ruff and ty come from ailoop's own install
     #: or ``PATH``.
@@ -155,6 +156,7 @@ _TOP_KEYS = {
     "biome",
     "typescript",
     "oxlint",
+    "eslint",
     "engines",
 }
 _PRESET_KEYS = {"enabled"}
@@ -469,7 +471,7 @@ def parse_feedback_settings(
                 settings, ty=ty.boolean("enabled", True), ty_command=ty.strings("command", ())
             )
     presets: dict[str, bool] = {}
-    for preset in ("biome", "typescript", "oxlint"):
+    for preset in ("biome", "typescript", "oxlint", "eslint"):
         if top.has(preset):
             table = _engine_table(f"feedback.{preset}", top.values[preset], _PRESET_KEYS, problems)
             if table is not None:
@@ -479,6 +481,7 @@ def parse_feedback_settings(
         biome=presets.get("biome", True),
         typescript=presets.get("typescript", True),
         oxlint=presets.get("oxlint", True),
+        eslint=presets.get("eslint", True),
     )
     taken = set(BUILTIN_ENGINES)
     commands: list[CommandEngineSettings] = []
