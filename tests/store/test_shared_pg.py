@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import subprocess
 import sys
 import uuid
@@ -19,12 +20,13 @@ from ailoop.patterns.model import normalize_key
 from ailoop.patterns.stats import (
     PatternSettings,
     accumulate,
+    compute_pattern_stats,
     outcome_rows,
     recent_cutoff,
     stats_from_counts,
 )
 from ailoop.store import shared, team_cache
-from ailoop.store.events import Event, Kind
+from ailoop.store.events import REVIEW_OUTCOMES, Event, Kind, Source
 from ailoop.store.local import DB_NAME, LocalStore
 from ailoop.store.pg_migrations import CURRENT_VERSION, MIGRATIONS
 from ailoop.store.sync import SyncOptions, count_unsynced, sync_once
@@ -412,3 +414,112 @@ def test_team_outcome_counts_match_the_acceptance_analytics(store_url: str, data
         assert merged == Counter(
             {(g.tool, g.language, g.user, g.week, g.kind): g.count for g in groups}
         )
+
+
+def _reviews(events: list[Event], seed: int) -> list[Event]:
+    """Return ``reviewed`` events about some of ``events``' snippets, every outcome, and
+    PR-level ones (no snippet) carrying findings too: those must count in no outcome."""
+    rng = random.Random(seed)
+    reviews = []
+    for i, event in enumerate(rng.sample(events, 300)):
+        outcome = REVIEW_OUTCOMES[i % len(REVIEW_OUTCOMES)]
+        pr_level = i % 5 == 4
+        reviews.append(
+            Event(
+                kind=Kind.REVIEWED,
+                snippet="" if pr_level else event.snippet,
+                source=Source.REVIEW,
+                tool=event.tool,
+                user=event.user,
+                repo=event.repo,
+                path=event.path,
+                language=event.language,
+                findings=event.findings,
+                pattern=rng.choice(("bare-except", None)),
+                outcome=outcome,
+                reviewer="dana",
+                pr=f"https://example.com/team/app/pull/{i % 17}",
+                ts=event.ts,
+            )
+        )
+    assert {r.outcome for r in reviews if r.snippet} == set(REVIEW_OUTCOMES)
+    assert {r.outcome for r in reviews if not r.snippet} == set(REVIEW_OUTCOMES)
+    return reviews
+
+
+def _assert_team_equals_local(
+    local_db: Path, url: str, events: list[Event], now: dt.datetime
+) -> None:
+    for recent_days in (1, 7, 30):
+        settings = PatternSettings(recent_days=recent_days)
+        cutoff = recent_cutoff(now, settings)
+        expected = accumulate(outcome_rows(events, cutoff))
+        # what the editor reads: the pulled daily rows, into buckets, into statistics
+        assert team_cache.team_buckets(local_db, cutoff) == expected
+        local = stats_from_counts(*expected, settings)
+        assert stats_from_counts(*team_cache.team_buckets(local_db, cutoff), settings) == local
+        # what `ailoop stats --team` reads straight from the store
+        direct = shared.team_pattern_stats(url, recent_days, now=now)
+        assert direct.skipped == 0
+        assert shared.buckets_from_days(direct.days, cutoff) == expected
+        # and the events themselves, through the local statistics' own code
+        team_events = list(shared.iter_team_events(url))
+        assert compute_pattern_stats(team_events, settings, now) == compute_pattern_stats(
+            events, settings, now
+        )
+    days = team_cache.read_team_pattern_days(local_db)
+    assert sum(d.total for d in days if d.rule == "") == len(events)
+
+
+def test_review_verdicts_count_in_team_statistics_as_in_local_ones(
+    store_url: str, data_dir: Path
+) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    events = make_events(900, seed=41, now=now)
+    events += _reviews(events, seed=41)
+    local_db = local_db_with(data_dir, events)
+    report = sync_once(local_db, store_url, SyncOptions(), repos=[REPO])
+    assert report.sent == len(events)
+    # the verdicts move the numbers: without them the buckets would differ
+    cutoff = recent_cutoff(now, PatternSettings())
+    editor_only = [e for e in events if e.kind is not Kind.REVIEWED]
+    assert accumulate(outcome_rows(editor_only, cutoff)) != accumulate(outcome_rows(events, cutoff))
+    _assert_team_equals_local(local_db, store_url, events, now)
+    # the acceptance report stays the editor's, locally and for the team
+    merged: Counter[tuple[str, str, str, str, Kind]] = Counter()
+    for tool, language, user, day, kind, count in shared.team_outcome_counts(store_url):
+        merged[tool, language, user, iso_week(day), Kind(kind)] += count
+    assert merged == Counter(
+        {(g.tool, g.language, g.user, g.week, g.kind): g.count for g in outcome_groups(events)}
+    )
+
+
+def test_upgrade_to_5_adds_the_verdicts_already_stored(
+    pg_cluster: TestCluster, database: str, data_dir: Path, tmp_path: Path
+) -> None:
+    import psycopg
+
+    url = pg_cluster.url(database)
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        for number, migration in enumerate(MIGRATIONS[:4], start=1):
+            conn.execute(migration.encode())
+            conn.execute("INSERT INTO ailoop.schema_version (version) VALUES (%s)", (number,))
+    now = dt.datetime.now(dt.timezone.utc)
+    events = make_events(600, seed=42, now=now)
+    events += _reviews(events, seed=42)
+    before, after = events[:500], events[500:]
+    columns = ", ".join(f'"{c}"' for c in shared.PUSH_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(shared.PUSH_COLUMNS))
+    with psycopg.connect(url) as conn, conn.cursor() as cur:  # as a version-4 ailoop did
+        cur.executemany(
+            f"INSERT INTO ailoop.events ({columns}) VALUES ({placeholders})",
+            [shared.shared_row(e, shared.Privacy()) for e in before],
+        )
+        cur.execute("SELECT sum(total) FROM ailoop.pattern_daily WHERE rule = ''")
+        assert cur.fetchone() == (len(before),)
+
+    assert shared.apply_migrations(url) == (4, CURRENT_VERSION)
+    assert shared.apply_migrations(url) == (CURRENT_VERSION, CURRENT_VERSION)  # nothing again
+    local_db = local_db_with(data_dir, after)
+    sync_once(local_db, url, SyncOptions(), repos=[REPO])
+    _assert_team_equals_local(local_db, url, events, now)

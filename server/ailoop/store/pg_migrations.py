@@ -20,6 +20,10 @@ inserted each row (``received_by``, the ``session_user``) beside the user the ro
 and the time it arrived (``received_at``), both set by the trigger whatever the client
 sends. Rows stored before version 3 are not checked again; the client skips the bad ones
 when it reads (``ailoop.store.shared``).
+
+From version 5 ``pattern_daily`` counts the verdicts of ``reviewed`` events about a snippet
+as the local statistics do (``ailoop.verdict``: changes requested or closed reject the
+snippet's keys, approved or merged accept them).
 """
 
 from __future__ import annotations
@@ -294,6 +298,73 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_line_hashes ON ailoop.events USING gin (line_hashes)
         WHERE line_hashes IS NOT NULL;
     CREATE INDEX events_pr ON ailoop.events (pr) WHERE pr IS NOT NULL;
+    """,
+    # 5: review verdicts count in the team statistics as in the local ones
+    # (``ailoop.patterns.stats.outcome_rows``): a ``reviewed`` event about a snippet
+    # (``snippet <> ''``) is a rejection of its keys when changes were requested or the PR
+    # was closed, an acceptance when it was approved or merged; other outcomes and PR-level
+    # events count only in ``total``, as before. ``ailoop.verdict`` says which, for the
+    # rollup trigger (replaced, same owner, privileges and attributes) and for the backfill:
+    # reviewed rows already stored are in ``total`` but in neither count, so their
+    # verdicts are added to the (rule, day) rows they were counted in. Inserts wait for the
+    # migration (SHARE lock), so every row is counted once: by the backfill or by the new
+    # trigger.
+    """
+    LOCK TABLE ailoop.events IN SHARE MODE;
+    -- 'rejected', 'accepted' or NULL (not an outcome of the pattern statistics)
+    CREATE FUNCTION ailoop.verdict(kind text, snippet text, outcome text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    RETURN CASE
+        WHEN kind = 'rejected' THEN 'rejected'
+        WHEN kind IN ('accepted', 'kept') THEN 'accepted'
+        WHEN kind <> 'reviewed' OR snippet = '' THEN NULL
+        WHEN outcome IN ('changes_requested', 'closed') THEN 'rejected'
+        WHEN outcome IN ('approved', 'merged') THEN 'accepted'
+        END;
+    CREATE OR REPLACE FUNCTION ailoop.count_patterns() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    BEGIN
+        INSERT INTO ailoop.pattern_daily AS d (rule, day, rejected, accepted, total, last_seen)
+        SELECT r.rule, (n.ts AT TIME ZONE 'UTC')::date,
+               count(*) FILTER (WHERE ailoop.verdict(n.kind, n.snippet, n.outcome) = 'rejected'),
+               count(*) FILTER (WHERE ailoop.verdict(n.kind, n.snippet, n.outcome) = 'accepted'),
+               count(*), max(n.ts)
+        FROM new_events AS n
+        CROSS JOIN LATERAL (
+            SELECT DISTINCT u.rule FROM unnest(n.findings || ailoop.pattern_key(n.pattern)
+                                              || ''::text) AS u(rule)
+            WHERE u.rule IS NOT NULL
+        ) AS r
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        ON CONFLICT (rule, day) DO UPDATE SET
+            rejected = d.rejected + excluded.rejected,
+            accepted = d.accepted + excluded.accepted,
+            total = d.total + excluded.total,
+            last_seen = greatest(d.last_seen, excluded.last_seen);
+        RETURN NULL;
+    END
+    $$;
+    -- a (rule, day) row missing (an owner deleted it) is made with these events as its total
+    INSERT INTO ailoop.pattern_daily AS d (rule, day, rejected, accepted, total, last_seen)
+    SELECT r.rule, (e.ts AT TIME ZONE 'UTC')::date,
+           count(*) FILTER (WHERE v.verdict = 'rejected'),
+           count(*) FILTER (WHERE v.verdict = 'accepted'),
+           count(*), max(e.ts)
+    FROM ailoop.events AS e
+    CROSS JOIN LATERAL (SELECT ailoop.verdict(e.kind, e.snippet, e.outcome)) AS v(verdict)
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT u.rule FROM unnest(e.findings || ailoop.pattern_key(e.pattern)
+                                          || ''::text) AS u(rule)
+        WHERE u.rule IS NOT NULL
+    ) AS r
+    WHERE e.kind = 'reviewed' AND v.verdict IS NOT NULL
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (rule, day) DO UPDATE SET
+        rejected = d.rejected + excluded.rejected,
+        accepted = d.accepted + excluded.accepted,
+        last_seen = greatest(d.last_seen, excluded.last_seen);
     """,
 )
 

@@ -742,8 +742,11 @@ class PatternCounts:
     """Raw team numbers for one pattern key.
 
     A key is a finding like ``ruff:F401`` or ``pattern:<id>``; a picked pattern without a
-    prefix is read as ``pattern:<id>``. ``accepted`` counts ``accepted`` and ``kept`` events; ``total`` counts every event that
-    carries the key, of any kind; ``*_recent`` count the last ``recent_days`` UTC calendar
+    prefix is read as ``pattern:<id>``. ``rejected`` counts ``rejected`` events and, from
+    schema version 5, ``reviewed`` events about a snippet whose outcome is
+    ``changes_requested`` or ``closed``; ``accepted`` counts ``accepted`` and ``kept`` events
+    and reviewed ones ``approved`` or ``merged`` (as ``ailoop.patterns.stats.outcome_rows``);
+    ``total`` counts every event that carries the key, of any kind; ``*_recent`` count the last ``recent_days`` UTC calendar
     days, today included (the window of ``ailoop.patterns.stats.recent_cutoff``);
     ``last_seen`` is the newest such event's time (ISO).
     """
@@ -958,7 +961,9 @@ _SANE_TS_SQL = "ts BETWEEN TIMESTAMPTZ '1970-01-01 00:00:00+00' AND now() + inte
 
 #: Outcome events (accepted, kept, rejected, reverted) counted by tool, language, user,
 #: UTC day and kind: what ``ailoop stats`` groups, computed by the database. The day is
-#: NULL for a time that is not valid (the group is skipped).
+#: NULL for a time that is not valid (the group is skipped). ``reviewed`` events are left
+#: out, as the local acceptance report leaves them out (``ailoop.analytics.local``): they
+#: are code review's verdicts, not the editor's, and count in the pattern statistics only.
 TEAM_OUTCOME_COUNTS_SQL = f"""
 SELECT tool, language, "user",
        CASE WHEN {_SANE_TS_SQL} THEN to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD') END,
