@@ -1,0 +1,3 @@
+export const config = {
+  apiUrl: import.meta.env.VITE_API_URL as string,
+};
