@@ -20,7 +20,7 @@ import contextlib
 import os
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,6 +44,8 @@ class Workload:
     #: The inserted text alone, and the line it is inserted at (for incremental changes).
     snippet: str = ""
     line: int = 0
+    #: The document's LSP language id.
+    language: str = "python"
 
 
 #: Server-to-client requests a plain editor answers with ``null``.
@@ -64,6 +66,12 @@ def editor_answer(method: str, params: Any) -> Any:
     if method in _NULL_ANSWERS:
         return None
     raise MethodNotFound(method)
+
+
+def all_of(probes: Iterable[DiagnosticsProbe]) -> DiagnosticsProbe:
+    """A probe that passes when every one of ``probes`` does."""
+    chosen = list(probes)
+    return lambda diagnostics: all(probe(diagnostics) for probe in chosen)
 
 
 def percentile(samples: Sequence[float], fraction: float) -> float:
@@ -125,7 +133,12 @@ class Subject(Protocol):
 
 
 class LspServerSubject:
-    """Any language server started with ``argv``, driven by a minimal push-only client."""
+    """Any language server started with ``argv``, driven by a minimal client.
+
+    The client takes pushed diagnostics; with ``pull`` it also declares pull diagnostics
+    and asks ``textDocument/diagnostic`` after each change, as VS Code does with a server
+    that offers them (TypeScript 7's ``tsgo --lsp`` only answers pulls).
+    """
 
     def __init__(
         self,
@@ -139,8 +152,10 @@ class LspServerSubject:
         vary: Callable[[str, int], str] | None = None,
         settle: str | None = None,
         incremental: bool = True,
+        pull: bool = False,
     ) -> None:
         self.name = name
+        self.pull = pull
         #: Send each insertion and removal as a ranged change, as editors do; else the
         #: whole new text.
         self.incremental = incremental
@@ -188,7 +203,10 @@ class LspServerSubject:
                 "workspaceFolders": [{"uri": self.root.as_uri(), "name": self.root.name}],
                 "capabilities": {
                     "general": {"positionEncodings": ["utf-16"]},
-                    "textDocument": {"publishDiagnostics": {"versionSupport": True}},
+                    "textDocument": {
+                        "publishDiagnostics": {"versionSupport": True},
+                        **({"diagnostic": {"dynamicRegistration": False}} if self.pull else {}),
+                    },
                     "workspace": {"configuration": True},
                 },
                 "initializationOptions": self.initialization_options,
@@ -203,7 +221,7 @@ class LspServerSubject:
             {
                 "textDocument": {
                     "uri": workload.uri,
-                    "languageId": "python",
+                    "languageId": workload.language,
                     "version": self._version,
                     "text": workload.base_text,
                 }
@@ -220,6 +238,8 @@ class LspServerSubject:
         insertion = self._insertion(workload)
         sent = time.perf_counter()
         self._change(workload.uri, insertion)
+        if self.pull:
+            await self._pull_until(workload.uri, all_of(self.probes.values()))
         times = {}
         for label, probe in self.probes.items():
             arrived, _ = await self._wait(workload.uri, mark, probe)
@@ -227,6 +247,8 @@ class LspServerSubject:
         mark = len(self._published)
         self._version += 1
         self._change(workload.uri, self._removal(workload))
+        if self.pull:
+            await self._pull_until(workload.uri, lambda _: True)
         await self._wait(
             workload.uri,
             mark,
@@ -272,6 +294,22 @@ class LspServerSubject:
         end = {"line": workload.line + workload.snippet.count("\n"), "character": 0}
         start = {"line": workload.line, "character": 0}
         return {"range": {"start": start, "end": end}, "text": ""}
+
+    async def _pull_until(self, uri: str, probe: DiagnosticsProbe) -> None:
+        """Ask for the document's diagnostics until an answer passes ``probe``.
+
+        Each answer is recorded as if it had been pushed, at the time it arrived.
+        """
+        assert self._connection is not None
+        while True:
+            report = await self._connection.request(
+                "textDocument/diagnostic", {"textDocument": {"uri": uri}}, timeout=self.timeout
+            )
+            items = list(report.get("items", [])) if isinstance(report, dict) else []
+            self._published.append((time.perf_counter(), uri, items))
+            self._arrived.set()
+            if probe(items):
+                return
 
     def _change(self, uri: str, change: dict[str, Any]) -> None:
         assert self._connection is not None
@@ -324,6 +362,8 @@ class HubSubject:
     _version: int = 0
     #: Pass the ranged changes with the new text, as the language server does.
     incremental: bool = True
+    #: Resident memory per engine (its process tree), as of the last :meth:`rss_kib`.
+    engine_rss_kib: dict[str, int] = field(default_factory=dict)
 
     async def start(self, workload: Workload) -> float:
         """Start the hub and open the document; ready means every engine reported it."""
@@ -331,7 +371,7 @@ class HubSubject:
         self._hub = EngineHub(self.root, self.settings, self._on_findings, self._problems.append)
         await self._hub.start()
         self._version = 1
-        self._hub.open(workload.uri, "python", self._version, workload.base_text)
+        self._hub.open(workload.uri, workload.language, self._version, workload.base_text)
         for engine in self.probes:
             await self._wait(0, None, engine)
         return time.perf_counter() - started
@@ -372,13 +412,13 @@ class HubSubject:
 
     def rss_kib(self) -> int:
         """Resident memory of the engines' child processes (not of this Python process)."""
-        total = 0
+        self.engine_rss_kib = {}
         if self._hub is not None:
-            for engine in self._hub.engines.values():
+            for name, engine in self._hub.engines.items():
                 pid = getattr(engine, "pid", None)
                 if isinstance(pid, int):
-                    total += process_tree_rss_kib(pid)
-        return total
+                    self.engine_rss_kib[name] = process_tree_rss_kib(pid)
+        return sum(self.engine_rss_kib.values())
 
     async def stop(self) -> None:
         """Stop the hub and its engines."""

@@ -502,3 +502,47 @@ async def test_first_answers_waits_for_the_lint_check_only(
     assert [r.version for r in recorder.reports if r.engine == "ruff"] == [1, 2]
     assert [r.version for r in recorder.reports if r.engine == "ty"] == [1]  # checks after
     assert "ty:unresolved-reference" in (await recorder.wait_report(by("ty", 2))).codes
+
+
+@pytest.mark.parametrize("lint", ["ruff", "slowlint"])
+async def test_type_checks_wait_for_quick_lint_checks_only(
+    make_hub: HubFactory, recorder: Recorder, project: Path, lint: str
+) -> None:
+    """Type checks wait (briefly) for a quick linter's answer, not for a slow linter's.
+
+    ruff answers in milliseconds, and a type check started after it has the CPU to itself.
+    Biome on a large file takes a few hundred milliseconds and TypeScript tens: waiting
+    for the linter would only delay the type checker's answer.
+    """
+    require_engine("ty")
+    engines: list[dict[str, object]] = []
+    if lint == "slowlint":  # answers (nothing) half a second after it read the text
+        engines.append(
+            {
+                "name": "slowlint",
+                "command": [
+                    sys.executable,
+                    "-c",
+                    "import sys, time; sys.stdin.read(); time.sleep(0.5)",
+                ],
+                "languages": ["python"],
+                "output": "regex",
+                "pattern": r"^(?P<line>\d+):(?P<col>\d+): (?P<rule>\S+) (?P<message>.*)$",
+            }
+        )
+    else:
+        require_engine("ruff")
+    settings, problems = parse_feedback_settings({"ruff": lint == "ruff", "engines": engines})
+    assert problems == []
+    hub = make_hub(settings)
+    await hub.start()
+    uri = (project / "app.py").as_uri()
+    types_slot = next(slot for slot in hub._slots if slot.engine.name == "ty")
+    hub.open(uri, "python", 1, "x = 1\n")
+    await recorder.wait_report(by(lint, 1))  # each engine's typical check time is known now
+    await recorder.wait_report(by("ty", 1))
+    hub.change(uri, 2, SNIPPET, immediate=True)
+    assert (uri in types_slot.running) is (lint == "slowlint")
+    report = await recorder.wait_report(by("ty", 2))
+    assert "ty:unresolved-reference" in report.codes
+    await recorder.wait_report(by(lint, 2))

@@ -48,8 +48,11 @@ ProblemCallback = Callable[[str], None]
 _T = TypeVar("_T")
 
 #: The longest a higher-priority check waits for the lower ones (a hung lint engine must
-#: not hold up the type checker).
+#: not hold up the type checker). An engine whose checks typically take longer than this
+#: (Biome on a large file) is not waited for at all.
 _PRIORITY_WAIT_CAP = 0.1
+#: Weight of the newest check in an engine's typical check time.
+_TYPICAL_WEIGHT = 0.3
 
 EngineState = Literal["starting", "ready", "waiting", "stopped"]
 
@@ -97,6 +100,12 @@ class _EngineSlot:
     generation: int = 0
     running: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     rerun: set[str] = field(default_factory=set)
+    #: Seconds a check typically takes (a moving average), once one has answered.
+    typical: float | None = None
+
+    def quick(self) -> bool:
+        """Whether this engine's checks are worth waiting for before starting the next."""
+        return self.typical is None or self.typical <= _PRIORITY_WAIT_CAP
 
 
 class EngineHub:
@@ -426,9 +435,12 @@ class EngineHub:
         for slot in slots:
             if slot.engine.priority == first:
                 self._start_check(slot, uri)
-        earlier = [slot.running[uri] for slot in slots if uri in slot.running]
+        earlier = [slot.running[uri] for slot in slots if uri in slot.running and slot.quick()]
         later = [slot for slot in slots if slot.engine.priority != first]
-        if later:
+        if later and not earlier:  # nothing quick to wait for: sharing the CPU costs less
+            for slot in sorted(later, key=lambda slot: slot.engine.priority):
+                self._start_check(slot, uri)
+        elif later:
             task = self._spawn(self._check_later(uri, document.version, earlier, later))
             self._later.add(task)
             task.add_done_callback(self._later.discard)
@@ -462,7 +474,10 @@ class EngineHub:
             answer = slot.engine.check(document, timeout)  # may send its request right now
         except Exception as error:  # noqa: BLE001 - handled by _check like a failed await
             answer = failed_check(error)
-        slot.running[uri] = self._spawn(self._check(slot, slot.generation, document, answer))
+        started = self._loop.time() if self._loop is not None else 0.0
+        slot.running[uri] = self._spawn(
+            self._check(slot, slot.generation, document, answer, started)
+        )
 
     async def _check(
         self,
@@ -470,10 +485,18 @@ class EngineHub:
         generation: int,
         document: Document,
         answer: Awaitable[list[Finding]],
+        started: float,
     ) -> None:
         findings: list[Finding] | None = None
         try:
             findings = await answer
+            if self._loop is not None:
+                took = self._loop.time() - started
+                slot.typical = (
+                    took
+                    if slot.typical is None
+                    else (1 - _TYPICAL_WEIGHT) * slot.typical + _TYPICAL_WEIGHT * took
+                )
         except CheckOutdated:
             slot.rerun.add(document.uri)
         except EngineHung as error:
