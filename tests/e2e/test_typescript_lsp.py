@@ -317,3 +317,41 @@ async def test_eslint_findings_inside_the_snippet_only(
         column = ESLINT_SNIPPET.splitlines()[1].index("any")
         assert any_type.range.start == types.Position(4, column)  # the AI's, not `legacy`
         inside(codes(found, "eslint:"), (4, 6))
+
+
+#: The AI's: a `debugger` statement (oxlint's eslint/no-debugger), nothing else.
+OXLINT_SNIPPET = (
+    "\nexport function total(items: number[]): number {\n  debugger;\n  return items.length;\n}\n"
+)
+OXLINT_HUMAN = "export function legacy(): void {\n  debugger;\n}\n"
+
+
+async def test_oxlint_findings_inside_the_snippet_only(
+    data_dir: Path, tmp_path: Path, node_engines: Path
+) -> None:
+    oxlint = node_engines / "oxlint"
+    require(oxlint.exists(), f"{oxlint} (run scripts/setup-node-engines.sh)")
+    root = repo(tmp_path / "shop")
+    manifest = {"name": "shop", "private": True, "devDependencies": {"oxlint": "1"}}
+    (root / "package.json").write_text(json.dumps(manifest), encoding="utf-8")
+    rules = {"rules": {"no-debugger": "error"}}
+    (root / ".oxlintrc.json").write_text(json.dumps(rules), encoding="utf-8")
+    (root / "node_modules" / ".bin").mkdir(parents=True)
+    (root / "node_modules" / ".bin" / "oxlint").symlink_to(oxlint)
+    (root / "src").mkdir()
+    trust(root)  # oxlint's jsPlugins are the repository's JavaScript: trusted only
+    options = {"feedback": {"requestTimeoutMs": 30000, "typescript": False}}
+    async with session("visual_studio_code", data_dir, root, options) as client:
+        uri = (root / "src" / "total.ts").as_uri()
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri, "typescript", 1, OXLINT_HUMAN)
+            )
+        )
+        change(client, uri, 2, (3, 0), (3, 0), OXLINT_SNIPPET)
+        found = await diagnostics_where(
+            client, uri, lambda d: bool(codes(d, "oxlint:eslint/no-debugger")), wait=60.0
+        )
+        (debugger,) = codes(found, "oxlint:eslint/no-debugger")
+        assert debugger.range.start.line == 5  # the AI's, not the developer's on line 1
+        inside(codes(found, "oxlint:"), (4, 7))
