@@ -1,11 +1,13 @@
-"""TS/JS edit-time feedback latency: ailoop beside `biome lsp-proxy` and `tsgo --lsp` alone.
+"""TS/JS edit-time feedback latency: ailoop beside a linter's server and `tsgo --lsp` alone.
 
 The workload: `lib/linter/code-path-analysis/code-path-state.js` of the ESLint that
 scripts/setup-node-engines.sh installs (MIT license; ~2,400 lines of a well-known
 project), copied into a temporary workspace at run time with a `jsconfig.json` that turns
-on type checking for JavaScript (`checkJs`), a `biome.json` with the recommended rules,
-and a `package.json` that declares TypeScript 7 (so the `ts` preset runs `tsgo`). An
-18-line AI-style snippet with a lint problem (`debugger`, Biome's noDebugger) and type
+on type checking for JavaScript (`checkJs`), the linter's configuration (`--lint`: Biome's
+recommended rules, the default; oxlint or ESLint with `no-debugger`, both run from the
+workspace's node_modules in a trusted workspace, as ailoop runs them), and a `package.json`
+that declares TypeScript 7 (so the `ts` preset runs `tsgo`). An
+18-line AI-style snippet with a lint problem (`debugger`) and type
 problems (an undefined `fetchWithBackoff`, TypeScript 2304; a string given a JSDoc
 `number` type, 2322) is inserted before a top-level function near the middle, with one
 ranged `didChange`, then removed again; subjects are interleaved round by round.
@@ -20,7 +22,7 @@ The engines are the ones scripts/setup-node-engines.sh installs (``AILOOP_NODE_E
 default ~/.cache/ailoop/node-engines), run by Node 24 (``AILOOP_NODE_BIN``); the workspace
 finds them on ``PATH``, as an untrusted workspace does.
 
-    PYTHONPATH=server python bench/ts_feedback_bench.py [--rounds 30]
+    PYTHONPATH=server python bench/ts_feedback_bench.py [--rounds 30] [--lint oxlint]
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,9 @@ from feedback.lsp_timing import (
 
 import ailoop
 from ailoop.feedback import FeedbackSettings, Finding
+from ailoop.feedback.presets import eslint_settings
+from ailoop.settings import read_workspace_files, snake_keys
+from ailoop.trust import CONFIG_DIR_ENV, TRUST_FILE, TrustStore, split
 
 MARKER = "fetchWithBackoff"
 #: Where ``ailoop`` is imported from, for the server the benchmark starts.
@@ -62,11 +68,57 @@ NODE_BIN = Path(
 )
 SOURCE = ENGINES / "node_modules/eslint/lib/linter/code-path-analysis/code-path-state.js"
 
-#: Time to findings through ailoop over the engine alone (p50): lint, types.
-FINDINGS_TARGETS = {"biome": 1.3, "ts": 1.2}
-LINT_RULE = "lint/suspicious/noDebugger"
+#: Time to findings through ailoop over the engines without it (p50): lint, types.
+LINT_TARGET, TYPES_TARGET = 1.3, 1.2
 TYPES_CODE = "2304"  # Cannot find name 'fetchWithBackoff'.
-BOTH = "biome + tsgo side by side"
+
+
+@dataclass(frozen=True)
+class Linter:
+    """A lint preset: how it runs alone, its rule for `debugger`, its workspace files."""
+
+    name: str
+    #: The executable under node_modules/.bin and its arguments.
+    argv: tuple[str, ...]
+    #: The rule's code as the server publishes it, and as ailoop does (after the colon).
+    code: str
+    ailoop_code: str
+    files: dict[str, str]
+    #: Whether ailoop runs it only in a trusted workspace (from node_modules/.bin).
+    trusted: bool = False
+    #: Whether it answers pulls rather than pushing (as ailoop and VS Code ask it).
+    pull: bool = False
+
+
+#: Each linter's npm package, for the workspace's package.json.
+PACKAGES = {"biome": "@biomejs/biome", "oxlint": "oxlint", "eslint": "eslint"}
+
+LINTERS = {
+    "biome": Linter(
+        "biome",
+        ("biome", "lsp-proxy"),
+        "lint/suspicious/noDebugger",
+        "lint/suspicious/noDebugger",
+        {"biome.json": json.dumps({"linter": {"enabled": True, "rules": {"recommended": True}}})},
+    ),
+    "oxlint": Linter(
+        "oxlint",
+        ("oxlint", "--lsp"),
+        "eslint(no-debugger)",
+        "eslint/no-debugger",
+        {".oxlintrc.json": json.dumps({"rules": {"no-debugger": "error"}})},
+        trusted=True,
+    ),
+    "eslint": Linter(
+        "eslint",
+        ("vscode-eslint-language-server", "--stdio"),
+        "no-debugger",
+        "no-debugger",
+        {"eslint.config.mjs": 'export default [{ rules: { "no-debugger": "error" } }];\n'},
+        trusted=True,
+        pull=True,
+    ),
+}
 
 SNIPPET = f"""
 async function loadRemoteConfig(url, retries = 3) {{
@@ -90,7 +142,7 @@ async function loadRemoteConfig(url, retries = 3) {{
 """
 
 
-def make_workload(root: Path) -> Workload:
+def make_workload(root: Path, linter: Linter) -> Workload:
     """Write the workspace and build the insertion near the middle of the source."""
     (root / "package.json").write_text(
         json.dumps(
@@ -98,7 +150,7 @@ def make_workload(root: Path) -> Workload:
                 "name": "bench",
                 "private": True,
                 "devDependencies": {
-                    "@biomejs/biome": "2",
+                    PACKAGES[linter.name]: "*",
                     "@typescript/native-preview": "7.0.0-dev",
                 },
             }
@@ -120,10 +172,14 @@ def make_workload(root: Path) -> Workload:
         ),
         encoding="utf-8",
     )
-    (root / "biome.json").write_text(
-        json.dumps({"linter": {"enabled": True, "rules": {"recommended": True}}}),
-        encoding="utf-8",
-    )
+    for name, text in linter.files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    if linter.trusted:  # run from the workspace's node_modules, as `npm install -D` gives
+        bin_dir = root / "node_modules" / ".bin"
+        bin_dir.mkdir(parents=True)
+        (bin_dir / linter.argv[0]).symlink_to(ENGINES / "node_modules" / ".bin" / linter.argv[0])
+        if linter.name == "eslint":  # the server loads the workspace's own eslint
+            (root / "node_modules" / "eslint").symlink_to(ENGINES / "node_modules" / "eslint")
     target = root / SOURCE.name
     shutil.copyfile(SOURCE, target)
     base = target.read_text(encoding="utf-8")
@@ -193,42 +249,54 @@ def row(measurement: Measurement, label: str) -> tuple[float, float]:
     return p50 * 1000, p90 * 1000
 
 
-def require_engines() -> tuple[Path, Path]:
-    """The installed ``biome`` and ``tsgo``, with Node 24 first on ``PATH``."""
+def require_engines(linter: Linter) -> tuple[Path, Path]:
+    """The installed linter and ``tsgo``, with Node 24 first on ``PATH``."""
     bin_dir = ENGINES / "node_modules" / ".bin"
-    biome, tsgo = bin_dir / "biome", bin_dir / "tsgo"
-    for path in (biome, tsgo, SOURCE):
+    lint, tsgo = bin_dir / linter.argv[0], bin_dir / "tsgo"
+    for path in (lint, tsgo, SOURCE):
         if not path.exists():
             raise SystemExit(f"{path} is missing: run scripts/setup-node-engines.sh")
     if not (NODE_BIN / "node").exists():
         raise SystemExit(f"Node 24 is missing at {NODE_BIN}: run scripts/setup-vscode.sh")
     os.environ["PATH"] = os.pathsep.join([str(NODE_BIN), str(bin_dir), os.environ["PATH"]])
-    return biome, tsgo
+    return lint, tsgo
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="measured insertions (>= 30)")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--lint", choices=sorted(LINTERS), default="biome", help="the linter")
     args = parser.parse_args()
-    biome, tsgo = require_engines()
+    linter = LINTERS[args.lint]
+    lint_path, tsgo = require_engines(linter)
     with tempfile.TemporaryDirectory(prefix="ailoop-ts-bench-") as directory:
         root = Path(directory)
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         os.environ["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
-        workload = make_workload(root)
+        workload = make_workload(root, linter)
+        lint = linter.name
+        env = {"AILOOP_DATA_DIR": str(root / ".ailoop-data")}
+        if linter.trusted:  # ailoop runs the workspace's node_modules/.bin once trusted
+            config = root / ".ailoop-config"
+            env[CONFIG_DIR_ENV] = str(config)
+            files, _ = read_workspace_files(root)
+            TrustStore(config / TRUST_FILE).trust(root, split(snake_keys(files), root).fingerprint)
         hub = HubSubject(
             root,
-            FeedbackSettings(ruff=False, ty=False),
-            {"biome": has_finding(LINT_RULE), "ts": has_finding(TYPES_CODE)},
+            FeedbackSettings(ruff=False, ty=False, workspace_executables=linter.trusted),
+            {lint: has_finding(linter.ailoop_code), "ts": has_finding(TYPES_CODE)},
         )
+        settings = eslint_settings(root) if lint == "eslint" else None
 
-        def biome_alone(name: str) -> LspServerSubject:
+        def lint_alone(name: str) -> LspServerSubject:
             return LspServerSubject(
                 name,
-                [str(biome), "lsp-proxy"],
+                [str(lint_path), *linter.argv[1:]],
                 root,
-                {"biome": in_snippet(workload, LINT_RULE, marker=False)},
+                {lint: in_snippet(workload, linter.code, marker=False)},
+                configuration=settings,
+                pull=linter.pull,
             )
 
         def tsgo_alone(name: str) -> LspServerSubject:
@@ -240,22 +308,21 @@ async def main() -> None:
                 pull=True,  # it answers pulls only, as VS Code asks
             )
 
+        both = f"{lint} + tsgo side by side"
         subjects: list[Subject] = [
-            biome_alone("biome lsp-proxy alone"),
+            lint_alone(f"{lint} alone"),
             tsgo_alone("tsgo --lsp alone"),
-            SideBySide(
-                BOTH, biome_alone("biome (side by side)"), tsgo_alone("tsgo (side by side)")
-            ),
+            SideBySide(both, lint_alone(f"{lint} (side by side)"), tsgo_alone("tsgo (s.b.s.)")),
             LspServerSubject(
                 "ailoop serve",
                 [sys.executable, "-m", "ailoop", "serve"],
                 root,
                 {
-                    "biome": in_snippet(workload, f"biome:{LINT_RULE}", marker=False),
+                    lint: in_snippet(workload, f"{lint}:{linter.ailoop_code}", marker=False),
                     "ts": in_snippet(workload, f"ts:{TYPES_CODE}", marker=True),
                 },
                 env={
-                    "AILOOP_DATA_DIR": str(root / ".ailoop-data"),
+                    **env,
                     "PYTHONPATH": os.pathsep.join(
                         filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")])
                     ),
@@ -297,9 +364,9 @@ async def main() -> None:
     print("what each engine takes with the machine to itself.")
     print(f"{'ratio (p50)':<50}{'value':>8}{'target':>9}")
     for subject in ("ailoop serve", "ailoop EngineHub"):
-        for label in ("biome", "ts"):
-            ratio = row(by_name[subject], label)[0] / row(by_name[BOTH], label)[0]
-            target = FINDINGS_TARGETS[label]
+        for label in (lint, "ts"):
+            ratio = row(by_name[subject], label)[0] / row(by_name[both], label)[0]
+            target = TYPES_TARGET if label == "ts" else LINT_TARGET
             verdict = "ok" if ratio <= target else "MISSED"
             name = f"{subject} {label} / side by side"
             print(f"{name:<50}{ratio:>8.2f}{f'<= {target}':>9}  {verdict}")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ailoop.feedback import EngineHub, FeedbackSettings, Finding
+from ailoop.feedback.child import client_capabilities
 from ailoop.feedback.jsonrpc import JsonRpcConnection, MethodNotFound
 
 #: A predicate over one ``publishDiagnostics`` list (decoded JSON diagnostics).
@@ -153,9 +154,12 @@ class LspServerSubject:
         settle: str | None = None,
         incremental: bool = True,
         pull: bool = False,
+        configuration: Any = None,
     ) -> None:
         self.name = name
         self.pull = pull
+        #: The answer to every item of ``workspace/configuration`` (ESLint's server asks).
+        self.configuration = configuration
         #: Send each insertion and removal as a ranged change, as editors do; else the
         #: whole new text.
         self.incremental = incremental
@@ -195,25 +199,25 @@ class LspServerSubject:
             self._process.stdout, self._process.stdin, self._on_notification, self._on_request
         )
         self._connection.start()
-        await self._connection.request(
+        result = await self._connection.request(
             "initialize",
             {
                 "processId": os.getpid(),
                 "rootUri": self.root.as_uri(),
                 "workspaceFolders": [{"uri": self.root.as_uri(), "name": self.root.name}],
-                "capabilities": {
-                    "general": {"positionEncodings": ["utf-16"]},
-                    "textDocument": {
-                        "publishDiagnostics": {"versionSupport": True},
-                        **({"diagnostic": {"dynamicRegistration": False}} if self.pull else {}),
-                    },
-                    "workspace": {"configuration": True},
-                },
+                # What ailoop announces to its engines, so both are answered alike.
+                "capabilities": client_capabilities(self.pull),
                 "initializationOptions": self.initialization_options,
             },
             timeout=self.timeout,
         )
         ready = time.perf_counter() - started
+        capabilities = result.get("capabilities", {}) if isinstance(result, dict) else {}
+        sync = capabilities.get("textDocumentSync")
+        if isinstance(sync, dict):
+            sync = sync.get("change")
+        if sync != 2:  # the server takes whole texts only (oxlint, ESLint's server)
+            self.incremental = False
         self._connection.notify("initialized", {})
         self._version = 1
         self._connection.notify(
@@ -342,6 +346,8 @@ class LspServerSubject:
             self._arrived.set()
 
     async def _on_request(self, method: str, params: Any) -> Any:
+        if method == "workspace/configuration" and self.configuration is not None:
+            return [self.configuration for _ in (params or {}).get("items", [])]
         return editor_answer(method, params)
 
 
