@@ -4,7 +4,9 @@
 ``pull_request_review_comment``; GitLab note and merge request events) from files, a
 directory or stdin, matches them by content in the checkout and records ``reviewed``
 events; ``serve`` receives them over HTTP; ``status`` says what was ingested, per PR;
-``backfill`` reads the JSON that ``gh api --paginate`` prints. See docs/review.md.
+``backfill`` reads GitHub's or GitLab's REST API (or the JSON ``gh api --paginate``
+printed). Many deliveries are written in batches (:mod:`ailoop.review.batch`). See
+docs/review.md.
 """
 
 from __future__ import annotations
@@ -49,13 +51,7 @@ def register(subparsers: Any) -> None:
         "--event", help="the event type of bare payloads ($GITHUB_EVENT_NAME in GitHub Actions)"
     )
     _common(ingest)
-    ingest.add_argument(
-        "--team",
-        action="store_true",
-        help="also match against the team store's snippets (for CI, where the local store "
-        "is empty); the store is found as ailoop sync finds it, or --url",
-    )
-    ingest.add_argument("--url", help="the team store's URL (with --team)")
+    _team(ingest)
     ingest.add_argument("--format", choices=("text", "json"), default="text")
     ingest.set_defaults(func=run_ingest)
 
@@ -83,18 +79,47 @@ def register(subparsers: Any) -> None:
 
     backfill = actions.add_parser(
         "backfill",
-        help="record the outcomes of past PRs from gh api --paginate output",
-        description="Read the JSON that gh api --paginate prints for repos/O/N/pulls, "
-        "pulls/N/reviews and pulls/N/comments (one file, pages one after another, or "
-        "several files), and ingest it like webhook deliveries. The live REST client is "
-        "not there yet.",
+        help="record the outcomes of past PRs from GitHub's or GitLab's API (or gh api output)",
+        description="Read the pull requests of --repo OWNER/NAME (default: the checkout's "
+        "origin) from GitHub's REST API: pulls, their review comments, reviews and files, "
+        "paginated and rate-limit aware; the token from GITHUB_TOKEN or `gh auth token`. "
+        "--gitlab reads a GitLab project's merge requests, notes and approvals (GITLAB_TOKEN). "
+        "--from-file reads the JSON `gh api --paginate` printed instead. Ingested like webhook "
+        "deliveries: what was recorded before is not recorded again.",
     )
     backfill.add_argument(
-        "--from-file", dest="files", action="append", type=Path, required=True, metavar="FILE"
+        "--from-file", dest="files", action="append", type=Path, metavar="FILE",
+        help="read gh api --paginate output instead of the API (repeatable)",
+    )  # fmt: skip
+    backfill.add_argument("--since", metavar="DATE", help="only PRs updated since (2026-01-31)")
+    backfill.add_argument("--gitlab", action="store_true", help="read GitLab's API")
+    backfill.add_argument(
+        "--api-url",
+        metavar="URL",
+        help="the API's base URL (GitHub Enterprise: https://HOST/api/v3; default: "
+        "https://api.github.com, with --gitlab https://gitlab.com/api/v4)",
+    )
+    backfill.add_argument(
+        "--max-wait",
+        type=whole_number(0),
+        default=900,
+        metavar="SECONDS",
+        help="longest wait for a rate limit before stopping (default: 900)",
     )
     _common(backfill)
+    _team(backfill)
     backfill.add_argument("--format", choices=("text", "json"), default="text")
     backfill.set_defaults(func=run_backfill)
+
+
+def _team(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help="also match against the team store's snippets (for CI, where the local store "
+        "is empty); the store is found as ailoop sync finds it, or --url",
+    )
+    parser.add_argument("--url", help="the team store's URL (with --team)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -152,9 +177,9 @@ class _Setup:
     """The checkout, the store and the ingester of one command run."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        from ailoop.review.batch import BatchingStore
         from ailoop.review.git import Git
         from ailoop.review.ingest import Ingester
-        from ailoop.store.local import LocalStore
         from ailoop.workspace import find_repo_root, repo_identity
 
         start = (args.root or Path.cwd()).resolve()
@@ -168,7 +193,7 @@ class _Setup:
                 f"cannot tell which repository {root} is (it has no origin remote); "
                 "pass --repo OWNER/NAME"
             )
-        self.store = LocalStore.open(args.data_dir)
+        self.store = BatchingStore.open(args.data_dir)
         self.conn: Any = None
         index = None
         if getattr(args, "team", False):
@@ -219,14 +244,17 @@ class _Usage(Exception):
 def _deliveries(
     sources: list[str], event: str | None
 ) -> Iterator[tuple[str, Delivery | None, str]]:
-    """Yield (where, delivery or None, why not) for each delivery in the sources."""
+    """Yield (where, delivery or None, why not) for each delivery in the sources.
+
+    Standard input is read first, before anything is written: the store's write lock is
+    never held while waiting for it.
+    """
     from ailoop.review.payloads import MAX_BYTES, PayloadError, load
 
+    stdin = sys.stdin.buffer.read(MAX_BYTES + 1) if "-" in sources else b""
     for source in sources:
         if source == "-":
-            files: list[tuple[str, bytes | None]] = [
-                ("stdin", sys.stdin.buffer.read(MAX_BYTES + 1))
-            ]
+            files: list[tuple[str, bytes | None]] = [("stdin", stdin)]
         else:
             path = Path(source)
             if path.is_dir():
@@ -277,26 +305,64 @@ def _report(results: list[tuple[str, Result]], problems: int, fmt: str) -> int:
 
 
 def _ingest_each(
-    setup: _Setup, deliveries: Iterable[tuple[Any, ...]], results: list[tuple[str, Result]]
+    setup: _Setup,
+    deliveries: Iterable[tuple[Any, ...]] | None,
+    results: list[tuple[str, Result]],
+    *,
+    groups: Iterable[list[tuple[str, Delivery]]] = (),
 ) -> int:
     """Ingest each ``(where, delivery)``, adding to ``results``; return how many failed.
 
     A delivery of ``None`` could not be read: its reason is the third item of the tuple.
+    Deliveries are written in batches (one commit for many, see :mod:`ailoop.review.batch`);
+    ``groups`` (one per pull request, read from an API) are each committed before the next
+    is read, so no lock is held while the network is waited on. When a batch cannot be
+    committed, its deliveries are reported as not recorded.
     """
+    from ailoop.review.backfill import BackfillError
     from ailoop.review.git import GitError
     from ailoop.store.local import StoreError
 
     problems = 0
-    for where, delivery, *why in deliveries:
+    pending: list[tuple[str, Result]] = []  # recorded in the batch not yet committed
+
+    def one(where: str, delivery: Delivery | None, why: list[str]) -> None:
+        nonlocal problems
         if delivery is None:
             problems += 1
             print(f"ailoop: {where}: {why[0]}; nothing recorded", file=sys.stderr)
-            continue
+            return
         try:
-            results.append((where, setup.ingester.ingest(delivery)))
+            result = setup.ingester.ingest(delivery)
         except (GitError, StoreError) as exc:
             problems += 1
             print(f"ailoop: {where}: {exc}; nothing recorded", file=sys.stderr)
+            return
+        results.append((where, result))
+        pending.append((where, result))
+
+    try:
+        with setup.store.batches() as batch:
+            for where, delivery, *why in deliveries or ():
+                one(where, delivery, why)
+                if batch.due():
+                    pending.clear()
+            try:
+                for group in groups:
+                    for where, delivery in group:
+                        one(where, delivery, [])
+                    batch.flush()
+                    pending.clear()
+            except BackfillError as exc:  # the API stopped answering: keep what was read
+                problems += 1
+                print(f"ailoop: {exc}", file=sys.stderr)
+        pending.clear()
+    except StoreError as exc:
+        for where, _ in pending:
+            print(f"ailoop: {where}: {exc}; nothing recorded", file=sys.stderr)
+        problems += len(pending)
+        lost = {id(r) for _, r in pending}
+        results[:] = [(w, r) for w, r in results if id(r) not in lost]
     return problems
 
 
@@ -437,20 +503,75 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_backfill(args: argparse.Namespace) -> int:
-    """Ingest `gh api --paginate` output as deliveries."""
+    """Ingest past pull requests: from the API, or from `gh api --paginate` output."""
     from ailoop.review.backfill import BackfillError, deliveries_from_gh
 
+    if args.files and (args.gitlab or args.api_url or args.since):
+        print("ailoop: --from-file reads files; --gitlab, --api-url and --since are for the "
+              "API", file=sys.stderr)  # fmt: skip
+        return 2
     setup = _open_setup(args)
     if setup is None:
         return 2
     results: list[tuple[str, Result]] = []
     try:
-        try:
-            deliveries = deliveries_from_gh(args.files, setup.ingester.expected)
-        except BackfillError as exc:
-            print(f"ailoop: {exc}", file=sys.stderr)
-            return 1
-        problems = _ingest_each(setup, deliveries, results)
+        if args.files:
+            try:
+                deliveries = deliveries_from_gh(args.files, setup.ingester.expected)
+            except BackfillError as exc:
+                print(f"ailoop: {exc}", file=sys.stderr)
+                return 1
+            problems = _ingest_each(setup, deliveries, results)
+        else:
+            try:
+                groups = _from_api(args, setup)
+            except BackfillError as exc:
+                print(f"ailoop: {exc}", file=sys.stderr)
+                return 2
+            problems = _ingest_each(setup, None, results, groups=groups)
     finally:
         setup.close()
     return _report(results, problems, args.format)
+
+
+def _owner_name(expected: str) -> str:
+    """Return ``OWNER/NAME`` (GitLab: ``group/…/name``) of a repository URL or identity."""
+    from ailoop.review.ingest import repo_slug
+
+    slug = repo_slug(expected)
+    parts = slug.split("/")
+    if len(parts) >= 3 and "." in parts[0]:  # host/owner/name
+        return "/".join(parts[1:])
+    return slug
+
+
+def _from_api(args: argparse.Namespace, setup: _Setup) -> Iterator[list[tuple[str, Delivery]]]:
+    """Return the deliveries read from the API, one list per pull request, read lazily."""
+    from ailoop.review import api
+
+    def say(message: str) -> None:
+        print(f"ailoop: {message}", file=sys.stderr, flush=True)
+
+    repo = _owner_name(args.repo or setup.ingester.expected)
+    if repo.count("/") < 1:
+        raise api.ApiError(
+            f"cannot tell the repository's OWNER/NAME from {clean(repo, 200)!r}; pass --repo"
+        )
+    since = api.since_value(args.since) if args.since else None
+    limits = api.Limits(max_wait=float(args.max_wait))
+    if args.gitlab:
+        base = args.api_url or api.GITLAB_API
+        secret = os.environ.get("GITLAB_TOKEN", "").strip()
+        headers = {"PRIVATE-TOKEN": secret} if secret else {}
+        if not secret:
+            say("no GITLAB_TOKEN: reading as an anonymous user (public projects only)")
+        client = api.Client(base, headers, name="GitLab", say=say, limits=limits)
+        return api.gitlab_deliveries(client, repo, since, say)
+    base = args.api_url or api.GITHUB_API
+    token = api.github_token(base, say)
+    if not token:
+        say("no GITHUB_TOKEN and no gh token: GitHub allows 60 requests an hour without one")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers["X-GitHub-Api-Version"] = "2022-11-28"
+    client = api.Client(base, headers, name="GitHub", say=say, limits=limits)
+    return api.github_deliveries(client, repo, since, say)

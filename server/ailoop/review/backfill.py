@@ -9,7 +9,8 @@ same ids as from a webhook, so what was already ingested is not recorded twice. 
 comments come first, then reviews (so a review that requested changes finds the snippets
 its comments matched), then the closed pull requests.
 
-The live REST client (pagination, rate limits, ``GITHUB_TOKEN``) is not here yet.
+The live REST client (pagination, rate limits, tokens, GitLab) is :mod:`ailoop.review.api`;
+it hands each pull request's items to :func:`pull_deliveries` too.
 """
 
 from __future__ import annotations
@@ -79,6 +80,22 @@ def deliveries_from_gh(files: Sequence[Path], repo: str) -> list[tuple[str, Deli
                     reviews.append(item)
                 elif isinstance(item.get("number"), int) and isinstance(item.get("head"), dict):
                     pulls[item["number"]] = item
+    return pull_deliveries(list(pulls.values()), reviews, comments, repo)
+
+
+def pull_deliveries(
+    pulls: Sequence[dict[str, Any]],
+    reviews: Sequence[dict[str, Any]],
+    comments: Sequence[dict[str, Any]],
+    repo: str,
+) -> list[tuple[str, Delivery]]:
+    """Return the deliveries of REST items: comments first, then reviews, then closings.
+
+    ``pulls`` are pull requests as ``pulls?state=all`` lists them; ``reviews`` and
+    ``comments`` as ``pulls/N/reviews`` and ``pulls/N/comments`` list them (each with its
+    ``pull_request_url``).
+    """
+    by_number = {int(p["number"]): p for p in pulls if isinstance(p.get("number"), int)}
     repository = {"full_name": repo}
     out: list[tuple[str, Delivery]] = []
 
@@ -90,7 +107,7 @@ def deliveries_from_gh(files: Sequence[Path], repo: str) -> list[tuple[str, Deli
             raise BackfillError(f"{where} {exc}") from None
 
     def pull_of(number: int) -> dict[str, Any]:
-        return pulls.get(number) or {"number": number}
+        return by_number.get(number) or {"number": number}
 
     for comment in comments:
         number = _number(comment)
@@ -106,7 +123,7 @@ def deliveries_from_gh(files: Sequence[Path], repo: str) -> list[tuple[str, Deli
         add(f"review {review.get('id')} on #{number}", "pull_request_review", review.get("id"),
             {"action": "submitted", "review": {**review, "state": state},
              "pull_request": pull_of(number), "repository": repository})  # fmt: skip
-    for number, pull in sorted(pulls.items()):
+    for number, pull in sorted(by_number.items()):
         if pull.get("state") != "closed" and not pull.get("merged_at"):
             continue
         merged = bool(pull.get("merged_at"))

@@ -99,12 +99,8 @@ class Git:
         """Return whether the commit ``sha`` is in the checkout."""
         if not is_sha(sha):
             return False
-        if sha not in self._commits:
-            try:
-                self._run("cat-file", "-e", f"{sha}^{{commit}}")
-                self._commits[sha] = True
-            except GitError:
-                self._commits[sha] = False
+        if sha not in self._commits:  # asked of the cat-file process: no process per commit
+            self._commits[sha] = self._read_object(f"{sha}^{{commit}}") is not None
         return self._commits[sha]
 
     def _process(self) -> subprocess.Popen[bytes]:
@@ -131,23 +127,30 @@ class Git:
                 self._blobs.pop(next(iter(self._blobs)))
         return self._blobs[key]
 
-    def _read_blob(self, sha: str, path: str) -> str | None:
+    def _read_object(self, name: str) -> tuple[str, bytes] | None:
+        """Return (type, content) of the object ``name`` names (None: missing, ambiguous)."""
         process = self._process()
         stdin, stdout = process.stdin, process.stdout
         assert stdin is not None
         assert stdout is not None
         try:
-            stdin.write(f"{sha}:{path}\n".encode())
+            stdin.write(f"{name}\n".encode())
             stdin.flush()
             header = stdout.readline().decode("utf-8", "replace").split()
         except (BrokenPipeError, OSError) as exc:
             self.close()
             raise GitError(f"git cat-file stopped ({exc})") from None
-        if len(header) != 3 or header[2] == "missing":
+        if len(header) != 3 or not header[2].isdigit():
             return None
         size = int(header[2])
-        data = _read_exactly(stdout, size + 1)[:size]
-        if header[1] != "blob" or b"\0" in data[:8000]:
+        return header[1], _read_exactly(stdout, size + 1)[:size]
+
+    def _read_blob(self, sha: str, path: str) -> str | None:
+        found = self._read_object(f"{sha}:{path}")
+        if found is None:
+            return None
+        kind, data = found
+        if kind != "blob" or b"\0" in data[:8000]:
             return None  # a directory, a submodule, or a binary file
         return data.decode("utf-8", "replace")
 

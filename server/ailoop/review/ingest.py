@@ -227,6 +227,13 @@ class Ingester:
         self.expected = expected_repo or checkout_repo
         self.index: Index = index or LocalIndex(store, checkout_repo)
         self.options = options
+        # The repository in event ids: the fullest spelling of it (host/owner/name from the
+        # checkout's origin over a bare --repo OWNER/NAME), so a webhook, a CI job and a
+        # backfill give the same review fact the same id.
+        names = [repo_slug(self.expected)]
+        if same_repo(checkout_repo, self.expected):
+            names.append(repo_slug(checkout_repo))
+        self.slug = max(names, key=lambda n: n.count("/"))
 
     # -- presence of snippets in commits -----------------------------------------------
 
@@ -342,7 +349,11 @@ class Ingester:
     ) -> tuple[list[Event], list[tuple[str, str, str]], str]:
         lines, where, above, below = self._comment_lines(c)
         hashes = hashes_of(lines)
-        snippet = best(self.index.matches(hashes)) if hashes else None
+        snippet = (
+            self._pick(self.index.matches(hashes), c.path, [*above, *lines, *below])
+            if hashes
+            else None
+        )
         if snippet is None and above and below:
             # An edited line (a fixup) is in no snippet: it is inside one when the lines
             # right above it and right below it are both that snippet's.
@@ -351,7 +362,7 @@ class Ingester:
             if snippet:
                 where = f"{where} (an edited line, inside the snippet)"
         reason = reason_of(c.body, self.options)
-        base = (delivery.platform, repo_slug(self.expected), "comment", c.id)
+        base = (delivery.platform, self.slug, "comment", c.id)
         events = [
             self._event(
                 delivery,
@@ -382,6 +393,36 @@ class Ingester:
             note = f"comment on {target} matched no snippet{where}"
         return events, comments, note
 
+    def _pick(
+        self, matches: dict[str, tuple[int, int, int]], path: str, around: list[str]
+    ) -> str | None:
+        """Return the snippet the commented lines are from (see :func:`best`), ties settled.
+
+        Lines shared by several snippets (``except:``, a common call) tie: then the
+        snippets the lines around the comment also match win, then those recorded in the
+        commented file, then the newest.
+        """
+        if not matches:
+            return None
+
+        def rank(s: str) -> tuple[int, float]:
+            return matches[s][0], matches[s][0] / max(matches[s][1], 1)
+
+        top = max(rank(s) for s in matches)
+        tied = [s for s in matches if rank(s) == top]
+        if len(tied) > 1 and around:
+            wider = self.index.matches(hashes_of(around))
+            common = {s: wider[s][0] for s in tied if s in wider}
+            if common:
+                most = max(common.values())
+                tied = [s for s, n in common.items() if n == most]
+        if len(tied) > 1:
+            here = [
+                s for s in tied if (info := self.index.info(s)) is not None and info.path == path
+            ]
+            tied = here or tied
+        return max(tied, key=lambda s: matches[s][2])
+
     def _changes_requested(
         self,
         delivery: Delivery,
@@ -393,7 +434,7 @@ class Ingester:
     ) -> Event:
         return self._event(
             delivery,
-            ident=stable_id(repo_slug(self.expected), "changes_requested", review_key, snippet),
+            ident=stable_id(self.slug, "changes_requested", review_key, snippet),
             snippet=snippet,
             outcome="changes_requested",
             reviewer=who,
@@ -466,7 +507,7 @@ class Ingester:
     def _review(self, delivery: Delivery, r: Review) -> tuple[list[Event], str]:
         review_key = f"{delivery.platform}:{r.id}"
         reason = reason_of(r.body, self.options)
-        slug = repo_slug(self.expected)
+        slug = self.slug
         if r.state == "approved":
             snippets = self._pr_snippets(r.commit, r.base, "the reviewed commit")
         elif r.state == "changes_requested":
@@ -503,7 +544,7 @@ class Ingester:
         return [event], f"review {r.state.replace('_', ' ')}: kept at PR level (no snippet matched)"
 
     def _closed(self, delivery: Delivery, c: Closed) -> tuple[list[Event], str]:
-        slug = repo_slug(self.expected)
+        slug = self.slug
         outcomes: list[tuple[str, str]] = []
         if c.merged:
             merge = c.merge_commit or c.head
