@@ -103,10 +103,21 @@ def make_workload(root: Path, source: Path) -> Workload:
     return Workload(target.as_uri(), base, inserted, MARKER, snippet, at)
 
 
+def carried_codes(item: dict[str, Any]) -> set[str]:
+    """A diagnostic's code, and every code ailoop merged into it (``data.codes``)."""
+    data = item.get("data")
+    merged = data.get("codes", []) if isinstance(data, dict) else []
+    return {str(item.get("code")), *(str(code) for code in merged)}
+
+
 def has_code(*codes: str) -> Any:
-    """A probe: some pushed diagnostic carries one of ``codes`` and mentions the marker."""
+    """A probe: some pushed diagnostic carries one of ``codes`` and mentions the marker.
+
+    ailoop shows ruff's F821 and ty's unresolved-reference on one name as one diagnostic,
+    with both codes in ``data.codes``.
+    """
     return lambda diagnostics: any(
-        str(item.get("code")) in codes and MARKER in str(item.get("message", ""))
+        carried_codes(item) & set(codes) and MARKER in str(item.get("message", ""))
         for item in diagnostics
     )
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ailoop.feedback import EngineHub, FeedbackSettings, Finding
-from ailoop.feedback.child import client_capabilities
 from ailoop.feedback.jsonrpc import JsonRpcConnection, MethodNotFound
 
 #: A predicate over one ``publishDiagnostics`` list (decoded JSON diagnostics).
@@ -205,8 +204,14 @@ class LspServerSubject:
                 "processId": os.getpid(),
                 "rootUri": self.root.as_uri(),
                 "workspaceFolders": [{"uri": self.root.as_uri(), "name": self.root.name}],
-                # What ailoop announces to its engines, so both are answered alike.
-                "capabilities": client_capabilities(self.pull),
+                "capabilities": {
+                    "general": {"positionEncodings": ["utf-16"]},
+                    "textDocument": {
+                        "publishDiagnostics": {"versionSupport": True},
+                        **({"diagnostic": {"dynamicRegistration": False}} if self.pull else {}),
+                    },
+                    "workspace": {"configuration": True},
+                },
                 "initializationOptions": self.initialization_options,
             },
             timeout=self.timeout,
