@@ -26,6 +26,8 @@ COMMANDS = (
     "trust",
     "review",
     "hook",
+    "export",
+    "import_",
 )
 
 

@@ -508,12 +508,13 @@ def test_upgrade_to_5_adds_the_verdicts_already_stored(
     events = make_events(600, seed=42, now=now)
     events += _reviews(events, seed=42)
     before, after = events[:500], events[500:]
-    columns = ", ".join(f'"{c}"' for c in shared.PUSH_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(shared.PUSH_COLUMNS))
+    v4 = shared.PUSH_COLUMNS.index("line_hashes") + 1  # the columns of version 4
+    columns = ", ".join(f'"{c}"' for c in shared.PUSH_COLUMNS[:v4])
+    placeholders = ", ".join(["%s"] * v4)
     with psycopg.connect(url) as conn, conn.cursor() as cur:  # as a version-4 ailoop did
         cur.executemany(
             f"INSERT INTO ailoop.events ({columns}) VALUES ({placeholders})",
-            [shared.shared_row(e, shared.Privacy()) for e in before],
+            [shared.shared_row(e, shared.Privacy())[:v4] for e in before],
         )
         cur.execute("SELECT sum(total) FROM ailoop.pattern_daily WHERE rule = ''")
         assert cur.fetchone() == (len(before),)

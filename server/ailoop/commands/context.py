@@ -29,6 +29,16 @@ def register(subparsers: Any) -> None:
         description=plain_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=["evaluate"],
+        help="evaluate: measure each rule's effect in the sessions it was shown vs withheld "
+        "(the rule experiment), withdraw the rules that hurt",
+    )
+    parser.add_argument(
+        "--format", choices=["table", "json"], default="table", help="evaluate's output (table)"
+    )
     parser.add_argument("--write", action="store_true", help="write it into the AI tools' files")
     parser.add_argument(
         "--limit", type=whole_number(0), default=5, help="most patterns to show (5)"
@@ -60,8 +70,23 @@ def this_repository(root: Path) -> str:
     return repo_identity(repo_root) if repo_root is not None else ""
 
 
+def _without_withdrawn(root: Path, ranked: list[Any]) -> list[Any]:
+    """Leave out the rules the rule experiment withdrew (``ailoop context evaluate``)."""
+    from ailoop.patterns.experiment import load_withdrawn
+    from ailoop.text import clean
+
+    withdrawn, problems = load_withdrawn(root)
+    for problem in problems:
+        print(f"ailoop context: {clean(problem, 2000)}", file=sys.stderr)
+    return [s for s in ranked if s.pattern not in withdrawn]
+
+
 def run(args: argparse.Namespace) -> int:
     """Render the section; print it or write it and the step-back state."""
+    if args.action == "evaluate":
+        from ailoop.commands.context_evaluate import run_evaluate
+
+        return run_evaluate(args)
     from ailoop.analytics.local import local_acceptance_rate
     from ailoop.patterns.context import (
         CONTEXT_FILES,
@@ -91,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     repo = args.repo if args.repo is not None else this_repository(root)
     try:
         ranked = top_patterns(workspace.local_stats(now, args.data_dir, repo))
+        ranked = _without_withdrawn(root, ranked)
         rate_since, outcomes_since = local_acceptance_rate(
             args.data_dir, start=state.changed_at, repo=repo
         )

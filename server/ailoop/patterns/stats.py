@@ -350,10 +350,24 @@ def odds_ratio(
             n = sum(totals)
             found = ((counts[1] + counts[3]) / n if n else 0.0, float(n))
         rate, n_eff = found
-        cells += [rate * n_eff + HALDANE, (1 - rate) * n_eff + HALDANE]
+        cells += [rate * n_eff, (1 - rate) * n_eff]
     a, b, c, d = cells
+    return odds_ratio_of_cells(a, b, c, d, settings.confidence)
+
+
+def odds_ratio_of_cells(
+    rejected_a: float, accepted_a: float, rejected_b: float, accepted_b: float, confidence: float
+) -> tuple[float, float, float]:
+    """Return the odds ratio of rejection of group a vs group b, and its interval.
+
+    The four cells may be effective (fractional) counts; 0.5 is added to each (Haldane),
+    and the interval is Woolf's on the log scale at ``confidence``. The one formula behind
+    the pattern statistics (:func:`odds_ratio`) and the rule experiment
+    (:mod:`ailoop.patterns.experiment`).
+    """
+    a, b, c, d = (x + HALDANE for x in (rejected_a, accepted_a, rejected_b, accepted_b))
     point = (a / b) / (c / d)
-    spread = z_value(settings.confidence) * math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    spread = z_value(confidence) * math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
     return point, point * math.exp(-spread), point * math.exp(spread)
 
 

@@ -37,6 +37,8 @@ class Source(str, enum.Enum):
     HOOK = "hook"
     #: A code-review outcome (``reviewed`` events): from a webhook, CI or a backfill.
     REVIEW = "review"
+    #: Imported from an Agent Trace record (``ailoop import --format agent-trace``).
+    TRACE = "trace"
 
 
 #: What a ``reviewed`` event says happened in code review (its ``outcome``).
@@ -46,6 +48,66 @@ REVIEW_REJECTING = frozenset({"changes_requested", "closed"})
 REVIEW_ACCEPTING = frozenset({"approved", "merged"})
 #: The ``snippet`` of a ``reviewed`` event that matched no snippet: kept at PR level.
 NO_SNIPPET = ""
+
+#: Bounds of an event's ``context``: the session id's length and the rule keys per list.
+CONTEXT_SESSION_LIMIT = 200
+CONTEXT_KEYS_LIMIT = 100
+#: The longest ``model`` (Agent Trace's ``model_id`` limit).
+MODEL_LIMIT = 250
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """Which supported rules an agent session's delivered context showed, and withheld.
+
+    ``session`` is the agent's session id (as its hooks give it); ``shown`` the rule keys
+    the learned context delivered to that session, ``withheld`` the keys the rule
+    experiment (:mod:`ailoop.patterns.experiment`) kept out of it. A key in neither was not
+    part of that session's experiment (not supported then, or withdrawn).
+    """
+
+    session: str
+    shown: tuple[str, ...] = ()
+    withheld: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the context as a JSON-ready dict."""
+        return {"session": self.session, "shown": list(self.shown), "withheld": list(self.withheld)}
+
+    @classmethod
+    def from_json(cls, data: object) -> Context | None:
+        """Read a context (None stays None); raises ``ValueError`` on a malformed one.
+
+        The session is one line of at most :data:`CONTEXT_SESSION_LIMIT` characters, each
+        list at most :data:`CONTEXT_KEYS_LIMIT` pattern keys, no key in both.
+        """
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise ValueError("malformed event: context is not an object")
+        from ailoop.patterns.model import is_valid_key
+
+        session = data.get("session")
+        if (
+            not isinstance(session, str)
+            or not session
+            or len(session) > CONTEXT_SESSION_LIMIT
+            or not session.isprintable()
+        ):
+            raise ValueError("malformed event: context.session is not a short one-line text")
+        lists: list[tuple[str, ...]] = []
+        for name in ("shown", "withheld"):
+            keys = data.get(name) or []
+            if (
+                not isinstance(keys, list | tuple)
+                or len(keys) > CONTEXT_KEYS_LIMIT
+                or not all(isinstance(k, str) and is_valid_key(k) for k in keys)
+            ):
+                raise ValueError(f"malformed event: context.{name} is not a list of pattern keys")
+            lists.append(tuple(dict.fromkeys(keys)))
+        if set(lists[0]) & set(lists[1]):
+            raise ValueError("malformed event: a key is both shown and withheld in its context")
+        return cls(session, lists[0], lists[1])
 
 
 def new_event_id() -> str:
@@ -90,6 +152,10 @@ class Event:
     outcome: str | None = None
     reviewer: str | None = None
     pr: str | None = None
+    #: Agent sessions only: the rules its learned context showed and withheld.
+    context: Context | None = None
+    #: The model that wrote the snippet, when the tool said (``anthropic/claude-…``).
+    model: str | None = None
     id: str = dataclasses.field(default_factory=new_event_id)
     ts: str = dataclasses.field(default_factory=utc_now)
 
@@ -115,6 +181,8 @@ class Event:
             "outcome": self.outcome,
             "reviewer": self.reviewer,
             "pr": self.pr,
+            "context": None if self.context is None else self.context.to_json(),
+            "model": self.model,
         }
 
     @classmethod
@@ -141,11 +209,17 @@ class Event:
                 outcome=_optional_text(data.get("outcome")),
                 reviewer=_optional_text(data.get("reviewer")),
                 pr=_optional_text(data.get("pr")),
+                context=Context.from_json(data.get("context")),
+                model=_optional_text(data.get("model")),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed event: {exc!r}") from exc
         if event.outcome is not None and event.outcome not in REVIEW_OUTCOMES:
             raise ValueError(f"malformed event: unknown review outcome {event.outcome[:40]!r}")
+        if event.model is not None and (
+            len(event.model) > MODEL_LIMIT or not event.model.isprintable()
+        ):
+            raise ValueError("malformed event: model is not a short one-line text")
         return event
 
 

@@ -146,12 +146,22 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX events_pr ON events (pr) WHERE pr IS NOT NULL;
     """,
+    # 4: the rule experiment (ailoop.patterns.experiment). An agent session's events carry
+    # ``context``: its session id and the rule keys its learned context showed and
+    # withheld, as JSON (NULL for events not from such a session). ``model``: the model
+    # that wrote the snippet, when its tool said (Agent Trace's ``model_id``).
+    """
+    ALTER TABLE events ADD COLUMN context TEXT;
+    ALTER TABLE events ADD COLUMN model TEXT;
+    """,
 )
 
 _COLUMNS = (
     "id, ts, kind, snippet, tool, source, user, repo, path, language, lines, findings, "
-    "reason, pattern, text, similarity, outcome, reviewer, pr"
+    "reason, pattern, text, similarity, outcome, reviewer, pr, context, model"
 )
+#: The columns of migration 3 (what the events stored before the line index have).
+_COLUMNS_V3 = _COLUMNS.removesuffix(", context, model")
 
 
 _COLUMN_COUNT = len(_COLUMNS.split(","))
@@ -178,11 +188,11 @@ def _index(db: sqlite3.Connection, event: Event, seq: int) -> None:
 def _index_stored(db: sqlite3.Connection) -> None:
     """Index the ``generated`` events stored before the line index existed."""
     rows = db.execute(
-        f"SELECT seq, {_COLUMNS} FROM events "  # noqa: S608 - constant
+        f"SELECT seq, {_COLUMNS_V3} FROM events "  # noqa: S608 - constant
         "WHERE kind = 'generated' AND text IS NOT NULL ORDER BY seq"
     ).fetchall()
     for row in rows:
-        data = dict(zip([c.strip() for c in ("seq", *_COLUMNS.split(","))], row, strict=True))
+        data = dict(zip([c.strip() for c in ("seq", *_COLUMNS_V3.split(","))], row, strict=True))
         seq = int(data.pop("seq"))
         data["findings"] = json.loads(data["findings"])
         try:
@@ -226,13 +236,25 @@ def _row(event: Event) -> tuple[object, ...]:
         event.outcome,
         event.reviewer,
         event.pr,
+        None if event.context is None else json.dumps(event.context.to_json()),
+        event.model,
     )
 
 
+def _decode(data: dict[str, object]) -> dict[str, object]:
+    """Turn a row's JSON columns (``findings``, ``context``) back into values."""
+    data["findings"] = json.loads(str(data["findings"]))
+    context = data.get("context")
+    if isinstance(context, str):
+        try:
+            data["context"] = json.loads(context)
+        except ValueError as exc:
+            raise ValueError(f"malformed event: its context is not JSON ({exc})") from exc
+    return data
+
+
 def _event(row: sqlite3.Row) -> Event:
-    data = dict(row)
-    data["findings"] = json.loads(data["findings"])
-    return Event.from_json(data)
+    return Event.from_json(_decode(dict(row)))
 
 
 class LocalStore:
@@ -612,7 +634,7 @@ class LocalStore:
             data = dict(row)
             seq = int(data.pop("seq"))
             share_code = bool(data.pop("share_code"))
-            data["findings"] = json.loads(data["findings"])
+            _decode(data)
             out.append((seq, Event.from_json(data), share_code))
         return out
 
@@ -648,7 +670,7 @@ class LocalStore:
         for row in rows:
             data = dict(row)
             reason = str(data.pop("set_aside_reason"))
-            data["findings"] = json.loads(data["findings"])
+            _decode(data)
             out.append((Event.from_json(data), reason))
         return out
 

@@ -24,6 +24,13 @@ when it reads (``ailoop.store.shared``).
 From version 5 ``pattern_daily`` counts the verdicts of ``reviewed`` events about a snippet
 as the local statistics do (``ailoop.verdict``: changes requested or closed reject the
 snippet's keys, approved or merged accept them).
+
+From version 6 an event from an agent session carries its ``context`` (the rule
+experiment, ``ailoop.patterns.experiment``) in three columns: ``context_session`` (the
+agent's session id), ``context_shown`` and ``context_withheld`` (the rule keys that
+session's learned context showed and withheld); all three NULL for other events. Events
+also carry the ``model`` that wrote a snippet when its tool said, and ``source`` may be
+``trace`` (imported from an Agent Trace record).
 """
 
 from __future__ import annotations
@@ -54,6 +61,9 @@ LIMITS = {
     "reviewer": 320,
     "pr": 1000,
     "line_hashes": 5000,  # hashes per event (ailoop.capture.identity.MAX_INDEXED_LINES)
+    "context_session": 200,  # ailoop.store.events.CONTEXT_SESSION_LIMIT
+    "context_keys": 100,  # keys per list (ailoop.store.events.CONTEXT_KEYS_LIMIT)
+    "model": 250,  # ailoop.store.events.MODEL_LIMIT
 }
 
 #: What a pattern key looks like, as ``ailoop.patterns.model.KEY`` (a test keeps them equal).
@@ -365,6 +375,54 @@ MIGRATIONS: tuple[str, ...] = (
         rejected = d.rejected + excluded.rejected,
         accepted = d.accepted + excluded.accepted,
         last_seen = greatest(d.last_seen, excluded.last_seen);
+    """,
+    # 6: the rule experiment (docs/patterns.md). An event from an agent session whose
+    # learned context ailoop delivered carries the session id and the rule keys shown and
+    # withheld (``context`` in the event's JSON); other events have all three NULL. Checked
+    # like ``findings`` (pattern keys, at most 100 a list) and the one-line texts; NOT VALID
+    # as in version 3 (no stored row has them). GIN indexes serve "sessions that had rule K".
+    # ``model`` (up to 250 characters, one line) is the model that wrote the snippet, and
+    # ``source`` may be ``trace``: imported from an Agent Trace record (docs/agent-trace.md).
+    r"""
+    ALTER TABLE ailoop.events
+        ADD COLUMN context_session text,
+        ADD COLUMN context_shown text[],
+        ADD COLUMN context_withheld text[],
+        ADD COLUMN model text;
+    ALTER TABLE ailoop.events DROP CONSTRAINT events_source_known;
+    ALTER TABLE ailoop.events
+        ADD CONSTRAINT events_source_known
+            CHECK (source IN ('heuristic', 'client', 'hook', 'review', 'trace')) NOT VALID,
+        ADD CONSTRAINT events_model_plain CHECK (model IS NULL OR (length(model) <= 250
+            AND model !~ '[--؜​-‏‪-‮⁠⁦-⁩﻿]'))
+            NOT VALID,
+        ADD CONSTRAINT events_context_whole CHECK (
+            (context_session IS NULL AND context_shown IS NULL AND context_withheld IS NULL)
+            OR (context_session IS NOT NULL AND context_shown IS NOT NULL
+                AND context_withheld IS NOT NULL)) NOT VALID,
+        ADD CONSTRAINT events_context_session_plain CHECK (context_session IS NULL
+            OR (length(context_session) BETWEEN 1 AND 200
+                AND context_session !~ '[\x01-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]'))
+            NOT VALID,
+        ADD CONSTRAINT events_context_shown_keys CHECK (context_shown IS NULL OR CASE
+            WHEN coalesce(array_ndims(context_shown), 1) <> 1 OR cardinality(context_shown) > 100
+                THEN false
+            WHEN cardinality(context_shown) = 0 THEN true
+            WHEN array_position(context_shown, NULL) IS NOT NULL THEN false
+            ELSE ailoop.are_keys(array_to_string(context_shown, ' '), cardinality(context_shown))
+            END) NOT VALID,
+        ADD CONSTRAINT events_context_withheld_keys CHECK (context_withheld IS NULL OR CASE
+            WHEN coalesce(array_ndims(context_withheld), 1) <> 1
+                OR cardinality(context_withheld) > 100 THEN false
+            WHEN cardinality(context_withheld) = 0 THEN true
+            WHEN array_position(context_withheld, NULL) IS NOT NULL THEN false
+            ELSE ailoop.are_keys(array_to_string(context_withheld, ' '),
+                                 cardinality(context_withheld))
+            END) NOT VALID;
+    CREATE INDEX events_context_shown ON ailoop.events USING gin (context_shown)
+        WHERE context_shown IS NOT NULL;
+    CREATE INDEX events_context_withheld ON ailoop.events USING gin (context_withheld)
+        WHERE context_withheld IS NOT NULL;
     """,
 )
 

@@ -652,7 +652,8 @@ def parse_ts(ts: str) -> dt.datetime:
 PUSH_COLUMNS = (
     "id", "ts", "kind", "snippet", "tool", "source", "user", "repo", "path", "language",
     "lines", "findings", "reason", "pattern", "text", "similarity", "outcome", "reviewer",
-    "pr", "line_hashes",
+    "pr", "line_hashes", "context_session", "context_shown", "context_withheld",
+    "model",
 )  # fmt: skip
 
 
@@ -690,6 +691,10 @@ def shared_row(event: Event, privacy: Privacy) -> tuple[Any, ...]:
         reviewer,
         event.pr,
         hashes,
+        None if event.context is None else event.context.session,
+        None if event.context is None else list(event.context.shown),
+        None if event.context is None else list(event.context.withheld),
+        event.model,
     )
 
 
@@ -1013,7 +1018,7 @@ def event_problem(row: Mapping[str, Any], now: dt.datetime | None = None) -> str
     if row.get("kind") not in {k.value for k in Kind}:
         return f"{name}: its kind is not an event kind"
     if row.get("source") not in {s.value for s in Source}:
-        return f"{name}: its source is not heuristic, client, hook or review"
+        return f"{name}: its source is not heuristic, client, hook, review or trace"
     snippet = row.get("snippet")
     reviewed = row.get("kind") == Kind.REVIEWED.value
     if not isinstance(snippet, str) or not (
@@ -1023,7 +1028,7 @@ def event_problem(row: Mapping[str, Any], now: dt.datetime | None = None) -> str
     outcome = row.get("outcome")
     if (outcome is not None or reviewed) and (not reviewed or outcome not in REVIEW_OUTCOMES):
         return f"{name}: its review outcome is not valid"
-    for field in ("reviewer", "pr"):
+    for field in ("reviewer", "pr", "model"):
         if row.get(field) is not None and not _plain(row.get(field), LIMITS[field]):
             return f"{name}: its {field} is too long or has control characters"
     if not _plain(row.get("tool"), LIMITS["tool"], required=True):
@@ -1059,6 +1064,17 @@ def event_problem(row: Mapping[str, Any], now: dt.datetime | None = None) -> str
         isinstance(similarity, int | float) and 0.0 <= similarity <= 1.0
     ):
         return f"{name}: its similarity is not between 0 and 1"
+    session = row.get("context_session")
+    if session is not None and not _plain(session, LIMITS["context_session"], required=True):
+        return f"{name}: its context session is too long or has control characters"
+    for field in ("context_shown", "context_withheld"):
+        keys = row.get(field)
+        if keys is not None and (
+            not isinstance(keys, list | tuple)
+            or len(keys) > LIMITS["context_keys"]
+            or not all(isinstance(k, str) and is_valid_key(k) for k in keys)
+        ):
+            return f"{name}: its {field.replace('_', ' ')} keys are not pattern keys"
     return None
 
 
@@ -1117,6 +1133,11 @@ def _event_from_shared(row: dict[str, Any]) -> Event:
     row = dict(row)
     row["ts"] = _iso(row["ts"])
     row["findings"] = list(row["findings"] or ())
+    session = row.pop("context_session", None)
+    shown = row.pop("context_shown", None)
+    withheld = row.pop("context_withheld", None)
+    if session is not None:
+        row["context"] = {"session": session, "shown": shown or [], "withheld": withheld or []}
     return Event.from_json(row)
 
 
