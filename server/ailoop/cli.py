@@ -26,6 +26,7 @@ COMMANDS = (
     "trust",
     "review",
     "hook",
+    "mcp",
     "export",
     "import_",
 )

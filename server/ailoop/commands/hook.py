@@ -1,8 +1,10 @@
 """``ailoop hook``: the agent hook commands, and installing them into the agents' settings.
 
-``ailoop hook claude-code`` and ``ailoop hook cursor`` read one hook payload on stdin (see
-docs/hooks.md); they always exit 0 except when the team blocks on a pattern found in the
-new code (``[tool.ailoop.hooks] block_on``), which exits 2 with the reason on stderr.
+``ailoop hook claude-code|cursor|gemini-cli|codex`` read one hook payload on stdin (see
+docs/hooks.md): an edit (Claude Code, Cursor) is recorded and answered with findings, a
+session's start with the learned context. They always exit 0 except when the team
+blocks on a pattern found in the new code (``[tool.ailoop.hooks] block_on``), which exits
+2 with the reason on stderr.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ def register(subparsers: Any) -> None:
     """Add the ``hook`` subcommand and its actions."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "hook",
-        help="record an agent's edits and answer it with findings (Claude Code, Cursor hooks)",
+        help="agent hooks: record edits and answer with findings; the learned context at "
+        "session start (Claude Code, Cursor, Gemini CLI, Codex CLI)",
         description=plain_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -38,10 +41,11 @@ def register(subparsers: Any) -> None:
         scope.add_argument(
             "--project",
             action="store_true",
-            help="the project's .claude/settings.json or .cursor/hooks.json (default)",
+            help="the project's .claude/settings.json, .cursor/hooks.json, "
+            ".gemini/settings.json or .codex/hooks.json (default)",
         )
         scope.add_argument(
-            "--user", action="store_true", help="~/.claude/settings.json or ~/.cursor/hooks.json"
+            "--user", action="store_true", help="the same files under the home directory"
         )
         sub.add_argument(
             "--root",

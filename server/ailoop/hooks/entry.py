@@ -2,7 +2,7 @@
 
 Agents run the hook on every edit, so these entry points skip the ``ailoop`` command line
 (the parsers of every subcommand, and argparse itself) and do exactly what
-``ailoop hook claude-code|cursor`` does. A usage error exits with 1, not 2: to Claude Code,
+``ailoop hook <agent>`` does. A usage error exits with 1, not 2: to Claude Code,
 2 would block the agent on every edit over a mistyped command.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from ailoop.hooks import TOOLS
 
 USAGE = (
-    "usage: python -m ailoop.hooks {claude-code,cursor} [--data-dir DIR]\n"
+    "usage: python -m ailoop.hooks {claude-code,cursor,gemini-cli,codex} [--data-dir DIR]\n"
     "       python -m ailoop.hooks --worker [--data-dir DIR]"
 )
 
@@ -90,7 +90,17 @@ def serve_worker(data_dir: Path | None) -> int:
     path = worker.socket_path(worker_key)
     if path is None or not worker.enabled():
         return 0
-    return worker.serve(path, worker_key, handle_call)
+    from ailoop.hooks.engines import EngineSessions
+
+    engines = EngineSessions()  # language servers stay warm between the calls
+
+    def handle(tool: str, raw: bytes, data: Path | None, cwd: Path | None) -> worker.Answer:
+        return handle_call(tool, raw, data, cwd, engines)
+
+    try:
+        return worker.serve(path, worker_key, handle)
+    finally:
+        engines.close()
 
 
 def _print(answer: tuple[int, str, list[str]]) -> int:

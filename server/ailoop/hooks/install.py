@@ -1,15 +1,19 @@
-"""Installing the hooks into Claude Code's and Cursor's settings, and taking them out again.
+"""Installing the hooks into the agents' settings, and taking them out again.
 
 Claude Code reads ``.claude/settings.json`` (project) and ``~/.claude/settings.json``
-(user); Cursor reads ``.cursor/hooks.json`` and ``~/.cursor/hooks.json``. Installing merges
-one entry into what is there, leaving every other hook and setting alone; installing twice
+(user); Cursor reads ``.cursor/hooks.json`` and ``~/.cursor/hooks.json``; Gemini CLI
+``.gemini/settings.json``; Codex CLI ``.codex/hooks.json`` (each also under the home
+directory). Claude Code and Cursor get the edit hooks and the session-start hook, Gemini
+CLI and Codex CLI the session-start hook. Installing merges
+our entries into what is there, leaving every other hook and setting alone; installing twice
 is installing once (an entry of ours is updated in place); uninstalling removes only our
 entries. The command is the absolute path of the Python running ailoop, so the hook works
 whatever ``PATH`` the agent has: ``<python> -m ailoop.hooks claude-code`` (the same as
 ``ailoop hook claude-code``; see :mod:`ailoop.hooks.entry`). Entries running either form
 are recognised as ours.
 
-The merging is pure (:func:`merge_claude_code`, :func:`merge_cursor`, :func:`remove`);
+The merging is pure (:func:`merge_claude_code`, :func:`merge_cursor`, :func:`merge_gemini`,
+:func:`merge_codex`, :func:`remove`);
 :func:`install` and :func:`uninstall` read and write the files.
 """
 
@@ -25,16 +29,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ailoop.hooks import CLAUDE_CODE, CURSOR
+from ailoop.hooks import CLAUDE_CODE, CODEX, CURSOR, GEMINI_CLI, TOOLS
 
 #: The Claude Code tools whose edits are recorded.
 CLAUDE_MATCHER = "Edit|Write|MultiEdit"
-#: The Cursor events whose edits are recorded.
-CURSOR_EVENTS = ("afterFileEdit", "afterTabFileEdit")
+#: The Cursor events whose edits are recorded, and the one that starts a session.
+CURSOR_EVENTS = ("afterFileEdit", "afterTabFileEdit", "sessionStart")
+#: The event that starts a session for Claude Code, Gemini CLI and Codex CLI.
+SESSION_START = "SessionStart"
 #: Recognises a command of ours, whichever Python or launcher runs it.
 _OURS = re.compile(
     r"(?:(?:^|[\s/\\])ailoop(?:\.exe)?\s+hook|\s-m\s+ailoop\s+hook|\s-m\s+ailoop\.hooks)"
-    r"\s+(claude-code|cursor)(?:\s+--data-dir\s+\S+)?\s*$"
+    r"\s+(claude-code|cursor|gemini-cli|codex)(?:\s+--data-dir\s+\S+)?\s*$"
 )
 
 
@@ -71,33 +77,58 @@ def _list(value: object, where: str) -> list[Any]:
     return value
 
 
-def merge_claude_code(settings: dict[str, Any], command: str) -> dict[str, Any]:
-    """Add (or update) our ``PostToolUse`` hook in Claude Code settings; returns them."""
-    hooks = _object(settings.get("hooks"), "hooks")
-    groups = _list(hooks.get("PostToolUse"), "hooks.PostToolUse")
+def _merge_group(
+    hooks: dict[str, Any], event: str, matcher: str | None, entry: dict[str, Any], tool: str
+) -> None:
+    """Add (or update) our entry in ``hooks[event]``, a list of matcher groups."""
+    groups = _list(hooks.get(event), f"hooks.{event}")
     found = False
     for group in groups:
         if not isinstance(group, dict):
             continue
-        for entry in _list(group.get("hooks"), "hooks.PostToolUse[].hooks"):
-            if isinstance(entry, dict) and is_ours(entry.get("command"), CLAUDE_CODE):
+        for existing in _list(group.get("hooks"), f"hooks.{event}[].hooks"):
+            if isinstance(existing, dict) and is_ours(existing.get("command"), tool):
                 if found:
                     continue
-                entry["type"] = "command"
-                entry["command"] = command
-                group["matcher"] = CLAUDE_MATCHER
+                existing.update(entry)
+                if matcher is not None:
+                    group["matcher"] = matcher
                 found = True
     if not found:
-        groups.append(
-            {"matcher": CLAUDE_MATCHER, "hooks": [{"type": "command", "command": command}]}
-        )
-    hooks["PostToolUse"] = groups
+        group = {"matcher": matcher} if matcher is not None else {}
+        groups.append({**group, "hooks": [dict(entry)]})
+    hooks[event] = groups
+
+
+def merge_claude_code(settings: dict[str, Any], command: str) -> dict[str, Any]:
+    """Add (or update) our ``PostToolUse`` and ``SessionStart`` hooks in Claude Code settings."""
+    hooks = _object(settings.get("hooks"), "hooks")
+    entry = {"type": "command", "command": command}
+    _merge_group(hooks, "PostToolUse", CLAUDE_MATCHER, entry, CLAUDE_CODE)
+    _merge_group(hooks, SESSION_START, None, entry, CLAUDE_CODE)
     settings["hooks"] = hooks
     return settings
 
 
+def merge_gemini(settings: dict[str, Any], command: str) -> dict[str, Any]:
+    """Add (or update) our ``SessionStart`` hook in Gemini CLI's settings.json."""
+    hooks = _object(settings.get("hooks"), "hooks")
+    entry = {"name": "ailoop-context", "type": "command", "command": command}
+    _merge_group(hooks, SESSION_START, None, entry, GEMINI_CLI)
+    settings["hooks"] = hooks
+    return settings
+
+
+def merge_codex(config: dict[str, Any], command: str) -> dict[str, Any]:
+    """Add (or update) our ``SessionStart`` hook in Codex CLI's hooks.json."""
+    hooks = _object(config.get("hooks"), "hooks")
+    _merge_group(hooks, SESSION_START, None, {"type": "command", "command": command}, CODEX)
+    config["hooks"] = hooks
+    return config
+
+
 def merge_cursor(config: dict[str, Any], command: str) -> dict[str, Any]:
-    """Add (or update) our ``afterFileEdit``/``afterTabFileEdit`` hooks in Cursor's hooks.json."""
+    """Add (or update) our edit and ``sessionStart`` hooks in Cursor's hooks.json."""
     config.setdefault("version", 1)
     hooks = _object(config.get("hooks"), "hooks")
     for event in CURSOR_EVENTS:
@@ -156,7 +187,11 @@ def settings_path(tool: str, *, user: bool, root: Path) -> Path:
         return base / ".claude" / "settings.json"
     if tool == CURSOR:
         return base / ".cursor" / "hooks.json"
-    raise InstallError(f"unknown tool {tool!r} (known: {CLAUDE_CODE}, {CURSOR})")
+    if tool == GEMINI_CLI:
+        return base / ".gemini" / "settings.json"
+    if tool == CODEX:
+        return base / ".codex" / "hooks.json"
+    raise InstallError(f"unknown tool {tool!r} (known: {', '.join(TOOLS)})")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -206,11 +241,13 @@ def install(tool: str, *, user: bool, root: Path, python: str | None = None) -> 
     """Install the hook of ``tool``; return the file and whether it changed."""
     path = settings_path(tool, user=user, root=root)
     command = hook_command(tool, python)
-    if tool == CLAUDE_CODE:
-        changed = _change(path, lambda data: merge_claude_code(data, command))
-    else:
-        changed = _change(path, lambda data: merge_cursor(data, command))
-    return path, changed
+    merge = {
+        CLAUDE_CODE: merge_claude_code,
+        CURSOR: merge_cursor,
+        GEMINI_CLI: merge_gemini,
+        CODEX: merge_codex,
+    }[tool]
+    return path, _change(path, lambda data: merge(data, command))
 
 
 def uninstall(tool: str, *, user: bool, root: Path) -> tuple[Path, bool]:

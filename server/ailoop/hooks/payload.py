@@ -1,4 +1,7 @@
-"""Hook payloads: Claude Code ``PostToolUse`` and Cursor ``afterFileEdit``/``afterTabFileEdit``.
+"""Hook payloads: the agents' file edits and their sessions' starts.
+
+Claude Code ``PostToolUse``, Cursor ``afterFileEdit``/``afterTabFileEdit``, and the
+session starts of Claude Code, Cursor, Gemini CLI and Codex CLI.
 
 Pure parsing: a JSON value in, a :class:`HookCall` out (or ``None`` when the payload is
 well formed but about something other than a file edit). Anything malformed raises
@@ -13,11 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ailoop.hooks import CLAUDE_CODE, CURSOR, TOOLS
+from ailoop.hooks import CLAUDE_CODE, CODEX, CURSOR, GEMINI_CLI, TOOLS
 
 #: Claude Code tools that write files, and the Cursor events about edits.
 CLAUDE_EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit"})
 CURSOR_EDIT_EVENTS = frozenset({"afterFileEdit", "afterTabFileEdit"})
+#: The event each agent's hooks name a session's start with.
+SESSION_START_EVENTS = {
+    CLAUDE_CODE: "SessionStart",
+    CURSOR: "sessionStart",
+    GEMINI_CLI: "SessionStart",
+    CODEX: "SessionStart",
+}
 
 
 class PayloadError(ValueError):
@@ -54,6 +64,44 @@ class HookCall:
     content: str | None = None
     original: str | None = None
     workspace: Path | None = None
+    #: The agent's session id (Claude Code's ``session_id``, Cursor's ``conversation_id``).
+    session: str = ""
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """An agent session starting: its id and the directory it works in."""
+
+    tool: str
+    event: str
+    session: str
+    workspace: Path | None
+
+
+def _session_id(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def parse_session_start(tool: str, data: object) -> SessionStart | None:
+    """Read a session-start payload of ``tool``; ``None`` when it is about another event.
+
+    Claude Code, Gemini CLI and Codex CLI send ``session_id`` and ``cwd``; Cursor sends
+    ``conversation_id`` (or ``session_id``) and ``workspace_roots``.
+    """
+    if not isinstance(data, Mapping):
+        return None
+    event = SESSION_START_EVENTS.get(tool)
+    if event is None or data.get("hook_event_name") != event:
+        return None
+    if tool == CURSOR:
+        roots = data.get("workspace_roots")
+        workspace = _directory(roots[0]) if isinstance(roots, list) and roots else None
+        session = _session_id(data, "conversation_id") or _session_id(data, "session_id")
+    else:
+        workspace = _directory(data.get("cwd"))
+        session = _session_id(data, "session_id")
+    return SessionStart(tool, event, session, workspace)
 
 
 def _string(data: Mapping[str, Any], key: str, where: str) -> str:
@@ -126,7 +174,13 @@ def parse_claude_code(data: object) -> HookCall | None:
     if tool_name == "Write":
         content = _string(tool_input, "content", "tool_input")
         return HookCall(
-            CLAUDE_CODE, event, file_path, content=content, original=original, workspace=cwd
+            CLAUDE_CODE,
+            event,
+            file_path,
+            content=content,
+            original=original,
+            workspace=cwd,
+            session=_session_id(data, "session_id"),
         )
     if tool_name == "Edit":
         edits: tuple[TextEdit, ...] = (_edit(tool_input, "tool_input"),)
@@ -135,7 +189,15 @@ def parse_claude_code(data: object) -> HookCall | None:
         if not isinstance(raw_edits, list):
             raise PayloadError("tool_input.edits of MultiEdit must be a list")
         edits = tuple(_edit(e, f"tool_input.edits[{i}]") for i, e in enumerate(raw_edits))
-    return HookCall(CLAUDE_CODE, event, file_path, edits=edits, original=original, workspace=cwd)
+    return HookCall(
+        CLAUDE_CODE,
+        event,
+        file_path,
+        edits=edits,
+        original=original,
+        workspace=cwd,
+        session=_session_id(data, "session_id"),
+    )
 
 
 def parse_cursor(data: object) -> HookCall | None:
@@ -156,13 +218,18 @@ def parse_cursor(data: object) -> HookCall | None:
         raise PayloadError("edits must be a list")
     tab = event == "afterTabFileEdit"
     edits = tuple(_edit(e, f"edits[{i}]", tab=tab) for i, e in enumerate(raw_edits))
-    return HookCall(CURSOR, str(event), file_path, edits=edits, workspace=workspace)
+    session = _session_id(data, "conversation_id") or _session_id(data, "session_id")
+    return HookCall(
+        CURSOR, str(event), file_path, edits=edits, workspace=workspace, session=session
+    )
 
 
 def parse(tool: str, data: object) -> HookCall | None:
-    """Parse the payload of ``tool`` (``claude-code`` or ``cursor``)."""
+    """Parse the edit payload of ``tool``; ``None`` for agents whose edits are not read."""
     if tool == CLAUDE_CODE:
         return parse_claude_code(data)
     if tool == CURSOR:
         return parse_cursor(data)
+    if tool in TOOLS:
+        return None  # Gemini CLI, Codex CLI: only their sessions' starts are handled
     raise PayloadError(f"unknown tool {tool!r} (known: {', '.join(TOOLS)})")

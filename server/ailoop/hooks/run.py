@@ -21,11 +21,19 @@ from typing import TYPE_CHECKING, Any
 from ailoop.capture.identity import line_count, snippet_id
 from ailoop.hooks import CLAUDE_CODE, CURSOR
 from ailoop.hooks.locate import Inserted, locate, unlocated
-from ailoop.hooks.payload import HookCall, PayloadError, TextEdit, parse
+from ailoop.hooks.payload import (
+    HookCall,
+    PayloadError,
+    SessionStart,
+    TextEdit,
+    parse,
+    parse_session_start,
+)
 from ailoop.store.events import Event, Kind, Source
 
 if TYPE_CHECKING:
-    from ailoop.hooks.engines import EngineFinding
+    from ailoop.hooks.engines import EngineFinding, EngineSessions
+    from ailoop.hooks.report import AgentFinding
     from ailoop.patterns.feedback import PatternFeedback
 
 #: How many raw inputs are kept for inspection.
@@ -164,27 +172,38 @@ def _where(call: HookCall) -> _Where:
 
 
 def handle_call(
-    tool: str, raw: bytes, data_dir: Path | None, cwd: Path | None = None
+    tool: str,
+    raw: bytes,
+    data_dir: Path | None,
+    cwd: Path | None = None,
+    engines: EngineSessions | None = None,
 ) -> tuple[int, str, list[str]]:
     """Handle one hook call; return its exit code, standard output and stderr lines.
 
     ``data_dir`` ``None`` means the default (``AILOOP_DATA_DIR``, else the user's data
     directory); ``cwd`` is the caller's working directory (where git looks for the user's
-    email when the file is in no repository).
+    email when the file is in no repository); ``engines`` holds the language servers a
+    hook worker keeps running between calls.
     """
     if data_dir is None:
         from ailoop.store.local import default_data_dir
 
         data_dir = default_data_dir()
-    outcome = run_hook(tool, raw, data_dir, cwd)
+    outcome = run_hook(tool, raw, data_dir, cwd, engines)
     return outcome.exit_code, outcome.stdout, outcome.stderr
 
 
-def run_hook(tool: str, raw: bytes, data_dir: Path, cwd: Path | None = None) -> HookOutcome:
-    """Handle one hook call of ``tool`` (``claude-code`` or ``cursor``) with input ``raw``."""
+def run_hook(
+    tool: str,
+    raw: bytes,
+    data_dir: Path,
+    cwd: Path | None = None,
+    engines: EngineSessions | None = None,
+) -> HookOutcome:
+    """Handle one hook call of ``tool`` (an agent of :data:`ailoop.hooks.TOOLS`)."""
     outcome = HookOutcome()
     try:
-        _run(tool, raw, data_dir, outcome, cwd)
+        _run(tool, raw, data_dir, outcome, cwd, engines)
     except Exception as exc:  # noqa: BLE001 - a hook must never break the agent
         outcome.exit_code = 0
         outcome.stdout = ""
@@ -216,12 +235,21 @@ def _fail(message: str, raw: bytes, tool: str, data_dir: Path, outcome: HookOutc
 
 
 def _run(
-    tool: str, raw: bytes, data_dir: Path, outcome: HookOutcome, cwd: Path | None = None
+    tool: str,
+    raw: bytes,
+    data_dir: Path,
+    outcome: HookOutcome,
+    cwd: Path | None = None,
+    engines: EngineSessions | None = None,
 ) -> None:
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         _fail(f"the input is not JSON ({exc})", raw, tool, data_dir, outcome)
+        return
+    start = parse_session_start(tool, data)
+    if start is not None:
+        _start_session(start, data_dir, outcome)
         return
     try:
         call = parse(tool, data)
@@ -267,9 +295,25 @@ def _run(
         outcome,
         cwd,
         trusted=trust.trusted,
+        engines=engines,
     )
     if not stored:
         _keep(raw, tool, data_dir, outcome)
+
+
+def _start_session(start: SessionStart, data_dir: Path, outcome: HookOutcome) -> None:
+    """Answer a session's start with the learned context, and keep what it was shown."""
+    from ailoop.hooks import session
+    from ailoop.workspace import find_repo_root
+
+    where = start.workspace
+    root = (find_repo_root(where) or where) if where is not None else None
+    context = session.learned_context(root, data_dir, start.session)
+    outcome.stderr += [f"ailoop hook: {p}" for p in context.problems]
+    problem = session.remember(data_dir, start.tool, context, start.session)
+    if problem is not None:
+        outcome.stderr.append(f"ailoop hook: {problem}")
+    outcome.stdout = session.answer(start, context.text)
 
 
 def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -317,6 +361,7 @@ def _record_and_answer(
     cwd: Path | None = None,
     *,
     trusted: bool = False,
+    engines: EngineSessions | None = None,
 ) -> bool:
     """Record the snippets' events and put the answer in ``outcome``; False if not stored."""
     from ailoop.hooks.engines import read_engine_settings, start_engines
@@ -324,17 +369,20 @@ def _record_and_answer(
 
     user_lookup = UserLookup(where.root or cwd)  # git runs while the rest is done
     edit = _Edit(call, current, snippets, where, language, raw_settings)
-    engine_settings, engine_setting_problems = read_engine_settings(raw_settings, trusted)
+    engine_settings, engine_setting_problems = read_engine_settings(raw_settings, trusted, language)
     outcome.stderr += [f"ailoop hook: {p}" for p in engine_setting_problems]
     # The engines run in the background while the patterns are matched.
     pending = start_engines(
-        call.file_path, current, language, edit.lines, engine_settings, where.root
+        call.file_path, current, language, edit.lines, engine_settings, where.root, engines
     )
     feedback = _patterns(edit, data_dir, outcome)
     user = user_lookup.result()
     engine_found, engine_problems = pending.result()
     outcome.stderr += [f"ailoop hook: {p}" for p in engine_problems]
 
+    from ailoop.hooks.session import recalled
+
+    context = recalled(data_dir, call.tool, call.session)
     events = []
     for snippet in snippets:
         keys = set(feedback.keys_in(snippet.text, language)) if feedback else set()
@@ -352,6 +400,7 @@ def _record_and_answer(
                 lines=line_count(snippet.text),
                 findings=tuple(sorted(keys)),
                 text=snippet.text,
+                context=context,
             )
         )
     failure = store_events(events, data_dir)
@@ -374,32 +423,9 @@ def _answer_agent(
 
     block_on, block_problems = report.block_keys(_table(edit.settings, "hooks"))
     outcome.stderr += [f"ailoop hook: {p}" for p in block_problems]
-    matches = (
-        report.pattern_matches(feedback, edit.current, edit.language, edit.lines)
-        if feedback
-        else []
-    )
-    if feedback is not None:
-        outcome.stderr += [f"ailoop hook: {m}" for m in feedback.patterns.take_timeouts()]
-    if not matches and not engine_found:
+    found = agent_findings(edit, feedback, engine_found, data_dir, block_on, outcome.stderr)
+    if not found:
         return ""
-    if feedback is None and edit.where.root is not None:
-        from ailoop.patterns.feedback import PatternFeedback
-
-        feedback = PatternFeedback(edit.where.root, data_dir)  # for the rules' numbers
-        feedback.reload(_table(edit.settings, "patterns"))
-    found: list[report.AgentFinding] = []
-    if feedback is not None:
-        from ailoop.store.local import StoreError
-
-        try:
-            feedback.refresh_stats()
-        except StoreError as exc:
-            outcome.stderr.append(f"ailoop hook: pattern statistics unavailable ({exc})")
-        found += report.pattern_findings(feedback, matches, feedback.stats, block_on)
-        found += report.engine_agent_findings(engine_found, feedback.rule_note)
-    else:
-        found += report.engine_agent_findings(engine_found, lambda _rule: None)
     message = report.render(found, edit.where.display)
     blocked = report.blocking(found, block_on)
     if blocked:
@@ -408,3 +434,81 @@ def _answer_agent(
         outcome.stderr.append(f"{message}\n(blocked by the team's setting hooks.block_on: {keys})")
         return ""
     return answer(edit.call.tool, edit.call.event, message)
+
+
+def agent_findings(
+    edit: _Edit,
+    feedback: PatternFeedback | None,
+    engine_found: Sequence[EngineFinding],
+    data_dir: Path,
+    block_on: frozenset[str],
+    problems: list[str],
+) -> list[AgentFinding]:
+    """Return what the agent should fix on the edit's lines, with the team's numbers."""
+    from ailoop.hooks import report
+
+    matches = (
+        report.pattern_matches(feedback, edit.current, edit.language, edit.lines)
+        if feedback
+        else []
+    )
+    if feedback is not None:
+        problems += [f"ailoop hook: {m}" for m in feedback.patterns.take_timeouts()]
+    if not matches and not engine_found:
+        return []
+    if feedback is None and edit.where.root is not None:
+        from ailoop.patterns.feedback import PatternFeedback
+
+        feedback = PatternFeedback(edit.where.root, data_dir)  # for the rules' numbers
+        feedback.reload(_table(edit.settings, "patterns"))
+    found: list[AgentFinding] = []
+    if feedback is not None:
+        from ailoop.store.local import StoreError
+
+        try:
+            feedback.refresh_stats()
+        except StoreError as exc:
+            problems.append(f"ailoop hook: pattern statistics unavailable ({exc})")
+        found += report.pattern_findings(feedback, matches, feedback.stats, block_on)
+        found += report.engine_agent_findings(engine_found, feedback.rule_note)
+    else:
+        found += report.engine_agent_findings(engine_found, lambda _rule: None)
+    return found
+
+
+def check_code(
+    code: str, path: Path, data_dir: Path | None, engines: EngineSessions | None = None
+) -> tuple[list[AgentFinding], list[str]]:
+    """Check ``code`` as if it were the whole of ``path``, writing nothing; for ``ailoop mcp``.
+
+    The same checks as an edit hook's on every line of ``code``: the team's patterns (those
+    it reports), the engines and the team's numbers. Returns the findings and problems.
+    """
+    from ailoop.capture.document import split_lines
+    from ailoop.hooks.engines import read_engine_settings, start_engines
+    from ailoop.settings import read_settings_tables
+
+    if data_dir is None:
+        from ailoop.store.local import default_data_dir
+
+        data_dir = default_data_dir()
+    call = HookCall("mcp", "check_code", path)
+    where = _where(call)
+    raw_settings, trust, problems = read_settings_tables(where.root)
+    problems = [f"ailoop hook: {p}" for p in problems]
+    lines = range(len(split_lines(code)))
+    snippets = [Inserted(code, 0, max(len(lines) - 1, 0))]
+    edit = _Edit(call, code, snippets, where, language_of(path), raw_settings)
+    engine_settings, setting_problems = read_engine_settings(
+        raw_settings, trust.trusted, edit.language
+    )
+    problems += [f"ailoop hook: {p}" for p in setting_problems]
+    pending = start_engines(
+        path, code, edit.language, edit.lines, engine_settings, where.root, engines
+    )
+    outcome = HookOutcome(stderr=problems)
+    feedback = _patterns(edit, data_dir, outcome)
+    engine_found, engine_problems = pending.result()
+    problems += [f"ailoop hook: {p}" for p in engine_problems]
+    found = agent_findings(edit, feedback, engine_found, data_dir, frozenset(), problems)
+    return sorted(found, key=lambda f: (f.line, f.code)), problems
