@@ -154,6 +154,7 @@ def run_scenario(
     *,
     runtimepath: bool = True,
     script: Path | None = None,
+    init: Path | None = None,
     **extra_env: str,
 ) -> dict[str, Any]:
     """Run one scenario of a Lua driver in headless Neovim; return its JSON result.
@@ -161,7 +162,9 @@ def run_scenario(
     ``script`` is the driver (scenario.lua by default; the others are run with
     ``filetype on``, as a user's Neovim has it). With ``runtimepath``, client-nvim is put
     on Neovim's runtime path first; without, the scenario must do that itself (the docs
-    blocks do).
+    blocks do). With ``init``, Neovim starts as a user's does: that file is its init.lua,
+    its plugins load (client-nvim's ``plugin/`` too, once the init puts it on the runtime
+    path) and filetype detection is on.
 
     Fails with Neovim's output when the scenario fails or Neovim does not finish in time.
     """
@@ -175,10 +178,10 @@ def run_scenario(
         AILOOP_TEST_RESULT=str(result_file),
         **extra_env,
     )
-    argv = [binary, "--headless", "-u", "NONE", "-i", "NONE", "-n"]
-    if runtimepath:
+    argv = [binary, "--headless", "-u", str(init or "NONE"), "-i", "NONE", "-n"]
+    if runtimepath and init is None:
         argv += ["--cmd", f"set rtp^={CLIENT_DIR}"]
-    if script is not None:
+    if script is not None and init is None:
         argv += ["-c", "filetype on"]
     argv += ["-c", f"luafile {driver}"]
     proc = subprocess.Popen(

@@ -365,6 +365,26 @@ function scenarios.trust_prompt()
   note('engine_ran_after', engine_ran())
 end
 
+-- setup(), then two lone files in two directories under no root marker (AILOOP_TEST_FILE,
+-- AILOOP_TEST_OTHER): both attach to one client with no root (single-file mode).
+function scenarios.lone_setup()
+  local ailoop = require('ailoop')
+  ailoop.setup({ cmd = vim.fn.json_decode(os.getenv('AILOOP_TEST_CMD')) })
+  local seen = {}
+  for _, path in ipairs({ os.getenv('AILOOP_TEST_FILE'), os.getenv('AILOOP_TEST_OTHER') }) do
+    vim.cmd('edit ' .. vim.fn.fnameescape(path))
+    local bufnr = vim.api.nvim_get_current_buf()
+    wait_for('the ailoop client to attach to ' .. path, function()
+      local client = ailoop.client(bufnr)
+      return client ~= nil and client.initialized ~= false and client.server_capabilities ~= nil
+    end)
+    local client = ailoop.client(bufnr)
+    table.insert(seen, { id = client.id, root_dir = client.config.root_dir or vim.NIL })
+  end
+  note('clients', seen)
+  note('running', #require('ailoop.compat').get_clients({ name = 'ailoop' }))
+end
+
 -- Run Lua blocks from docs/neovim.md as a user's init.lua would (AILOOP_TEST_BLOCKS, a
 -- JSON list, in order), then open the file, paste a snippet and report the marker and
 -- the evaluated status line. When AILOOP_TEST_START is "setup" the blocks do not start

@@ -59,8 +59,15 @@ def user_code(code: str) -> str:
 
 
 def starts_ailoop(code: str) -> bool:
-    """Whether a block starts the server itself (setup() or a by-hand client config)."""
-    return "require('ailoop').setup(" in code or "require('ailoop').client_config(" in code
+    """Whether a block starts the server itself (setup(), a by-hand config, or lsp/ailoop.lua)."""
+    return any(
+        call in code
+        for call in (
+            "require('ailoop').setup(",
+            "require('ailoop').client_config(",
+            "vim.lsp.enable('ailoop')",
+        )
+    )
 
 
 def test_doc_blocks_are_marked_and_the_first_sets_the_runtime_path() -> None:

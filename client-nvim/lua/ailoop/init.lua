@@ -2,11 +2,17 @@
 --
 --   require('ailoop').setup({ cmd = { 'ailoop', 'serve' } })
 --
+-- On Neovim 0.11+ no setup() is needed: client-nvim/lsp/ailoop.lua (on the runtime path
+-- with client-nvim) is the config, so `vim.lsp.enable('ailoop')` is enough, and
+-- plugin/ailoop.lua adds the commands and the per-buffer work (LspAttach, augroup `ailoop`).
+--
 -- setup() registers the `ailoop` language server the way the running Neovim supports:
 --   0.11+      vim.lsp.config('ailoop', …) + vim.lsp.enable('ailoop') (root_markers)
 --   0.8–0.10   a FileType autocommand calling vim.lsp.start(…)
 --   0.7        a FileType autocommand calling vim.lsp.start_client(…) + buf_attach_client,
 --              one client per root directory
+-- A file under none of the root markers gets no root of its own: such files share one
+-- client with no workspace folder (single-file mode), never one server per directory.
 -- and adds what the stock client lacks for ailoop: the `ailoop/status` notification,
 -- code lens shown and kept fresh (also on `workspace/codeLens/refresh`), the server's
 -- trust prompt through vim.ui.select and :AiloopTrust (ailoop.trust), optional
@@ -17,8 +23,20 @@ local review = require('ailoop.review')
 local status = require('ailoop.status')
 local copilot = require('ailoop.copilot')
 local trust = require('ailoop.trust')
+local stats = require('ailoop.stats')
 
 local M = {}
+
+--- The augroup holding every autocommand of client-nvim (public: `:au ailoop` lists them).
+M.AUGROUP = 'ailoop'
+
+--- The files that mark a workspace root (the nearest directory above a file with one).
+M.ROOT_MARKERS = { '.ailoop.toml', 'pyproject.toml', 'package.json', '.git' }
+
+--- The id of the augroup `ailoop` (created on first use, never cleared as a whole).
+function M.augroup()
+  return vim.api.nvim_create_augroup(M.AUGROUP, { clear = false })
+end
 
 --- Defaults for setup(); every key can be overridden.
 M.defaults = {
@@ -28,8 +46,8 @@ M.defaults = {
   cmd_env = nil,
   -- filetypes to attach to; nil attaches to every buffer that has a filetype
   filetypes = nil,
-  -- files that mark the workspace root (the directory of the file when none is found)
-  root_markers = { '.ailoop.toml', 'pyproject.toml', '.git' },
+  -- files that mark the workspace root; a file under none of them gets no root (single-file mode)
+  root_markers = M.ROOT_MARKERS,
   -- initializationOptions; and the `ailoop` section answered to workspace/configuration
   init_options = nil,
   settings = nil,
@@ -153,8 +171,48 @@ local function handlers(opts)
   }
 end
 
+--- True when `client` is an ailoop client that announced code lens refresh, i.e. was
+--- configured with codelens on (the default).
+local function wants_codelens(client)
+  local workspace = client.config and client.config.capabilities and client.config.capabilities.workspace
+  return type(workspace) == 'table' and type(workspace.codeLens) == 'table'
+    and workspace.codeLens.refreshSupport == true
+end
+
+--- ailoop's per-buffer work once it attached to `bufnr`: code lens shown and refreshed on
+--- BufEnter / InsertLeave (buffer-local autocommands in the augroup `ailoop`), and the
+--- key maps of setup()'s `keymaps`. Idempotent: it runs from the config's on_attach and
+--- again from plugin/ailoop.lua's LspAttach autocommand (0.8+), so a user's own on_attach
+--- (which replaces ours in vim.lsp.config) loses none of it.
+---@param client table
+---@param bufnr integer
+---@param opts { codelens?: boolean, keymaps?: table }|nil default: code lens as announced
+function M.attach(client, bufnr, opts)
+  if not client or client.name ~= review.CLIENT_NAME then
+    return
+  end
+  opts = opts or {}
+  local codelens = opts.codelens
+  if codelens == nil then
+    codelens = wants_codelens(client)
+  end
+  set_keymaps(opts.keymaps, bufnr)
+  if codelens then
+    local group = M.augroup()
+    vim.api.nvim_clear_autocmds({ group = group, buffer = bufnr, event = { 'BufEnter', 'InsertLeave' } })
+    vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave' }, {
+      group = group,
+      buffer = bufnr,
+      desc = 'ailoop: refresh the code lens',
+      callback = function() M.refresh_codelens(bufnr) end,
+    })
+    M.refresh_codelens(bufnr)
+  end
+end
+
 --- The client configuration setup() starts ailoop with (without root_dir), for
---- people who start clients their own way (e.g. nvim-lspconfig). Also defines :AiloopTrust.
+--- people who start clients their own way (e.g. nvim-lspconfig). Also defines :AiloopTrust
+--- and :AiloopStats.
 ---@param user table|nil options as for setup()
 ---@return table config, table opts
 function M.client_config(user)
@@ -166,6 +224,7 @@ function M.client_config(user)
     opts.root_markers = user.root_markers
   end
   trust.create_command() -- :AiloopTrust
+  stats.create_command() -- :AiloopStats
   local config = {
     name = review.CLIENT_NAME,
     cmd = opts.cmd,
@@ -179,16 +238,7 @@ function M.client_config(user)
     }),
     handlers = handlers(opts),
     on_attach = function(client, bufnr)
-      set_keymaps(opts.keymaps, bufnr)
-      if opts.codelens then
-        M.refresh_codelens(bufnr)
-        local group = vim.api.nvim_create_augroup('ailoop_codelens_' .. bufnr, { clear = true })
-        vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave' }, {
-          group = group,
-          buffer = bufnr,
-          callback = function() M.refresh_codelens(bufnr) end,
-        })
-      end
+      M.attach(client, bufnr, { codelens = opts.codelens and true or false, keymaps = opts.keymaps })
       if opts.on_attach then
         opts.on_attach(client, bufnr)
       end
@@ -200,6 +250,23 @@ function M.client_config(user)
   return config, opts
 end
 
+--- The config of lsp/ailoop.lua, in the shape vim.lsp.config and nvim-lspconfig take:
+--- cmd, root_markers, workspace_required = false (a file under no root marker is served
+--- in single-file mode: no root, one client for all such files), capabilities, handlers,
+--- settings, init_options, on_attach. No `filetypes`: like setup() and the VS Code
+--- extension, ailoop attaches to every file (AI snippets are tracked in any language;
+--- feedback comes for those with an engine). No `name`: vim.lsp.config names it.
+---@param user table|nil options as for setup() (cmd, cmd_env, filetypes, root_markers, …)
+---@return table config
+function M.lsp_config(user)
+  local config, opts = M.client_config(user)
+  config.name = nil
+  config.filetypes = opts.filetypes
+  config.root_markers = opts.root_markers
+  config.workspace_required = false
+  return config
+end
+
 local function wants(opts, bufnr)
   if vim.bo[bufnr].buftype ~= '' or vim.api.nvim_buf_get_name(bufnr) == '' then
     return false
@@ -208,21 +275,27 @@ local function wants(opts, bufnr)
   return ft ~= '' and (opts.filetypes == nil or vim.tbl_contains(opts.filetypes, ft))
 end
 
+-- The workspace root of `bufnr`, or nil for a file under none of the root markers
+-- (single-file mode: never the file's own directory, which would start a server each).
 local function root_of(opts, bufnr)
-  local path = vim.api.nvim_buf_get_name(bufnr)
-  return compat.find_root(path, opts.root_markers) or vim.fn.fnamemodify(path, ':p:h')
+  return compat.find_root(vim.api.nvim_buf_get_name(bufnr), opts.root_markers)
 end
 
--- 0.7: start_client + buf_attach_client, one client per root directory.
+-- The key of clients_by_root for files with no root.
+local NO_ROOT = {}
+
+-- 0.7: start_client + buf_attach_client, one client per root directory (and one for
+-- every file with no root).
 local function attach_0_7(config, opts, bufnr, clients_by_root)
   local root = root_of(opts, bufnr)
-  local id = clients_by_root[root]
+  local key = root or NO_ROOT
+  local id = clients_by_root[key]
   if id == nil or vim.lsp.get_client_by_id(id) == nil then
     local cfg = vim.tbl_extend('force', config, { root_dir = root })
     local on_exit = cfg.on_exit
     cfg.on_exit = function(code, signal, client_id)
-      if clients_by_root[root] == client_id then
-        clients_by_root[root] = nil
+      if clients_by_root[key] == client_id then
+        clients_by_root[key] = nil
       end
       on_exit(code, signal, client_id)
     end
@@ -230,7 +303,7 @@ local function attach_0_7(config, opts, bufnr, clients_by_root)
     if not id then
       return nil
     end
-    clients_by_root[root] = id
+    clients_by_root[key] = id
   end
   vim.lsp.buf_attach_client(bufnr, id)
   return id
@@ -250,15 +323,25 @@ function M.setup(user)
   end
 
   if compat.has('0.11') and vim.lsp.config and vim.lsp.enable then
+    config.name = nil
     config.filetypes = opts.filetypes
     config.root_markers = opts.root_markers
+    config.workspace_required = false
     vim.lsp.config(review.CLIENT_NAME, config)
     vim.lsp.enable(review.CLIENT_NAME)
-    -- vim.lsp.enable re-runs FileType only once Neovim has finished starting up
+    -- vim.lsp.enable starts clients for the buffers already open only once Neovim has
+    -- finished starting up: before that (setup() from `-c`, or after `:edit` in init.lua),
+    -- start them here, as vim.lsp.enable would, through the public vim.lsp.start.
     if vim.v.vim_did_enter ~= 1 then
+      local resolved = vim.lsp.config[review.CLIENT_NAME]
       for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
         if vim.api.nvim_buf_is_loaded(bufnr) and wants(opts, bufnr) then
-          vim.api.nvim_exec_autocmds('FileType', { group = 'nvim.lsp.enable', buffer = bufnr })
+          local start = vim.deepcopy(resolved)
+          start.name = review.CLIENT_NAME
+          if type(start.root_dir) ~= 'string' then -- as vim.lsp.enable: root_markers, in order
+            start.root_dir = vim.fs.root(bufnr, start.root_markers or opts.root_markers)
+          end
+          vim.lsp.start(start, { bufnr = bufnr })
         end
       end
     end
@@ -276,10 +359,12 @@ function M.setup(user)
       attach_0_7(config, opts, bufnr, clients_by_root)
     end
   end
-  local group = vim.api.nvim_create_augroup('ailoop_start', { clear = true })
+  local group = M.augroup()
+  vim.api.nvim_clear_autocmds({ group = group, event = 'FileType' }) -- setup() called again
   vim.api.nvim_create_autocmd('FileType', {
     group = group,
     pattern = opts.filetypes or '*',
+    desc = 'ailoop: start or attach the ailoop client',
     callback = function(args) attach(args.buf) end,
   })
   for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
@@ -316,5 +401,8 @@ M.copilot_vim_accept = copilot.copilot_vim_accept
 
 -- Workspace trust (ailoop's trust store): the same as :AiloopTrust / :AiloopTrust!.
 M.trust = trust.trust
+
+-- `ailoop stats` in a floating window: the same as :AiloopStats.
+M.stats = stats.show
 
 return M

@@ -1,0 +1,16 @@
+-- ailoop's language server config for Neovim 0.11+: with client-nvim on the runtime path,
+--
+--   vim.lsp.enable('ailoop')
+--
+-- is all it takes (no setup()). Override any field the usual way, e.g.
+--
+--   vim.lsp.config('ailoop', { cmd = { '/path/to/venv/bin/python', '-m', 'ailoop', 'serve' } })
+--
+-- The table is in the shape vim.lsp.config and nvim-lspconfig take: cmd, root_markers
+-- (.ailoop.toml, pyproject.toml, package.json, .git), workspace_required = false (a file
+-- under no root marker is served in single-file mode, one client for all such files),
+-- capabilities, handlers (ailoop/status, the trust prompt, code lens refresh), settings,
+-- init_options, on_attach. It is built by require('ailoop').lsp_config(), the same code
+-- setup() uses. plugin/ailoop.lua adds :AiloopStats, :AiloopTrust and, on LspAttach,
+-- the code lens refresh (augroup `ailoop`), also when your on_attach replaces ours.
+return require('ailoop').lsp_config()
