@@ -1,88 +1,59 @@
 #!/usr/bin/env bash
-# Start the machine's PostgreSQL 15 for the shared-store tests and benchmark.
+# Make sure PostgreSQL 15's server binaries are installed, and say where they are.
 #
-# Idempotent: installs postgresql-15 from apt when the binaries are missing (root only),
-# starts the `main` cluster, lets the test role connect over loopback without a password
-# (trust, for this role and database only), creates that role and database, and prints
-# the settings to use:
+# The shared-store tests (tests/store/pg_cluster.py) and bench/store_bench.py start
+# private clusters of their own with these binaries: initdb in a new temporary
+# directory, the UNIX socket in that directory, a free loopback port or the socket only,
+# stopped and removed at the end. This script starts no server, creates no role or
+# database and edits no configuration.
 #
-#   AILOOP_PG_BINDIR=/usr/lib/postgresql/15/bin      (tests create their own clusters with it)
-#   AILOOP_TEST_PG_URL=postgresql://ailoop_test@127.0.0.1:5432/ailoop_test   (bench)
+# Idempotent. When the binaries are missing it installs the Debian package
+# postgresql-$VERSION with apt-get (root, or sudo). Debian's package then creates and
+# starts a `main` cluster of its own; when this script installed the package and that
+# cluster did not exist before, it drops it again at once (pg_dropcluster --stop), so that
+# the package's files are all that is left. A `main` cluster that was there before, for
+# instance one that an older version of this script started and whose pg_hba.conf it
+# edited, is left as it is (docs/development.md says how to undo that by hand).
+#
+# Prints, for eval:
+#   export AILOOP_PG_BINDIR=/usr/lib/postgresql/15/bin
 #
 # Use: eval "$(scripts/postgres.sh)"
-set -euo pipefail
+#
+# Environment:
+#   AILOOP_PG_BINDIR   binaries to use instead (a directory with initdb, pg_ctl, postgres)
+#   AILOOP_SKIP_APT=1  never run apt-get (the binaries must be there already)
+set -Eeuo pipefail
 
 VERSION=15
-CLUSTER=main
-ROLE=ailoop_test
-DB=ailoop_test
-BINDIR="/usr/lib/postgresql/$VERSION/bin"
-MARK="# ailoop-test: trust for the test role (scripts/postgres.sh)"
+BINDIR=${AILOOP_PG_BINDIR:-/usr/lib/postgresql/$VERSION/bin}
 
 log() { echo "postgres.sh: $*" >&2; }
+die() { echo "postgres.sh: ERROR: $*" >&2; exit 1; }
 
-if [[ ! -x "$BINDIR/postgres" ]]; then
+have_binaries() { [[ -x $BINDIR/initdb && -x $BINDIR/pg_ctl && -x $BINDIR/postgres ]]; }
+has_main_cluster() { [[ -f /etc/postgresql/$VERSION/main/postgresql.conf ]]; }
+
+if ! have_binaries; then
+    [[ -z ${AILOOP_PG_BINDIR:-} ]] || die "AILOOP_PG_BINDIR=$AILOOP_PG_BINDIR has no initdb, pg_ctl and postgres"
+    [[ ${AILOOP_SKIP_APT:-} != 1 ]] || die "PostgreSQL $VERSION is not installed and AILOOP_SKIP_APT=1: apt-get install postgresql-$VERSION"
+    command -v apt-get >/dev/null || die "PostgreSQL $VERSION not found in $BINDIR and no apt-get: install it, then set AILOOP_PG_BINDIR"
+    sudo=()
     if [[ $(id -u) -ne 0 ]]; then
-        log "PostgreSQL $VERSION is not installed; run as root or: apt-get install postgresql-$VERSION"
-        exit 1
+        command -v sudo >/dev/null || die "PostgreSQL $VERSION is not installed; run as root or: apt-get install postgresql-$VERSION"
+        sudo=(sudo)
     fi
-    log "installing postgresql-$VERSION"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq "postgresql-$VERSION" >&2
-fi
-
-as_postgres() {
-    if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-if ! pg_lsclusters -h 2>/dev/null | awk -v v="$VERSION" -v c="$CLUSTER" '$1==v && $2==c' | grep -q .; then
-    log "creating cluster $VERSION/$CLUSTER"
-    pg_createcluster "$VERSION" "$CLUSTER" >&2
-fi
-
-CONF_DIR="/etc/postgresql/$VERSION/$CLUSTER"
-HBA="$CONF_DIR/pg_hba.conf"
-PORT=$(awk '$1=="port" {print $3}' "$CONF_DIR/postgresql.conf" | head -n1)
-PORT=${PORT:-5432}
-
-if ! grep -qF "$MARK" "$HBA"; then
-    log "allowing $ROLE on loopback without a password ($HBA)"
-    tmp=$(mktemp)
-    {
-        echo "$MARK"
-        echo "host    all    $ROLE    127.0.0.1/32    trust"
-        echo "host    all    $ROLE    ::1/128         trust"
-        cat "$HBA"
-    } >"$tmp"
-    cat "$tmp" >"$HBA"
-    rm -f "$tmp"
-    RELOAD=1
-fi
-
-if ! pg_lsclusters -h | awk -v v="$VERSION" -v c="$CLUSTER" '$1==v && $2==c {print $4}' | grep -q online; then
-    log "starting cluster $VERSION/$CLUSTER"
-    pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$CLUSTER" start >&2
-elif [[ -n ${RELOAD:-} ]]; then
-    pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$CLUSTER" reload >&2
-fi
-
-psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PORT" -d postgres "$@"; }
-
-# Wait for the server to accept connections (start returns once it is up, reload is async).
-for _ in $(seq 1 100); do
-    if as_postgres "$BINDIR/pg_isready" -q -p "$PORT"; then break; fi
-    sleep 0.1
-done
-
-if [[ $(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'") != 1 ]]; then
-    log "creating role $ROLE"
-    psql_admin -c "CREATE ROLE $ROLE LOGIN CREATEDB CREATEROLE"
-fi
-if [[ $(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'") != 1 ]]; then
-    log "creating database $DB"
-    psql_admin -c "CREATE DATABASE $DB OWNER $ROLE"
+    had_main=0
+    if has_main_cluster; then had_main=1; fi
+    log "installing postgresql-$VERSION with apt-get (the server binaries)"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+        install -y -qq --no-upgrade "postgresql-$VERSION" >&2
+    if ((!had_main)) && has_main_cluster; then
+        log "dropping the $VERSION/main cluster the package's install just created (the tests start their own)"
+        "${sudo[@]}" pg_dropcluster --stop "$VERSION" main >&2
+    fi
+    have_binaries || die "after apt-get install postgresql-$VERSION, $BINDIR has no initdb, pg_ctl and postgres"
 fi
 
 echo "export AILOOP_PG_BINDIR=$BINDIR"
-echo "export AILOOP_TEST_PG_URL=postgresql://$ROLE@127.0.0.1:$PORT/$DB"

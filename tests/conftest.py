@@ -19,6 +19,31 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 os.environ["AILOOP_CONFIG_DIR"] = tempfile.mkdtemp(prefix="ailoop-config-")
 
 
+#: Directories whose tests all run a real editor (marked ``editors``).
+EDITOR_DIRS = ("emacs", "nvim", "vscode")
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by them
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by the components it needs, so ``-m`` can leave them out.
+
+    ``postgres``: uses the ``pg_cluster`` fixture; ``node``: the ``node_engines`` fixture (a
+    test that runs a Node engine without it is marked itself); ``editors``: under
+    tests/emacs, tests/nvim or tests/vscode.
+    ``scripts/test --fast`` runs ``-m "not editors and not postgres and not node"``.
+    """
+    tests = Path(__file__).parent
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        relative = item.path.relative_to(tests) if item.path.is_relative_to(tests) else None
+        if "pg_cluster" in names:
+            item.add_marker(pytest.mark.postgres)
+        if "node_engines" in names:
+            item.add_marker(pytest.mark.node)
+        if relative is not None and relative.parts[0] in EDITOR_DIRS:
+            item.add_marker(pytest.mark.editors)
+
+
 def require(condition: bool, reason: str) -> None:
     """Skip outside CI, fail in CI, when a component a test needs is missing."""
     if condition:

@@ -97,6 +97,7 @@ def test_the_file_loads_cleanly_and_each_pattern_says_what_to_do_instead() -> No
 SYNTAX_ERROR = re.compile(r"error TS(1[01]\d\d|17\d\d\d):")
 
 
+@pytest.mark.node
 def test_typescripts_parser_accepts_every_example_file() -> None:
     tsgo = ENGINES / "node_modules" / ".bin" / "tsgo"
     require(tsgo.exists(), f"{tsgo} (run scripts/setup-node-engines.sh)")

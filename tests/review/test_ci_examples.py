@@ -10,9 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-yaml = pytest.importorskip("yaml")  # PyYAML: in the dev environment (pre-commit needs it)
+import yaml  # PyYAML, in the dev extra
 
 ROOT = Path(__file__).resolve().parents[2]
 GITHUB = ROOT / "examples" / "ci" / "github-ailoop-review.yml"

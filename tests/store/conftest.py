@@ -1,4 +1,4 @@
-"""Fixtures for the shared-store tests: a throwaway PostgreSQL cluster per test run.
+"""Fixtures for the shared-store tests: a private, throwaway PostgreSQL cluster per test run.
 
 Each test gets a database of its own in that cluster. Without the PostgreSQL binaries or
 psycopg the tests skip, or fail when ``CI=true``.
@@ -6,13 +6,18 @@ psycopg the tests skip, or fail when ``CI=true``.
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from pg_cluster import PASSWORD, PASSWORD_ROLE, TestCluster, find_bindir, missing
+from pg_cluster import (
+    PASSWORD,
+    PASSWORD_ROLE,
+    TestCluster,
+    find_bindir,
+    missing,
+    private_cluster,
+)
 
 
 @pytest.fixture(scope="session")
@@ -26,14 +31,9 @@ def pg_cluster() -> Iterator[TestCluster]:
     except ImportError:
         missing("psycopg is not installed (pip install 'ailoop[postgres]')")
     assert bindir is not None
-    cluster = TestCluster(bindir, Path(tempfile.mkdtemp(prefix="ailoop-pg-")))
-    try:
-        cluster.create()
-        cluster.start()
+    with private_cluster(bindir) as cluster:
         cluster.admin(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}'")
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture

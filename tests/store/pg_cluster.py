@@ -1,8 +1,13 @@
-"""A throwaway PostgreSQL 15 cluster for the shared-store tests.
+"""A private, throwaway PostgreSQL 15 cluster: the shared-store tests' and the benchmark's.
 
-The cluster lives in a temporary directory on a free port, so tests may stop, start and
-freeze it without touching any other PostgreSQL. The binaries come from
-``AILOOP_PG_BINDIR`` (``scripts/postgres.sh`` prints it) or the Debian location.
+The cluster lives in a private directory of its own (``initdb`` there, its UNIX socket
+there, mode 0700) on a free loopback port, or on the socket only, so its users may stop,
+start and freeze it without touching any other PostgreSQL: no system cluster, no
+``pg_hba.conf`` but its own. The binaries come from ``AILOOP_PG_BINDIR``
+(``scripts/postgres.sh`` installs them and prints it) or the Debian location.
+
+No pytest here: ``bench/store_bench.py`` imports this module too (see
+:func:`private_cluster`).
 """
 
 from __future__ import annotations
@@ -13,9 +18,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -42,6 +47,8 @@ def find_bindir() -> Path | None:
 
 def missing(reason: str) -> None:
     """Skip outside CI, fail in CI: a component the test needs is not there."""
+    import pytest
+
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: run scripts/postgres.sh first)")
     pytest.skip(reason)
@@ -54,16 +61,21 @@ def _free_port() -> int:
 
 
 class TestCluster:
-    """A PostgreSQL cluster in a temporary directory that tests can stop, start and freeze."""
+    """A PostgreSQL cluster in a private directory that tests can stop, start and freeze.
+
+    ``tcp=False``: the server listens on its UNIX socket in ``root`` only (no port open).
+    """
 
     __test__ = False  # not a test class
 
-    def __init__(self, bindir: Path, root: Path) -> None:
+    def __init__(self, bindir: Path, root: Path, *, tcp: bool = True) -> None:
         self.bindir = bindir
         self.root = root
         self.data = root / "data"
         self.log = root / "server.log"
-        self.port = _free_port()
+        self.tcp = tcp
+        # without TCP the port only names the socket file, in a directory of its own
+        self.port = _free_port() if tcp else 5432
         self._run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _pg(self, *argv: str, timeout: float = 60) -> None:
@@ -92,7 +104,7 @@ class TestCluster:
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
                 f"port = {self.port}\n"
-                "listen_addresses = '127.0.0.1'\n"
+                f"listen_addresses = '{'127.0.0.1' if self.tcp else ''}'\n"
                 f"unix_socket_directories = '{self.root}'\n"
                 "max_connections = 50\n"
                 "shared_buffers = 32MB\n"
@@ -141,8 +153,10 @@ class TestCluster:
                 os.kill(pid, signal.SIGCONT)
 
     def url(self, database: str = "postgres", user: str = "postgres", password: str = "") -> str:
-        """Return a URL for ``database`` as ``user``."""
+        """Return a URL for ``database`` as ``user`` (over TCP, or the socket without it)."""
         secret = f":{password}" if password else ""
+        if not self.tcp:
+            return f"postgresql://{user}{secret}@/{database}?host={self.root}&port={self.port}"
         return f"postgresql://{user}{secret}@127.0.0.1:{self.port}/{database}"
 
     def admin(self, sql: str, database: str = "postgres") -> None:
@@ -157,3 +171,19 @@ class TestCluster:
         with contextlib.suppress(Exception):
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_cluster(bindir: Path, *, tcp: bool = True) -> Iterator[TestCluster]:
+    """Create and start a cluster in a new private temporary directory; remove it after.
+
+    When run as root the server runs as the ``postgres`` user (PostgreSQL refuses root),
+    which is why the directory is a temporary one and not under root's home.
+    """
+    cluster = TestCluster(bindir, Path(tempfile.mkdtemp(prefix="ailoop-pg-")), tcp=tcp)
+    try:
+        cluster.create()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
