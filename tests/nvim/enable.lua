@@ -4,7 +4,7 @@
 --
 --   nvim --headless -u <init.lua> -i NONE -n -c 'luafile enable.lua'
 --
--- Environment: AILOOP_TEST_SCENARIO (project | lone | stats), AILOOP_TEST_FILE (the file
+-- Environment: AILOOP_TEST_SCENARIO (project | lone | stats | tsx), AILOOP_TEST_FILE (the file
 -- to open), AILOOP_TEST_OTHER (lone: a second lone file in another directory),
 -- AILOOP_TEST_RESULT. Everything runs inside xpcall: a Lua error would otherwise leave
 -- headless Neovim waiting.
@@ -179,6 +179,53 @@ function scenarios.stats()
   vim.api.nvim_feedkeys('q', 'x', false)
   result.closed = not vim.api.nvim_win_is_valid(float)
   result.back_in_editor = vim.api.nvim_get_current_win() == editor_win
+end
+
+-- A .tsx file in a trusted TS/React workspace (Biome and TypeScript 7 in its
+-- node_modules/.bin): an AI insertion gets the marker, Biome's and TypeScript's findings,
+-- and Reject by Biome's rule from the code-action menu records it.
+local TSX_SNIPPET = {
+  '',
+  'export function Total(props: { items: any[] }) {',
+  '  const count: number = "none";',
+  '  return <p>{props.items.length + count}</p>;',
+  '}',
+}
+
+function scenarios.tsx()
+  local bufnr = open(os.getenv('AILOOP_TEST_FILE'))
+  result.filetype = vim.bo[bufnr].filetype
+  local first = vim.api.nvim_buf_line_count(bufnr)
+  vim.api.nvim_buf_set_lines(bufnr, first, first, false, TSX_SNIPPET)
+  wait_for('the ai-snippet marker', function() return has_code(bufnr, 'ai-snippet') end)
+  wait_for("Biome's finding", function() return has_code(bufnr, 'biome:lint/suspicious/noExplicitAny') end)
+  wait_for("TypeScript's finding", function() return has_code(bufnr, 'ts:2322') end)
+  result.first = first
+  result.diagnostics = ailoop_diagnostics(bufnr)
+  local line
+  for _, d in ipairs(result.diagnostics) do
+    for _, code in ipairs(d.codes) do
+      if code == 'biome:lint/suspicious/noExplicitAny' then line = d.lnum end
+    end
+  end
+  vim.api.nvim_win_set_cursor(0, { line + 1, 0 })
+  local offered, chosen = nil, nil
+  vim.ui.select = function(items, _, on_choice)
+    offered = {}
+    for _, item in ipairs(items) do
+      local action = item.action or item[2]
+      table.insert(offered, action.title)
+      if chosen == nil and action.title:find('^Reject:') and action.title:find('noExplicitAny') then
+        chosen = item
+      end
+    end
+    on_choice(chosen)
+  end
+  vim.lsp.buf.code_action()
+  wait_for('the code-action menu', function() return offered ~= nil end)
+  result.offered = offered
+  if not chosen then error('no Reject action for noExplicitAny among ' .. vim.inspect(offered), 0) end
+  wait_for('the marker to go', function() return not has_code(bufnr, 'ai-snippet') end)
 end
 
 local ok, err = xpcall(function()

@@ -8,8 +8,10 @@ and ``plugin/ailoop.lua`` adds the commands and the LspAttach work. Against the 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,10 @@ import pytest
 from nvim_harness import CLIENT_DIR, Workspace, find_nvim, leftover_servers, run_scenario
 
 from ailoop.capture.identity import snippet_id
+from tests.conftest import trust
+from tests.e2e.test_typescript_lsp import HUMAN, node_engines, react_workspace
+
+__all__ = ["node_engines"]  # a fixture, used by name
 
 pytestmark = pytest.mark.editors
 
@@ -143,3 +149,34 @@ def test_ailoop_stats_opens_a_float_that_q_closes(nvim011: str, project: Workspa
     assert lines == stats_text(project, max(40, seen["columns"] - 6))
     assert seen["closed"] is True
     assert seen["back_in_editor"] is True
+
+
+def test_a_tsx_insertion_gets_biome_and_typescript_findings_and_reject_by_rule(
+    nvim011: str, tmp_path: Path, node_engines: Path
+) -> None:
+    """TS/React in Neovim 0.11: Biome's and TypeScript's findings in the snippet, Reject by rule."""
+    root = react_workspace(tmp_path / "shop", node_engines)
+    trust(root)  # node_modules/.bin is the repository's: it runs in a trusted workspace only
+    source = root / "src" / "Total.tsx"
+    source.write_text(HUMAN, encoding="utf-8")
+    # Biome's daemon listens on a socket under XDG_RUNTIME_DIR (in the home): a path
+    # within the 107 bytes a Unix socket's may have
+    home = Path(tempfile.mkdtemp(prefix="ailoop-nvim-"))
+    try:
+        ws = Workspace(root=root, source=source, data_dir=tmp_path / "data", home=home)
+        seen = run_enable(nvim011, ws, "tsx")
+        events = ws.events()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+    assert seen["filetype"] == "typescriptreact"
+    first = seen["first"]  # the snippet's code starts one line later (a blank line first)
+    by_code = {code: d["lnum"] for d in seen["diagnostics"] for code in d["codes"]}
+    assert first + 1 <= by_code["biome:lint/suspicious/noExplicitAny"] <= first + 4
+    assert first + 1 <= by_code["ts:2322"] <= first + 4
+    assert all(d["lnum"] >= first for d in seen["diagnostics"]), seen["diagnostics"]  # not `legacy`
+    assert seen["offered"][0].startswith("Reject"), seen["offered"]
+    (rejected,) = [e for e in events if e["kind"] == "rejected"]
+    assert rejected["pattern"] == "biome:lint/suspicious/noExplicitAny"
+    assert rejected["path"] == "src/Total.tsx"
+    assert "ts:2322" in rejected["findings"]
