@@ -10,7 +10,8 @@
 #   4. the wheel's and the sdist's metadata version equal ailoop.__version__;
 #   5. `pip install` of the wheel (dependencies from PyPI, pinned by the same constraints)
 #      into a fresh venv, then `ailoop --version` and `ailoop replay examples/session.jsonl`
-#      from it, with a data and config directory of their own.
+#      from it, with a data and config directory of their own;
+#   6. `uv tool install` of the wheel into an empty tool directory, then `ailoop replay`.
 # Everything lives in one temporary directory, removed at the end.
 #
 # Environment:
@@ -91,3 +92,19 @@ for expected in "AI snippet from copilot, 5 lines" "[ruff:E722]" "Events recorde
         || { cat "$work/replay.log" >&2; die "ailoop replay did not print '$expected'"; }
 done
 say "ailoop replay examples/session.jsonl from the installed wheel: ok"
+
+# 6. `uv tool install` of the wheel into an empty tool directory: the documented install for
+#    the command line, in an environment of its own (uv itself from PyPI, pinned)
+say "uv tool install of the wheel into an empty tool directory"
+"$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$CONSTRAINTS" uv \
+    || die "pip install uv failed"
+mkdir "$work/tools" "$work/bin" "$work/uv-cache"
+(cd "$work" && env -u PYTHONPATH -u VIRTUAL_ENV UV_TOOL_DIR="$work/tools" UV_TOOL_BIN_DIR="$work/bin" \
+    UV_CACHE_DIR="$work/uv-cache" UV_PYTHON_DOWNLOADS=never \
+    "$work/venv/bin/uv" tool install --quiet --python "$BASE_PYTHON" --constraints "$CONSTRAINTS" "$wheel") \
+    || die "uv tool install of $wheel failed"
+run "$work/bin/ailoop" replay "$REPO/examples/session.jsonl" >"$work/replay-tool.log" 2>&1 \
+    || { cat "$work/replay-tool.log" >&2; die "ailoop replay from the uv tool install failed"; }
+grep -qF -- "Events recorded (4)" "$work/replay-tool.log" \
+    || { cat "$work/replay-tool.log" >&2; die "ailoop replay (uv tool) did not record its events"; }
+say "ailoop replay examples/session.jsonl from uv tool install: ok"

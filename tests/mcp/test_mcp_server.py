@@ -11,15 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import ClientSession  # the SDK: in the dev extra (ailoop[mcp])
+from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from ailoop.hooks.engines import find_ruff
 from tests.conftest import require
 from tests.hooks.hook_testkit import env_for
 from tests.hooks.test_hook_session_start import NO_EXPERIMENT, team_pattern
-
-mcp = pytest.importorskip("mcp", reason="the mcp SDK (ailoop[mcp]) is not installed")
-from mcp import ClientSession  # noqa: E402
-from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
 BARE_EXCEPT = """[[pattern]]
 id = "bare-except"

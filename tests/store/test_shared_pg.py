@@ -313,7 +313,7 @@ def test_missing_psycopg_gives_the_install_hint(data_dir: Path) -> None:
         check=False,
     )
     assert result.returncode == 1
-    assert "pip install 'ailoop[postgres]'" in result.stderr
+    assert f"{sys.executable} -m pip install 'psycopg[binary]>=3.2'" in result.stderr
 
 
 def test_local_capture_is_not_touched_by_sync(store_url: str, data_dir: Path) -> None:

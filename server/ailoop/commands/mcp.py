@@ -4,7 +4,7 @@ Tools: ``check_code(code, path)`` (the team's findings and known rejection patte
 that code, as the edit hook reports them) and ``team_patterns(language)``; the learned
 context is the resource ``ailoop://context``. ``ailoop mcp install claude-code|cursor``
 registers it in the agent's MCP configuration. Needs the ``mcp`` package
-(``pip install 'ailoop[mcp]'``); see docs/mcp.md.
+(the ``mcp`` extra); see docs/mcp.md.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ailoop.commands import plain_text
+from ailoop.extras import install_hint
 
-MISSING = (
-    "ailoop mcp: the MCP server needs the `mcp` package, which is not installed; "
-    "install it with: pip install 'ailoop[mcp]'"
+MISSING = "ailoop mcp: " + install_hint(
+    "the MCP server needs the `mcp` package, which is not installed", "mcp>=2.3"
 )
 
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ailoop.capture.identity import line_hashes
+from ailoop.extras import install_hint
 from ailoop.store.events import REVIEW_OUTCOMES, Event, Kind, Source
 from ailoop.store.pg_migrations import CURRENT_VERSION, LIMITS, MIGRATIONS, SCHEMA
 from ailoop.text import clean
@@ -49,8 +50,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: The ``postgres`` extra's requirement (pyproject.toml).
+PSYCOPG_REQUIREMENT = "psycopg[binary]>=3.2"
+
 #: What a user sees when psycopg is not installed.
-INSTALL_HINT = "the shared store needs psycopg: pip install 'ailoop[postgres]'"
+INSTALL_HINT = install_hint("the shared store needs psycopg", PSYCOPG_REQUIREMENT)
 
 #: Key for the advisory lock that serialises concurrent ``ailoop store init`` runs.
 _MIGRATION_LOCK = 0x61696C6F6F70  # "ailoop"
