@@ -20,6 +20,7 @@ COMMANDS = (
     "check",
     "patterns",
     "stats",
+    "report",
     "context",
     "store",
     "sync",

@@ -1,14 +1,15 @@
 """``ailoop stats``: acceptance rates and the top rejection patterns, as terminal tables.
 
-Acceptance rate of AI snippets by tool, language, user and ISO week; ``--format json``
-gives the same numbers for scripts.
+Acceptance rate of AI snippets by tool, language, user and ISO week, the numbers per
+stage (editor, review, merged), and on a terminal small trend rows (``--charts``);
+``--format json`` gives the same numbers for scripts.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,129 +38,119 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="the team's numbers from the shared store (AILOOP_STORE_URL or [tool.ailoop.store] url)",
     )
+    parser.add_argument(
+        "--charts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="trend rows per tool and pattern (default: on a terminal only; never with JSON)",
+    )
     parser.set_defaults(func=run)
 
 
-def team_numbers(
-    args: argparse.Namespace, workspace: Any, now: dt.datetime, since: dt.datetime | None
-) -> tuple[Any, Any]:
-    """Return the acceptance report and pattern statistics over the shared store."""
-    import os
-
-    from ailoop.analytics.acceptance import OutcomeGroup, acceptance_report, iso_week
-    from ailoop.patterns.stats import recent_cutoff, stats_from_counts
-    from ailoop.settings import load, user_config_path
-    from ailoop.store import shared
-    from ailoop.store.events import Kind
-    from ailoop.store.sync import URL_ENV, resolve_store
-
-    settings, _ = load(args.root.resolve())
-    choice = resolve_store(settings.store, settings.stores, "store settings", os.environ)
-    for problem in choice.problems:
-        print(f"ailoop stats: {clean(problem, 2000)}", file=sys.stderr)
-    url, tls = choice.url, choice.options.tls
-    if not url:
-        raise shared.SharedStoreError(
-            f"no shared store configured: set {URL_ENV}, or [store] url (or [stores.<team>] "
-            f"url with store.team in the repository) in {user_config_path()}",
-            retryable=False,
-        )
-    groups = [
-        OutcomeGroup(tool, language, user, iso_week(day), Kind(kind), count)
-        for tool, language, user, day, kind, count in shared.team_outcome_counts(
-            url, since=since, repo=args.repo, tls=tls
-        )
-    ]
-    team = shared.team_pattern_stats(url, workspace.settings.recent_days, now=now, tls=tls)
-    per_key, overall = shared.buckets_from_days(team.days, recent_cutoff(now, workspace.settings))
-    return acceptance_report(groups), stats_from_counts(per_key, overall, workspace.settings)
-
-
-def pattern_titles(workspace: Any, keys: list[str]) -> dict[str, str]:
-    """Return the title of each pattern key: the team's, or the engine rule's real name.
-
-    An engine rule's name comes from the engine ailoop installs (``ruff:E722`` is "bare
-    except"), see :func:`ailoop.patterns.context.describe_rule`.
-    """
-    from ailoop.patterns.context import describe_rule
-
-    titles = {}
-    for key in keys:
-        if key.startswith("pattern:"):
-            pattern = workspace.patterns.get(key)
-            title = pattern.title if pattern is not None else None
-        else:
-            rule = describe_rule(key)
-            title = rule.title if rule is not None else None
-        if title:
-            titles[key] = title
-    return titles
-
-
 def run(args: argparse.Namespace) -> int:
-    """Print the tables."""
-    from ailoop.analytics.acceptance import acceptance_report
-    from ailoop.analytics.local import local_outcome_groups
-    from ailoop.analytics.tables import percent, render_table
-    from ailoop.patterns.stats import top_patterns
-    from ailoop.patterns.workspace import Workspace
+    """Print the tables (and the trend charts on a terminal)."""
+    from ailoop.analytics.numbers import collect
     from ailoop.store.local import StoreError
     from ailoop.store.shared import SharedStoreError
 
-    now = dt.datetime.now(dt.timezone.utc)
-    since = now - dt.timedelta(days=args.since) if args.since else None
-    workspace = Workspace.load(args.root.resolve())
-    for problem in workspace.problems:
-        print(f"ailoop stats: {clean(problem, 2000)}", file=sys.stderr)
     try:
-        if args.team:
-            report, pattern_stats = team_numbers(args, workspace, now, since)
-        else:
-            report = acceptance_report(local_outcome_groups(args.data_dir, since, args.repo))
-            pattern_stats = workspace.local_stats(now, args.data_dir, args.repo)
-        top = top_patterns(pattern_stats, args.top)
+        numbers, problems = collect(
+            args.root,
+            data_dir=args.data_dir,
+            team=args.team,
+            since_days=args.since,
+            repo=args.repo,
+            top=args.top,
+        )
     except (StoreError, SharedStoreError) as exc:  # messages never carry a password
         print(f"ailoop stats: {clean(exc, 2000)}", file=sys.stderr)
         return 1
-    titles = pattern_titles(workspace, [s.pattern for s in top])
+    for problem in problems:
+        print(f"ailoop stats: {clean(problem, 2000)}", file=sys.stderr)
     if args.format == "json":
-        out = {
-            "overall": report.overall.to_json(),
-            "by": {name: [c.to_json() for c in rows] for name, rows in report.groups.items()},
-            "top_patterns": [{**s.to_json(), "title": titles.get(s.pattern, "")} for s in top],
-        }
-        sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(numbers.stats_json(), indent=2, ensure_ascii=False) + "\n")
         return 0
+    charts = args.charts if args.charts is not None else sys.stdout.isatty()
+    sys.stdout.write(render_tables(numbers, charts))
+    return 0
+
+
+def render_tables(numbers: Any, charts: bool = False, width: int | None = None) -> str:
+    """Return the terminal output of ``ailoop stats`` (with the trend charts when ``charts``)."""
+    from ailoop.analytics.tables import percent, render_table
+
+    report, top, titles = numbers.report, numbers.top, numbers.titles
     headers = ["outcomes", "accepted", "kept", "rejected", "reverted", "acceptance"]
     overall = report.overall
-    sys.stdout.write(
+    out = [
         f"AI snippets with an outcome: {overall.outcomes}, "
         f"acceptance rate {percent(overall.rate)}\n\n"
-    )
+    ]
+    if charts:
+        from ailoop.analytics.termcharts import render
+
+        out.append(render(numbers, width or shutil.get_terminal_size().columns))
     for name, rows in report.groups.items():
         table = [
             [c.group, c.outcomes, c.accepted, c.kept, c.rejected, c.reverted, percent(c.rate)]
             for c in rows
         ]
-        sys.stdout.write(render_table([name, *headers], table, title=f"By {name}") + "\n")
-    pattern_rows = []
-    for s in top:
-        pattern_rows.append(
-            [
-                s.pattern,
-                titles.get(s.pattern, ""),
-                s.rejected,
-                s.rejected_recent,
-                s.accepted,
-                round(s.score, 2),
-                round(s.lift, 2),
-            ]
-        )
-    sys.stdout.write(
+        out.append(render_table([name, *headers], table, title=f"By {name}") + "\n")
+    pattern_rows = [
+        [
+            s.pattern,
+            titles.get(s.pattern, ""),
+            s.rejected,
+            s.rejected_recent,
+            s.accepted,
+            round(s.score, 2),
+            round(s.lift, 2),
+        ]
+        for s in top
+    ]
+    out.append(
         render_table(
             ["pattern", "title", "rejected", "recent", "accepted", "score", "lift"],
             pattern_rows,
             title="Top rejection patterns",
         )
     )
-    return 0
+    out.append("\n" + stage_table(numbers.stages))
+    return "".join(out)
+
+
+def stage_table(stages: Any) -> str:
+    """Return the per-stage numbers, each over its own denominator."""
+    from ailoop.analytics.tables import percent, render_table
+
+    editor, review, merged = stages.editor, stages.review, stages.merged
+    rows = [
+        [
+            "editor",
+            f"accepted {editor.accepted}, kept {editor.kept}, rejected {editor.rejected}, "
+            f"reverted {editor.reverted}",
+            f"{editor.outcomes} outcomes",
+            percent(editor.rate),
+            f"{editor.lines_outcomes} lines: {percent(editor.lines_rate)}",
+        ],
+        [
+            "review",
+            f"approved {review.approved}, changes requested {review.changes_requested}, "
+            f"commented {review.commented}, rejected {review.closed}",
+            f"{review.verdicts} verdicts",
+            percent(review.rate),
+            f"{review.pr_level} at PR level",
+        ],
+        [
+            "merged",
+            f"merged {merged.merged}, reverted after {merged.reverted}",
+            f"{merged.generated} generated",
+            percent(merged.rate),
+            "",
+        ],
+    ]
+    return render_table(
+        ["stage", "counts", "denominator", "rate", "by lines / other"],
+        rows,
+        title="By stage (editor: accepted or kept; review: approved; merged: landing rate)",
+    )

@@ -1,0 +1,1 @@
+"""The offline HTML report (``ailoop report``): chart data, Vega-Lite charts, the page."""
