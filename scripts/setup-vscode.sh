@@ -11,6 +11,10 @@
 #   code-server  code-server from npm, native modules built for Node 24  PREFIX/code-server
 #   playwright   playwright-core (drives /usr/bin/chromium)          PREFIX/testdeps
 #   extension    `npm ci` in client-vscode/ of this clone (node_modules is gitignored)
+#   vsix         client-vscode/ailoop.vsix for this platform with ailoop, its libraries, ruff
+#                and ty bundled (client-vscode/scripts/package.py; gitignored). Its wheels,
+#                unpacked libraries and built packages are cached in PREFIX/vscode-bundle;
+#                unchanged inputs reuse the cached .vsix (~1 s). AILOOP_SKIP_VSIX=1 skips it.
 #
 # Idempotent: each step writes PREFIX/.stamps/vscode-<step> after it succeeded and
 # is skipped when the stamp matches and a quick check passes. Prints the time of
@@ -187,6 +191,20 @@ install_extension() {
   with_node24 npm ci --prefer-offline --no-audit --no-fund
 }
 
+# ---- the .vsix (always run: package.py itself reuses what did not change) ----------------
+build_vsix() {
+  local t0 log="$P/logs/vscode-vsix.log" dt
+  t0=$(now)
+  printf '[run ] %-12s ...  log: %s\n' vsix "$log"
+  if ! (cd "$EXT_DIR" && AILOOP_BUNDLE_CACHE="$P/vscode-bundle" with_node24 npm run package) >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    die "step 'vsix' failed; full log: $log"
+  fi
+  dt=$(elapsed "$t0" "$(now)")
+  printf '[done] %-12s %7ss  %s\n' vsix "$dt" "$(grep -o 'wrote .*\|unchanged inputs.*' "$log" | tail -1)"
+  SUMMARY+=("$(printf '%-12s done %7ss' vsix "$dt")")
+}
+
 # ---- run ----------------------------------------------------------------------------
 echo "setup-vscode: prefix $P"
 if [[ ${AILOOP_SKIP_APT:-0} == 1 ]]; then
@@ -201,6 +219,7 @@ run_step playwright  "playwright-core@$PLAYWRIGHT_CORE_VERSION"                 
 if [[ -f $EXT_DIR/package-lock.json ]]; then
   # the stamp lives with node_modules so that another clone does not skip its own npm ci
   run_step extension "lock $(lock_key) $EXT_DIR" check_extension install_extension
+  [[ ${AILOOP_SKIP_VSIX:-0} == 1 ]] || build_vsix
 fi
 
 cat >"$P/vscode-env.sh" <<ENV
@@ -210,6 +229,8 @@ export NODE24="$NODE24"
 export CODE_SERVER_ENTRY="$CS_DIR/out/node/entry.js"
 export PLAYWRIGHT_CORE_DIR="$P/testdeps/node_modules/playwright-core"
 export CHROMIUM=/usr/bin/chromium
+export AILOOP_BUNDLE_CACHE="$P/vscode-bundle"
+export AILOOP_VSIX="$EXT_DIR/ailoop.vsix"
 ENV
 
 echo

@@ -4,8 +4,10 @@
  * the cursor, reject with a note, stats, Tab-accept reporting) and a status bar item.
  */
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import * as vscode from 'vscode';
 import {
+  DidChangeConfigurationNotification,
   ExecuteCommandRequest,
   LanguageClient,
   type LanguageClientOptions,
@@ -25,7 +27,7 @@ import {
   restrictedModeNotice,
   substituteVariables,
 } from './serverCommand';
-import { declaredSettingKeys, explicitSettings, type SettingsObject } from './settings';
+import { configurationChange, declaredSettingKeys, explicitSettings, type SettingsObject } from './settings';
 import {
   type CodeActionLike,
   countSnippetMarkers,
@@ -36,10 +38,47 @@ import {
 } from './snippets';
 import { parseSyncStatus, type ServerState, statusView, type SyncStatus } from './status';
 import { PythonInterpreters } from './python';
-import { renderStatsHtml } from './statsView';
+import { renderStatsHtml, reportForWebview } from './statsView';
 
 const SECTION = 'ailoop';
 const SETTINGS_CHANGED = 'settings changed';
+/** Exit code of `bundled/tool/launch.py` when the interpreter cannot run the bundle. */
+const BUNDLE_UNSUPPORTED = 4;
+
+/** What the extension carries besides its code (written by scripts/package.py). */
+export interface Bundle {
+  /** `bundled/tool/launch.py`, when `bundled/libs` is there. */
+  readonly launcher?: string;
+  /** ailoop's wheel (`bundled/wheels/ailoop-*.whl`), to install into an interpreter. */
+  readonly wheel?: string;
+}
+
+/** Find the bundled server and wheel under the extension's directory. */
+function findBundle(extensionPath: string): Bundle {
+  const bundled = nodePath.join(extensionPath, 'bundled');
+  const launcher = nodePath.join(bundled, 'tool', 'launch.py');
+  const hasLibs = fs.existsSync(nodePath.join(bundled, 'libs', 'ailoop-bundle.json')) && fs.existsSync(launcher);
+  let wheel: string | undefined;
+  try {
+    const name = fs.readdirSync(nodePath.join(bundled, 'wheels')).find((n) => /^ailoop-.*\.whl$/.test(n));
+    if (name !== undefined) wheel = nodePath.join(bundled, 'wheels', name);
+  } catch {
+    // no wheels directory: a development build
+  }
+  if (hasLibs) {
+    // a .vsix keeps the executable bit of ruff and ty; a copied folder may not
+    for (const tool of ['ruff', 'ty']) {
+      const file = nodePath.join(bundled, 'libs', 'bin', tool);
+      try {
+        const mode = fs.statSync(file).mode;
+        if ((mode & 0o111) === 0) fs.chmodSync(file, mode | 0o755);
+      } catch {
+        // not bundled for this platform
+      }
+    }
+  }
+  return { launcher: hasLibs ? launcher : undefined, wheel };
+}
 
 /** The path with symbolic links resolved, or undefined when it does not exist. */
 function realpath(path: string): string | undefined {
@@ -64,7 +103,11 @@ class AiloopExtension implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly statusItem: vscode.StatusBarItem;
   private readonly restarts: CoalescingRunner;
+  private readonly configurationPushes: CoalescingRunner;
   private readonly python: PythonInterpreters;
+  /** The report webview of "ailoop: Show Stats", while it is open. */
+  private statsPanel: vscode.WebviewPanel | undefined;
+  private disposed = false;
 
   constructor(
     private readonly log: vscode.LogOutputChannel,
@@ -72,6 +115,10 @@ class AiloopExtension implements vscode.Disposable {
     private readonly settingKeys: readonly string[],
     /** An empty directory of the extension's own: the processes' working directory in an untrusted workspace. */
     private readonly ownDirectory: string,
+    /** The server and wheel shipped inside the extension. */
+    private readonly bundle: Bundle,
+    /** Where the report is written before the webview shows it. */
+    private readonly storageDirectory: string,
   ) {
     this.statusItem = vscode.window.createStatusBarItem('ailoop.status', vscode.StatusBarAlignment.Right, 100);
     this.statusItem.name = 'ailoop';
@@ -81,6 +128,11 @@ class AiloopExtension implements vscode.Disposable {
       (reasons) => this.restart(reasons),
       150,
       (error) => log.error(`restart failed: ${String(error)}`),
+    );
+    this.configurationPushes = new CoalescingRunner(
+      () => this.pushConfiguration(),
+      100,
+      (error) => log.error(`sending the changed settings failed: ${String(error)}`),
     );
   }
 
@@ -95,12 +147,15 @@ class AiloopExtension implements vscode.Disposable {
     register('ailoop.rejectSnippet', () => this.decideAtCursor('reject'));
     register('ailoop.rejectSnippetWithNote', () => this.decideAtCursor('reject', { askReason: true }));
     register('ailoop.showStats', () => this.showStats());
+    register('ailoop.refreshStats', () => this.showStats({ refresh: true }));
     register('ailoop.commitInlineSuggestion', () => this.commitInlineSuggestion());
 
     this.disposables.push(
       this.statusItem,
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (event.affectsConfiguration(SECTION)) void this.restarts.request(SETTINGS_CHANGED);
+        const change = configurationChange((section) => event.affectsConfiguration(section));
+        if (change === 'restart' || (change === 'notify' && !this.ready)) void this.restarts.request(SETTINGS_CHANGED);
+        else if (change === 'notify') void this.configurationPushes.request(SETTINGS_CHANGED);
       }),
       vscode.languages.onDidChangeDiagnostics((event) => {
         const active = vscode.window.activeTextEditor?.document.uri.toString();
@@ -116,10 +171,29 @@ class AiloopExtension implements vscode.Disposable {
     await this.restarts.request('start');
   }
 
-  /** Stop the server and drop every registration. */
+  /** Stop the server (it gets `shutdown` and `exit`) and drop every registration; idempotent. */
   async dispose(): Promise<void> {
-    await this.stopClient();
+    if (this.disposed) return;
+    this.disposed = true;
     for (const d of this.disposables.splice(0)) d.dispose();
+    this.statsPanel?.dispose();
+    await this.stopClient();
+  }
+
+  /**
+   * Tell the running server that its settings changed (`workspace/didChangeConfiguration`
+   * with no settings): it asks for the `ailoop` section of each folder again
+   * (`workspace/configuration`, answered by the middleware below) and applies it without a
+   * restart. The settings that choose the server process restart it instead.
+   */
+  private async pushConfiguration(): Promise<void> {
+    const client = this.client;
+    if (client === undefined || !this.ready || !client.isRunning()) {
+      await this.restarts.request(SETTINGS_CHANGED);
+      return;
+    }
+    this.log.info('settings changed: sending workspace/didChangeConfiguration (no restart)');
+    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
   }
 
   private config(): vscode.WorkspaceConfiguration {
@@ -130,12 +204,6 @@ class AiloopExtension implements vscode.Disposable {
   private serverSettingsFor(scope: vscode.Uri | undefined): SettingsObject {
     const config = vscode.workspace.getConfiguration(SECTION, scope);
     return explicitSettings(this.settingKeys, (key) => config.inspect(key));
-  }
-
-  /** Every folder's server settings, to tell whether a change concerns the server. */
-  private allServerSettings(): SettingsObject[] {
-    const folders = vscode.workspace.workspaceFolders ?? [];
-    return [this.serverSettingsFor(undefined), ...folders.map((folder) => this.serverSettingsFor(folder.uri))];
   }
 
   private async resolveCommand(): Promise<ResolvedCommand> {
@@ -149,10 +217,12 @@ class AiloopExtension implements vscode.Disposable {
     const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     const cwd = this.workingDirectory() ?? this.ownDirectory;
     const untrustedProgram = vscode.workspace.isTrusted ? undefined : (program: string) => programInside(program, folders, cwd, realpath);
+    const useBundled = config.get<string>('importStrategy') !== 'fromEnvironment';
     return resolveServerCommand({
       serverCommand: subst(config.get<string[]>('serverCommand') ?? []),
       interpreter: subst(config.get<string[]>('interpreter') ?? []),
       pythonExtensionInterpreter: await this.python.activeInterpreter(folder?.uri),
+      bundledLauncher: useBundled ? this.bundle.launcher : undefined,
       untrustedProgram,
     });
   }
@@ -172,7 +242,7 @@ class AiloopExtension implements vscode.Disposable {
     this.log.info(`(re)starting the server: ${reasons.join(', ')}`);
     const command = await this.resolveCommand();
     const trusted = vscode.workspace.isTrusted;
-    const fingerprint = JSON.stringify([command, this.allServerSettings(), trusted]);
+    const fingerprint = JSON.stringify([command, trusted]);
     if (reasons.every((r) => r === SETTINGS_CHANGED) && this.ready && this.client?.isRunning() && fingerprint === this.startedWith) {
       this.log.info('the settings the server uses did not change; not restarting');
       return;
@@ -186,7 +256,7 @@ class AiloopExtension implements vscode.Disposable {
       this.toldRestricted = true;
       await fs.promises.mkdir(this.ownDirectory, { recursive: true });
     }
-    if (command.python !== undefined && !(await this.checkAiloopInstalled(command))) {
+    if (command.python !== undefined && !(await (command.bundled ? this.checkBundleRuns(command) : this.checkAiloopInstalled(command)))) {
       this.updateStatus();
       return;
     }
@@ -264,6 +334,33 @@ class AiloopExtension implements vscode.Disposable {
     await client.dispose().catch(() => undefined);
   }
 
+  /** True when the interpreter can run the bundled server (`launch.py --check`); otherwise say why. */
+  private async checkBundleRuns(command: ResolvedCommand): Promise<boolean> {
+    const python = command.python ?? [command.command];
+    const launcher = this.bundle.launcher as string;
+    const result = await runProcess(python[0], [...python.slice(1), '-I', launcher, '--check'], {
+      cwd: this.workingDirectory(),
+      env: process.env,
+      timeoutMs: 20000,
+    });
+    if (result.code === 0) {
+      this.log.info(`the bundled ailoop runs with ${result.stdout.trim()}`);
+      return true;
+    }
+    const shown = formatCommandLine(python[0], python.slice(1));
+    const problem =
+      result.error !== undefined
+        ? `the Python interpreter \`${shown}\` could not be run (${result.error})`
+        : result.code === BUNDLE_UNSUPPORTED
+          ? result.stderr.trim()
+          : `\`${shown}\` failed (exit ${String(result.code)}): ${result.stderr.trim().split('\n').pop() ?? ''}`;
+    this.log.error(`${problem}; the server was not started (setting used: ${command.origin})`);
+    void vscode.window
+      .showErrorMessage(`ailoop: ${problem}. Choose a Python 3.11 or later in \`ailoop.interpreter\` (or the Python extension).`, 'Choose Interpreter', 'Open Settings')
+      .then((choice) => this.followUp(choice, python));
+    return false;
+  }
+
   /** True when `python -c "import ailoop"` works; otherwise tell the user how to fix it. */
   private async checkAiloopInstalled(command: ResolvedCommand): Promise<boolean> {
     const python = command.python ?? [command.command];
@@ -281,9 +378,12 @@ class AiloopExtension implements vscode.Disposable {
           ? `ailoop is not installed in \`${shown}\``
           : `\`${shown}\` failed (exit ${String(result.code)}): ${result.stderr.trim().split('\n').pop() ?? ''}`;
     this.log.error(`${problem}; the server was not started (setting used: ${command.origin})`);
-    const actions = result.error === undefined ? ['Install ailoop', 'Choose Interpreter', 'Open Settings'] : ['Choose Interpreter', 'Open Settings'];
+    const actions: string[] = [];
+    if (this.bundle.launcher !== undefined) actions.push('Use Bundled ailoop');
+    if (result.error === undefined && this.bundle.wheel !== undefined) actions.push('Install ailoop');
+    actions.push('Choose Interpreter', 'Open Settings');
     void vscode.window
-      .showErrorMessage(`${problem}. Install it there (\`${shown} -m pip install ailoop\`) or pick another interpreter.`, ...actions)
+      .showErrorMessage(`${problem}. ${installAdvice(shown, this.bundle)}`, ...actions)
       .then((choice) => this.followUp(choice, python));
     return false;
   }
@@ -294,10 +394,14 @@ class AiloopExtension implements vscode.Disposable {
     else if (choice === 'Choose Interpreter') {
       if (vscode.extensions.getExtension('ms-python.python') !== undefined) await vscode.commands.executeCommand('python.setInterpreter');
       else await vscode.commands.executeCommand('workbench.action.openSettings', 'ailoop.interpreter');
-    } else if (choice === 'Install ailoop' && python !== undefined) {
+    } else if (choice === 'Use Bundled ailoop') {
+      await vscode.workspace.getConfiguration(SECTION).update('importStrategy', 'useBundled', vscode.ConfigurationTarget.Global);
+    } else if (choice === 'Install ailoop' && python !== undefined && this.bundle.wheel !== undefined) {
+      // ailoop is not on the package index yet: install the wheel the extension carries
+      // (its dependencies are published there)
       const terminal = vscode.window.createTerminal({ name: 'ailoop: install', cwd: this.workingDirectory() });
       terminal.show();
-      terminal.sendText(formatCommandLine(python[0], [...python.slice(1), '-m', 'pip', 'install', 'ailoop']));
+      terminal.sendText(formatCommandLine(python[0], [...python.slice(1), '-m', 'pip', 'install', this.bundle.wheel]));
       const restart = await vscode.window.showInformationMessage('ailoop: restart the server when the install has finished.', 'Restart');
       if (restart === 'Restart') await this.restarts.request('installed ailoop');
     }
@@ -311,7 +415,9 @@ class AiloopExtension implements vscode.Disposable {
       state === State.Running && this.ready ? 'running' : state === State.Starting || state === State.Running ? 'starting' : 'stopped';
     const view = statusView(count, this.sync, server, !vscode.workspace.isTrusted);
     this.statusItem.text = view.text;
-    this.statusItem.tooltip = view.tooltip;
+    // running: the snippet count opens the report; otherwise the log says why it is not
+    this.statusItem.command = server === 'running' ? 'ailoop.showStats' : 'ailoop.showLog';
+    this.statusItem.tooltip = server === 'running' ? `${view.tooltip}\nClick to show the ailoop report` : view.tooltip;
     this.statusItem.backgroundColor = view.warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
   }
 
@@ -410,34 +516,88 @@ class AiloopExtension implements vscode.Disposable {
     await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
   }
 
-  /** Run `ailoop stats` the way the server is run and show its output in a webview. */
-  private async showStats(): Promise<void> {
+  /**
+   * "ailoop: Show Stats": run `ailoop report -o FILE` the way the server is run and show the
+   * page in a webview (no scripts; the report's own Content-Security-Policy stays). The
+   * editor title's refresh button (`ailoop.refreshStats`) builds it again.
+   */
+  private async showStats(options: { refresh?: boolean } = {}): Promise<void> {
+    if (options.refresh && this.statsPanel === undefined) return this.showStats();
     const server = this.command ?? (await this.resolveCommand());
-    const stats = cliCommand(server, ['stats']);
-    if (stats === undefined) {
+    await fs.promises.mkdir(this.storageDirectory, { recursive: true });
+    const file = nodePath.join(this.storageDirectory, `report-${process.pid}-${Date.now()}.html`);
+    const report = cliCommand(server, ['report', '-o', file]);
+    if (report === undefined) {
       void vscode.window.showErrorMessage(
-        'ailoop: cannot derive `ailoop stats` from `ailoop.serverCommand` (it has no `serve` argument). Run `ailoop stats` in a terminal.',
+        'ailoop: cannot derive `ailoop report` from `ailoop.serverCommand` (it has no `serve` argument). Run `ailoop report -o report.html` in a terminal.',
       );
       return;
     }
-    const line = formatCommandLine(stats.command, stats.args);
+    const line = formatCommandLine(report.command, report.args);
     this.log.info(`running ${line}`);
     const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: 'ailoop: computing stats' },
-      () => runProcess(stats.command, stats.args, { cwd: this.workingDirectory(), env: process.env, timeoutMs: 60000 }),
+      { location: vscode.ProgressLocation.Window, title: 'ailoop: building the report' },
+      () => runProcess(report.command, report.args, { cwd: this.workingDirectory(), env: process.env, timeoutMs: 120000 }),
     );
+    let html: string | undefined;
+    if (result.code === 0) html = await fs.promises.readFile(file, 'utf8').catch(() => undefined);
+    await fs.promises.rm(file, { force: true });
+    if (html === undefined) {
+      const detail = (result.error ?? result.stderr.trim()) || `exit code ${String(result.code)}`;
+      this.log.error(`${line} failed: ${detail}`);
+      const choice = await vscode.window.showErrorMessage(
+        `ailoop: the report could not be built (\`${line}\`): ${detail.split('\n').pop()?.slice(-400) ?? ''}`,
+        'Show Log',
+        'Show Text Stats',
+      );
+      if (choice === 'Show Text Stats') await this.showTextStats(server);
+      else await this.followUp(choice);
+      return;
+    }
+    this.showInPanel('ailoop report', reportForWebview(html));
+  }
+
+  /** The webview of Show Stats: created once, revealed and refilled after. */
+  private showInPanel(title: string, html: string): void {
+    let panel = this.statsPanel;
+    if (panel === undefined) {
+      panel = vscode.window.createWebviewPanel('ailoop.stats', title, vscode.ViewColumn.Beside, {
+        enableScripts: false,
+        enableCommandUris: false,
+        localResourceRoots: [],
+      });
+      this.statsPanel = panel;
+      panel.onDidDispose(() => {
+        if (this.statsPanel === panel) this.statsPanel = undefined;
+      });
+    } else {
+      panel.reveal(undefined, true);
+    }
+    panel.title = title;
+    panel.webview.html = html;
+  }
+
+  /** `ailoop stats` as text, for an ailoop without `report` (e.g. an older one in the environment). */
+  private async showTextStats(server: ResolvedCommand): Promise<void> {
+    const stats = cliCommand(server, ['stats']);
+    if (stats === undefined) return;
+    const line = formatCommandLine(stats.command, stats.args);
+    const result = await runProcess(stats.command, stats.args, { cwd: this.workingDirectory(), env: process.env, timeoutMs: 60000 });
     if (result.code !== 0) {
       const detail = (result.error ?? result.stderr.trim()) || `exit code ${String(result.code)}`;
       this.log.error(`${line} failed: ${detail}`);
       void vscode.window.showErrorMessage(`ailoop stats failed: ${detail.slice(-500)}`, 'Show Log').then((c) => this.followUp(c));
       return;
     }
-    const panel = vscode.window.createWebviewPanel('ailoop.stats', 'ailoop stats', vscode.ViewColumn.Beside, {
-      enableScripts: false,
-      localResourceRoots: [],
-    });
-    panel.webview.html = renderStatsHtml(result.stdout, line, new Date());
+    this.showInPanel('ailoop stats', renderStatsHtml(result.stdout, line, new Date()));
   }
+}
+
+/** How to get ailoop into an interpreter today (it is not on the package index yet). */
+function installAdvice(python: string, bundle: Bundle): string {
+  const bundled = bundle.launcher !== undefined ? 'Use the ailoop bundled with the extension (`ailoop.importStrategy`: `useBundled`), or install' : 'Install';
+  const from = bundle.wheel !== undefined ? `\`${python} -m pip install ${bundle.wheel}\`` : `from a checkout of the ailoop repository: \`${python} -m pip install <checkout>\``;
+  return `${bundled} it there (${from}; ailoop is not on PyPI yet), or pick another interpreter.`;
 }
 
 /** Extension entry point. */
@@ -445,10 +605,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const log = vscode.window.createOutputChannel('ailoop', { log: true });
   context.subscriptions.push(log);
   const ownDirectory = vscode.Uri.joinPath(context.globalStorageUri, 'cwd').fsPath;
-  const extension = new AiloopExtension(log, declaredSettingKeys(context.extension.packageJSON), ownDirectory);
+  const reports = vscode.Uri.joinPath(context.globalStorageUri, 'reports').fsPath;
+  const bundle = findBundle(context.extensionPath);
+  log.info(bundle.launcher !== undefined ? `bundled server: ${bundle.launcher}` : 'no bundled server in this build of the extension');
+  const extension = new AiloopExtension(log, declaredSettingKeys(context.extension.packageJSON), ownDirectory, bundle, reports);
+  current = extension;
   context.subscriptions.push({ dispose: () => void extension.dispose() });
   await extension.activate();
 }
 
-/** Nothing to do: the subscriptions stop the server. */
-export function deactivate(): void {}
+let current: AiloopExtension | undefined;
+
+/** Stop the server before VS Code lets the extension host go: it gets `shutdown` and `exit`. */
+export async function deactivate(): Promise<void> {
+  const extension = current;
+  current = undefined;
+  await extension?.dispose();
+}

@@ -15,12 +15,18 @@ export interface SkippedCommand {
   readonly program: string;
 }
 
-/** A resolved command line. `python` is set when ailoop runs as `<python> -m ailoop`. */
+/**
+ * A resolved command line. `python` is set when ailoop runs with a Python interpreter the
+ * extension found: `<python> -m ailoop` (the interpreter's own ailoop), or with `bundled` set,
+ * `<python> -I <extension>/bundled/tool/launch.py` (the ailoop and libraries inside the extension).
+ */
 export interface ResolvedCommand {
   readonly command: string;
   readonly args: readonly string[];
   readonly origin: CommandOrigin;
   readonly python?: readonly string[];
+  /** True when the server is the one bundled in the extension (`bundled/libs`). */
+  readonly bundled?: boolean;
   /** Set (non-empty) when candidates were passed over in an untrusted workspace. */
   readonly skipped?: readonly SkippedCommand[];
 }
@@ -31,6 +37,11 @@ export interface CommandSources {
   readonly interpreter: readonly string[];
   readonly pythonExtensionInterpreter?: readonly string[];
   readonly defaultPython?: string;
+  /**
+   * The bundled server's launcher (`bundled/tool/launch.py`), when the extension has one and
+   * `ailoop.importStrategy` is `useBundled`; without it, `<python> -m ailoop` runs.
+   */
+  readonly bundledLauncher?: string;
   /**
    * Only in an untrusted workspace: true for a program the workspace chose (one inside a
    * workspace folder, see {@link programInside}). Such a candidate is not run; the next one is.
@@ -66,8 +77,9 @@ function nonEmpty(argv: readonly string[]): readonly string[] {
 }
 
 /**
- * Choose the server command: `ailoop.serverCommand` as is, else `<python> -m ailoop serve` with
- * the python from `ailoop.interpreter`, the Python extension, or `python3` (in that order).
+ * Choose the server command: `ailoop.serverCommand` as is, else the bundled server
+ * (`<python> -I launch.py serve`) or `<python> -m ailoop serve` with the python from
+ * `ailoop.interpreter`, the Python extension, or `python3` (in that order).
  */
 export function resolveServerCommand(sources: CommandSources): ResolvedCommand {
   const skipped: SkippedCommand[] = [];
@@ -86,14 +98,18 @@ export function resolveServerCommand(sources: CommandSources): ResolvedCommand {
     [sources.interpreter, 'ailoop.interpreter'],
     [sources.pythonExtensionInterpreter, 'python-extension'],
   ];
+  const run = (python: readonly string[], origin: CommandOrigin): ResolvedCommand => {
+    if (sources.bundledLauncher !== undefined) {
+      const args = [...python.slice(1), '-I', sources.bundledLauncher, 'serve'];
+      return withSkipped({ command: python[0], args, origin, python, bundled: true });
+    }
+    return withSkipped({ command: python[0], args: [...python.slice(1), '-m', 'ailoop', 'serve'], origin, python });
+  };
   for (const [argv, origin] of candidates) {
     const python = nonEmpty(argv ?? []);
-    if (allowed(python, origin)) {
-      return withSkipped({ command: python[0], args: [...python.slice(1), '-m', 'ailoop', 'serve'], origin, python });
-    }
+    if (allowed(python, origin)) return run(python, origin);
   }
-  const python = [sources.defaultPython ?? 'python3'];
-  return withSkipped({ command: python[0], args: ['-m', 'ailoop', 'serve'], origin: 'default', python });
+  return run([sources.defaultPython ?? 'python3'], 'default');
 }
 
 /**
@@ -139,7 +155,8 @@ export function restrictedModeNotice(resolved: ResolvedCommand): string {
   for (const skip of resolved.skipped ?? []) {
     lines.push(`not run: ${ORIGIN_WORDS[skip.origin]} (${skip.program}), inside the untrusted workspace`);
   }
-  lines.push(`the server runs with ${ORIGIN_WORDS[resolved.origin]}: ${formatCommandLine(resolved.command, resolved.args)}`);
+  const what = resolved.bundled ? `the bundled ailoop with ${ORIGIN_WORDS[resolved.origin]}` : ORIGIN_WORDS[resolved.origin];
+  lines.push(`the server runs with ${what}: ${formatCommandLine(resolved.command, resolved.args)}`);
   return lines.join('\n');
 }
 
@@ -153,7 +170,7 @@ export function cliCommand(server: ResolvedCommand, subcommand: readonly string[
   const serveAt = argv.lastIndexOf('serve');
   if (serveAt < 1) return undefined;
   const out = [...argv.slice(0, serveAt), ...subcommand];
-  return { command: out[0], args: out.slice(1), origin: server.origin, python: server.python };
+  return { command: out[0], args: out.slice(1), origin: server.origin, python: server.python, bundled: server.bundled };
 }
 
 /** Render a command line for messages (arguments with spaces quoted). */

@@ -8,7 +8,10 @@
  */
 
 /** Top-level keys of the `ailoop` section that configure the client, not the server. */
-export const CLIENT_ONLY_KEYS: readonly string[] = ['interpreter', 'serverCommand', 'trace', 'inlineSuggestions'];
+export const CLIENT_ONLY_KEYS: readonly string[] = ['interpreter', 'serverCommand', 'importStrategy', 'trace', 'inlineSuggestions'];
+
+/** Settings that choose the server process: a change starts a new one. */
+export const RESTART_KEYS: readonly string[] = ['interpreter', 'serverCommand', 'importStrategy'];
 
 /** A JSON-like settings object. */
 export type SettingsObject = { [key: string]: unknown };
@@ -77,7 +80,24 @@ export function explicitSettings(keys: readonly string[], inspect: (key: string)
   return nestSettings(flat);
 }
 
-/** Does a change of these settings need a new server process? (Everything in `ailoop` does.) */
-export function affectsServer(changed: (section: string) => boolean): boolean {
-  return changed('ailoop');
+/**
+ * What a change of settings asks of the running server (`changed` is
+ * `ConfigurationChangeEvent.affectsConfiguration`): `restart` for the settings that choose the
+ * server process, `notify` (`workspace/didChangeConfiguration`, the server reads its section
+ * again) for the others it uses, `none` for client-only ones (the language client follows
+ * `ailoop.trace.server` itself) and changes outside `ailoop`.
+ */
+export function configurationChange(changed: (section: string) => boolean): 'restart' | 'notify' | 'none' {
+  if (!changed('ailoop')) return 'none';
+  if (RESTART_KEYS.some((key) => changed(`ailoop.${key}`))) return 'restart';
+  const clientOnly = CLIENT_ONLY_KEYS.some((key) => changed(`ailoop.${key}`));
+  if (clientOnly && !serverKeyChanged(changed)) return 'none';
+  return 'notify';
+}
+
+/** Top-level keys of the section the server reads (for {@link configurationChange}). */
+export const SERVER_KEYS: readonly string[] = ['detect', 'feedback', 'store', 'patterns', 'sync', 'context', 'engines'];
+
+function serverKeyChanged(changed: (section: string) => boolean): boolean {
+  return SERVER_KEYS.some((key) => changed(`ailoop.${key}`));
 }

@@ -30,3 +30,19 @@ export function renderStatsHtml(output: string, commandLine: string, when: Date)
 </html>
 `;
 }
+
+/** The strict policy a page gets when it has none of its own: no scripts, nothing loaded. */
+export const FALLBACK_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'";
+
+/**
+ * The report page (`ailoop report`) as the webview shows it: as it is when it declares its
+ * own Content-Security-Policy (it does: no script, one hashed style), else with
+ * {@link FALLBACK_CSP} put first in its head.
+ */
+export function reportForWebview(html: string): string {
+  if (/<meta\s[^>]*http-equiv=["']?Content-Security-Policy/i.test(html)) return html;
+  const meta = `<meta http-equiv="Content-Security-Policy" content="${FALLBACK_CSP}">`;
+  const head = /<head[^>]*>/i.exec(html);
+  if (head !== null) return html.slice(0, head.index + head[0].length) + meta + html.slice(head.index + head[0].length);
+  return `<!DOCTYPE html><html><head>${meta}</head><body>${html}</body></html>`;
+}

@@ -15,6 +15,9 @@
 //               "fix": {"settingsFiles": [...], "settings": {...}}}    (missing-ailoop)
 //               "markers": {"name": "/path", ...}, "settleMs": 3000,   (untrusted: files that
 //               "expectMessage": "...", "expectAfterTrust": ["name"]}   appear when a program ran)
+//   "bundled": {"file", "snippet", "expectProblem": "E722",
+//               "change": {"settingsFiles": [...], "settings": {...}},  (written once the marker shows)
+//               "stats": true}   (open the report from the status bar, accept, refresh)
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -263,10 +266,9 @@ async function scenarioReject(page) {
   if (plan.stats) {
     await openQuickInput(page, 'Control+Shift+P', '>ailoop: Show Stats');
     await pickRow(page, 'Show Stats');
-    const pre = page.frameLocator('iframe.webview').frameLocator('#active-frame').locator('pre');
-    await pre.waitFor({ state: 'visible', timeout: 30000 });
-    seen.stats = await pre.innerText();
-    step('stats webview', seen.stats.split('\n').slice(0, 4));
+    seen.report = await readReport(page);
+    seen.stats = await reportFrame(page).locator('body').innerText();
+    step('report webview', seen.report);
   }
 }
 
@@ -469,6 +471,110 @@ async function scenarioUntrusted(page) {
   step('after trusting', { status: seen.statusTrusted, markers: seen.markersTrusted });
 }
 
+// The rows of the Problems panel (opened with Ctrl+Shift+M), as text.
+async function problemRows(page) {
+  const panel = page.locator('.markers-panel');
+  if (!(await panel.isVisible().catch(() => false))) {
+    await page.keyboard.press('Control+Shift+M');
+    await panel.waitFor({ state: 'visible', timeout: 10000 });
+  }
+  return (await panel.locator('.monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+}
+
+async function waitForProblem(page, pattern, timeoutMs = 60000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await problemRows(page);
+    if (rows.some((r) => pattern.test(r))) return rows;
+    if (Date.now() > end) throw new Error(`no problem matching ${pattern}: ${JSON.stringify(rows)}`);
+    await page.waitForTimeout(250);
+  }
+}
+
+// The report page inside the webview (two nested iframes): its charts and numbers.
+function reportFrame(page) {
+  return page.frameLocator('iframe.webview').frameLocator('#active-frame');
+}
+
+async function readReport(page, timeoutMs = 120000) {
+  const frame = reportFrame(page);
+  await frame.locator('h1').first().waitFor({ state: 'visible', timeout: timeoutMs });
+  const title = (await frame.locator('h1').first().innerText()).trim();
+  const charts = await frame.locator('figure[data-chart]').evaluateAll((figs) => figs.map((f) => ({
+    name: f.getAttribute('data-chart'),
+    svgElements: f.querySelectorAll('svg *').length,
+    width: (f.querySelector('svg') || { getBoundingClientRect: () => ({ width: 0 }) }).getBoundingClientRect().width,
+  })));
+  const events = await frame.locator('[data-stat="events"]').first().innerText().catch(() => null);
+  const csp = await frame.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content', { timeout: 5000 }).catch(() => null);
+  const scripts = await frame.locator('script').count();
+  return { title, charts, events: events === null ? null : Number(events.replace(/[^0-9]/g, '')), csp, scripts };
+}
+
+// The bundled server: a marker on the paste; a settings change (ruff switched on) reaches
+// the running server, whose bundled ruff then reports on the snippet; Show Stats from the
+// status bar shows the report, and its refresh button builds it again after an accept.
+async function scenarioBundled(page) {
+  const editor = await openFile(page, plan.file);
+  step('file opened', plan.file);
+  seen.statusBeforeInsert = await waitForServer(page, 90000);
+  step('server running', seen.statusBeforeInsert);
+  const before = (await renderedText(editor)).split('\n').length;
+  await pasteAtEnd(page, editor, plan.snippet);
+  const lines = plan.snippet.replace(/\n+$/, '').split('\n').length;
+  seen.codeLens = await codeLensText(editor);
+  const onSnippet = () => waitForSquiggleOnLines(page, editor, before, before + lines - 1);
+  seen.hover = await hoverText(page, onSnippet, 'ailoop', path.join(opt.out, 'bundled-hover.png'));
+  step('marker on the pasted snippet', seen.hover);
+  seen.statusAfterInsert = await waitForStatus(page, /1 AI snippet pending review/);
+  seen.problemsBefore = await problemRows(page);
+  step('problems before the settings change', seen.problemsBefore);
+  for (const file of plan.change.settingsFiles) fs.writeFileSync(file, JSON.stringify(plan.change.settings, null, 2));
+  step('settings changed', plan.change.settings);
+  seen.problemsAfter = await waitForProblem(page, new RegExp(plan.expectProblem));
+  step('problems after the settings change', seen.problemsAfter);
+  await page.screenshot({ path: path.join(opt.out, 'bundled-problems.png') });
+  if (!plan.stats) return;
+  // the status bar's snippet count opens the report
+  await page.keyboard.press('Escape');
+  const [status] = await statusText(page);
+  seen.statusClicked = status;
+  await page.locator(`[id="${status.id}"]`).click();
+  seen.report = await readReport(page);
+  step('report from the status bar', seen.report);
+  await page.screenshot({ path: path.join(opt.out, 'bundled-report.png') });
+  // accept the snippet (one more event), then refresh the report from its title bar
+  // the report opened beside: back to the file's tab in the first group
+  await page.locator(`.tabs-container .tab[data-resource-name="${plan.file}"]`).first().click();
+  const fileEditor = page.locator('.editor-group-container.active .monaco-editor').first();
+  await fileEditor.locator('.view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('ArrowUp');
+  await openQuickInput(page, 'Control+Shift+P', '>ailoop: Accept AI Snippet at Cursor');
+  await pickRow(page, 'Accept AI Snippet at Cursor');
+  await waitForStatus(page, /\b0 AI snippets pending review/);
+  step('accepted the snippet');
+  const tab = page.locator('.tabs-container .tab', { hasText: 'ailoop report' }).first();
+  await tab.click();
+  const refresh = page.locator('.editor-actions .action-label[aria-label*="Refresh Stats"], .editor-actions a[aria-label*="Refresh Stats"]').first();
+  await refresh.waitFor({ state: 'visible', timeout: 20000 });
+  await refresh.click();
+  step('clicked Refresh Stats');
+  const end = Date.now() + 120000;
+  for (;;) {
+    const now = await readReport(page).catch(() => null);
+    if (now && now.events !== null && now.events > seen.report.events) {
+      seen.reportAfterRefresh = now;
+      break;
+    }
+    if (Date.now() > end) throw new Error(`the refreshed report did not count the accept: ${JSON.stringify(now)}`);
+    await page.waitForTimeout(500);
+  }
+  step('report after refresh', seen.reportAfterRefresh);
+  await page.screenshot({ path: path.join(opt.out, 'bundled-report-refreshed.png') });
+}
+
 // One snippet pasted into a file of each workspace folder, in plan order; then saved.
 async function scenarioMultiRoot(page) {
   seen.pasted = [];
@@ -503,6 +609,7 @@ try {
   else if (plan.scenario === 'untrusted') await scenarioUntrusted(page);
   else if (plan.scenario === 'ctrl-dot-enter') await scenarioCtrlDotEnter(page);
   else if (plan.scenario === 'reject-and-remove') await scenarioRejectAndRemove(page);
+  else if (plan.scenario === 'bundled') await scenarioBundled(page);
   else throw new Error(`unknown scenario ${plan.scenario}`);
   await page.screenshot({ path: path.join(opt.out, `${plan.scenario}.png`) });
   step('screenshot', path.join(opt.out, `${plan.scenario}.png`));

@@ -115,6 +115,8 @@ class CodeServer:
     #: Keep VS Code's workspace trust on (no ``--disable-workspace-trust``); the test profile
     #: must then say ``security.workspace.trust.enabled: true`` too (see :data:`TRUST_SETTINGS`).
     workspace_trust: bool = False
+    #: Variables of the test's environment that code-server (and so the server) must not see.
+    drop_env: tuple[str, ...] = ()
 
     @property
     def user_data(self) -> Path:
@@ -128,9 +130,8 @@ class CodeServer:
 
     def environment(self) -> dict[str, str]:
         """code-server's environment; the extension host and the language server inherit it."""
-        env = {
-            k: v for k, v in os.environ.items() if k not in {"PORT", "PASSWORD", "HASHED_PASSWORD"}
-        }
+        dropped = {"PORT", "PASSWORD", "HASHED_PASSWORD", *self.drop_env}
+        env = {k: v for k, v in os.environ.items() if k not in dropped}
         for name in ("tmp", "xdg/config", "xdg/data", "xdg/cache"):
             (self.state / name).mkdir(parents=True, exist_ok=True)
         env.update(

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { CoalescingRunner } from '../coalesce';
 import { inlineSuggestionTool } from '../inlineSuggestions';
 import { IMPORT_CHECK, runProcess } from '../process';
-import { escapeHtml, renderStatsHtml } from '../statsView';
+import { escapeHtml, reportForWebview, renderStatsHtml } from '../statsView';
 
 describe('inlineSuggestionTool', () => {
   it('names copilot when a Copilot extension is active', () => {
@@ -82,5 +82,16 @@ describe('renderStatsHtml', () => {
   });
   it('escapes quotes for attributes', () => {
     assert.equal(escapeHtml(`'a'`), '&#39;a&#39;');
+  });
+});
+
+describe('reportForWebview', () => {
+  it("keeps the report's own Content-Security-Policy", () => {
+    const page = `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'"></head><body>x</body></html>`;
+    assert.equal(reportForWebview(page), page);
+  });
+  it('gives a page without one a strict policy, first in its head', () => {
+    const out = reportForWebview('<html><head><title>r</title></head><body>x</body></html>');
+    assert.match(out, /^<html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none';[^"]*script-src 'none'">/);
   });
 });

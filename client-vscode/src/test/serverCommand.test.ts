@@ -136,3 +136,28 @@ describe('formatCommandLine', () => {
     assert.equal(formatCommandLine('/my python/bin/python', ['-m', 'ailoop']), '"/my python/bin/python" -m ailoop');
   });
 });
+
+describe('the bundled server', () => {
+  it('runs the launcher with the interpreter found, isolated (-I)', () => {
+    const r = resolveServerCommand({ serverCommand: [], interpreter: ['/venv/bin/python'], bundledLauncher: '/ext/bundled/tool/launch.py' });
+    assert.equal(r.command, '/venv/bin/python');
+    assert.deepEqual(r.args, ['-I', '/ext/bundled/tool/launch.py', 'serve']);
+    assert.equal(r.bundled, true);
+    assert.equal(r.origin, 'ailoop.interpreter');
+  });
+
+  it('falls back to python3 and keeps ailoop.serverCommand first', () => {
+    const bundledLauncher = '/ext/bundled/tool/launch.py';
+    assert.deepEqual(resolveServerCommand({ serverCommand: [], interpreter: [], bundledLauncher }).args, ['-I', bundledLauncher, 'serve']);
+    const own = resolveServerCommand({ serverCommand: ['/opt/ailoop', 'serve'], interpreter: [], bundledLauncher });
+    assert.equal(own.bundled, undefined);
+    assert.equal(own.command, '/opt/ailoop');
+  });
+
+  it('gives the report command the same way', () => {
+    const server = resolveServerCommand({ serverCommand: [], interpreter: ['py'], bundledLauncher: '/l.py' });
+    const report = cliCommand(server, ['report', '-o', '/tmp/r.html']);
+    assert.deepEqual([report?.command, ...(report?.args ?? [])], ['py', '-I', '/l.py', 'report', '-o', '/tmp/r.html']);
+    assert.equal(report?.bundled, true);
+  });
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { declaredSettingKeys, explicitSettings, type SettingLevels } from '../settings';
+import { configurationChange, declaredSettingKeys, explicitSettings, type SettingLevels } from '../settings';
 
 const packageJson: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
 
@@ -58,5 +58,25 @@ describe('package.json settings', () => {
       feedback: { scope: 'snippet', ruff: { enabled: true }, ty: { enabled: true } },
       store: { url: '', shareCode: false },
     });
+  });
+});
+
+describe('configurationChange', () => {
+  const changedOnly = (...keys: string[]) => (section: string) =>
+    section === 'ailoop' || keys.some((k) => k === section || k.startsWith(`${section}.`));
+  it('restarts for the settings that choose the server process', () => {
+    assert.equal(configurationChange(changedOnly('ailoop.interpreter')), 'restart');
+    assert.equal(configurationChange(changedOnly('ailoop.serverCommand')), 'restart');
+    assert.equal(configurationChange(changedOnly('ailoop.importStrategy')), 'restart');
+  });
+  it('tells the running server about the settings it reads', () => {
+    assert.equal(configurationChange(changedOnly('ailoop.detect.minLines')), 'notify');
+    assert.equal(configurationChange(changedOnly('ailoop.feedback.ruff.enabled')), 'notify');
+    assert.equal(configurationChange(changedOnly('ailoop.store.url')), 'notify');
+  });
+  it('leaves the server alone for client-only settings and other sections', () => {
+    assert.equal(configurationChange(changedOnly('ailoop.trace.server')), 'none');
+    assert.equal(configurationChange(changedOnly('ailoop.inlineSuggestions.report')), 'none');
+    assert.equal(configurationChange(() => false), 'none');
   });
 });
