@@ -63,27 +63,14 @@ def _write(path: Path, text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report; write it (or its data as JSON)."""
-    from ailoop.analytics.numbers import collect
+    from ailoop.commands.stats import collect_numbers
     from ailoop.report.charts import ChartsUnavailable
     from ailoop.report.data import chart_data
     from ailoop.report.page import render_html
-    from ailoop.store.local import StoreError
-    from ailoop.store.shared import SharedStoreError
 
-    try:
-        numbers, problems = collect(
-            args.root,
-            data_dir=args.data_dir,
-            team=args.team,
-            since_days=args.since,
-            repo=args.repo,
-            top=args.top,
-        )
-    except (StoreError, SharedStoreError) as exc:  # messages never carry a password
-        print(f"ailoop report: {clean(exc, 2000)}", file=sys.stderr)
+    numbers = collect_numbers(args, "report")
+    if numbers is None:
         return 1
-    for problem in problems:
-        print(f"ailoop report: {clean(problem, 2000)}", file=sys.stderr)
     data = chart_data(numbers)
     if args.format == "json":
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -12,10 +12,13 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ailoop.commands import days, whole_number
 from ailoop.text import clean
+
+if TYPE_CHECKING:
+    from ailoop.analytics.numbers import Numbers
 
 
 def register(subparsers: Any) -> None:
@@ -47,8 +50,12 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Print the tables (and the trend charts on a terminal)."""
+def collect_numbers(args: argparse.Namespace, command: str) -> Numbers | None:
+    """Return the statistics ``args`` ask for (``stats`` and ``report`` take the same options).
+
+    The workspace's problems are printed; a store that cannot be read is said and gives
+    ``None``.
+    """
     from ailoop.analytics.numbers import collect
     from ailoop.store.local import StoreError
     from ailoop.store.shared import SharedStoreError
@@ -63,10 +70,18 @@ def run(args: argparse.Namespace) -> int:
             top=args.top,
         )
     except (StoreError, SharedStoreError) as exc:  # messages never carry a password
-        print(f"ailoop stats: {clean(exc, 2000)}", file=sys.stderr)
-        return 1
+        print(f"ailoop {command}: {clean(exc, 2000)}", file=sys.stderr)
+        return None
     for problem in problems:
-        print(f"ailoop stats: {clean(problem, 2000)}", file=sys.stderr)
+        print(f"ailoop {command}: {clean(problem, 2000)}", file=sys.stderr)
+    return numbers
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the tables (and the trend charts on a terminal)."""
+    numbers = collect_numbers(args, "stats")
+    if numbers is None:
+        return 1
     if args.format == "json":
         sys.stdout.write(json.dumps(numbers.stats_json(), indent=2, ensure_ascii=False) + "\n")
         return 0
