@@ -268,12 +268,15 @@ class EngineHub:
             self._guard(slot, slot.engine.close, uri)
             slot.rerun.discard(uri)
 
-    async def settle(self, timeout: float = 10.0) -> None:
+    async def settle(self, timeout: float = 10.0, first_restart: bool = False) -> None:
         """Check now what waits for a pause in the edits, and wait until every check is done.
 
         Engines that are starting are waited for too (their first checks follow); engines
-        waiting to be restarted are not. At most ``timeout`` seconds. For tools that replay
-        a session and must show every finding of one edit before the next.
+        waiting to be restarted are not, unless ``first_restart`` and it is their first
+        failure (a one-shot caller such as an agent hook: Biome's proxy sometimes exits at
+        once when it reaches a daemon that is shutting down, and its restart answers).
+        At most ``timeout`` seconds. For tools that replay a session and must show every
+        finding of one edit before the next.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -283,7 +286,11 @@ class EngineHub:
         while loop.time() < deadline:
             busy = [task for slot in self._slots for task in slot.running.values()]
             busy += list(self._later)
-            starting = any(slot.state == "starting" for slot in self._slots)
+            starting = any(
+                slot.state == "starting"
+                or (first_restart and slot.state == "waiting" and slot.failures == 1)
+                for slot in self._slots
+            )
             if not busy and not starting and not self._debounce:
                 return
             if busy:

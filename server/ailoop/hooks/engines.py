@@ -406,7 +406,8 @@ class EngineSessions:
         version = self._checks
         uri = path.as_uri()
         hub.open(uri, language, version, text)
-        await hub.settle(SERVER_FIRST_TIMEOUT if fresh else SERVER_TIMEOUT)
+        # a child that exited at its first start is restarted within a second: waited for
+        await hub.settle(SERVER_FIRST_TIMEOUT if fresh else SERVER_TIMEOUT, first_restart=True)
         latest = hub.latest_findings(uri)
         hub.close(uri)
         found = [
