@@ -65,10 +65,13 @@ async function pickRow(page, text) {
   await row.click();
 }
 
+// `file` is relative to the workspace; quick open lists a file by its name (its folder
+// beside it), and the tab is named by the file's name.
 async function openFile(page, file) {
+  const name = path.basename(file);
   await openQuickInput(page, 'Control+P', file);
-  await pickRow(page, file);
-  await page.locator(`.tabs-container .tab.active[data-resource-name="${file}"]`).waitFor({ timeout: 20000 });
+  await pickRow(page, name);
+  await page.locator(`.tabs-container .tab.active[data-resource-name="${name}"]`).waitFor({ timeout: 20000 });
   const editor = page.locator('.editor-group-container.active .monaco-editor').first();
   await editor.locator('.view-lines').waitFor();
   return editor;
@@ -171,17 +174,29 @@ async function hoverText(page, measure, containing, screenshot) {
   return text;
 }
 
+// Open the lightbulb's menu on `box` and pick the row matching `title`. The menu lists
+// the actions known when it opens: until an engine's finding has arrived, its "Reject: …"
+// row is not there yet, so the menu is closed and opened again (for at most 30 s).
 async function codeActionFromLightbulb(page, box, title) {
-  await page.mouse.click(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
-  const bulb = page.locator('.monaco-editor .lightBulbWidget').first();
-  await bulb.waitFor({ state: 'visible', timeout: 20000 });
-  await bulb.click();
-  const menu = page.locator('.action-widget:visible').first();
-  await menu.waitFor({ state: 'visible', timeout: 10000 });
-  const items = (await menu.locator('.monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').trim());
-  await menu.locator('.monaco-list-row', { hasText: title }).first().click();
-  await menu.waitFor({ state: 'hidden', timeout: 10000 }).catch(() => {});
-  return items;
+  const end = Date.now() + 30000;
+  for (;;) {
+    await page.mouse.click(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
+    const bulb = page.locator('.monaco-editor .lightBulbWidget').first();
+    await bulb.waitFor({ state: 'visible', timeout: 20000 });
+    await bulb.click();
+    const menu = page.locator('.action-widget:visible').first();
+    await menu.waitFor({ state: 'visible', timeout: 10000 });
+    const items = (await menu.locator('.monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').trim());
+    const row = menu.locator('.monaco-list-row', { hasText: title }).first();
+    if (await row.count() === 0 && Date.now() < end) {
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(1000);
+      continue;
+    }
+    await row.click();
+    await menu.waitFor({ state: 'hidden', timeout: 10000 }).catch(() => {});
+    return items;
+  }
 }
 
 // The ailoop status bar item(s): their DOM id carries the extension's item id.
@@ -223,7 +238,8 @@ async function scenarioReject(page) {
   step('hover', seen.hover);
   seen.statusAfterInsert = await waitForStatus(page, /1 AI snippet pending review/);
   step('status bar', seen.statusAfterInsert);
-  seen.lightbulbMenu = await codeActionFromLightbulb(page, box, /^\s*Reject/);
+  // plan.lightbulbPick: the row to pick (a regular expression), else the first Reject
+  seen.lightbulbMenu = await codeActionFromLightbulb(page, box, new RegExp(plan.lightbulbPick ?? '^\\s*Reject'));
   step('picked Reject from the lightbulb menu', seen.lightbulbMenu);
 
   // 2. a second snippet, rejected with a note through the command palette

@@ -22,6 +22,9 @@ from vscode_harness import REPO, TEST_SETTINGS, TRUST_SETTINGS, CodeServer, Edit
 
 from ailoop.capture.identity import snippet_id
 from tests.e2e.test_trust import engine_config
+from tests.e2e.test_typescript_lsp import HUMAN, node_engines, react_workspace
+
+__all__ = ["node_engines"]  # a fixture, used by name
 
 pytestmark = pytest.mark.editors
 
@@ -548,3 +551,56 @@ def test_reject_and_remove_deletes_the_snippet_and_undo_restores_it(
     assert generated == [removed, snippet_id(SNIPPET_LATER)], events
     assert [e["snippet"] for e in events if e["kind"] == "rejected"] == [removed], events
     assert not [e for e in events if e["kind"] == "reverted" and e["snippet"] == removed], events
+
+
+#: An AI insertion into a .tsx file: an explicit `any` (Biome) and a string given to a
+#: number (TypeScript 2322).
+TSX_SNIPPET = (
+    "export function Total(props: { items: any[] }) {\n"
+    '  const count: number = "none";\n'
+    "  return <p>{props.items.length + count}</p>;\n"
+    "}\n"
+)
+
+
+def test_a_tsx_snippet_gets_biome_and_typescript_findings_and_reject_by_rule(
+    editor_kit: EditorKit,
+    vsix: Path,
+    code_server_factory: Callable[[Path, dict[str, str]], CodeServer],
+    artifacts: Path,
+    tmp_path: Path,
+    node_engines: Path,
+) -> None:
+    """TS/React in VS Code: the snippet's lint and type findings, rejected from the lightbulb."""
+    workspace = react_workspace(tmp_path / "shop", node_engines)
+    (workspace / "src" / "Total.tsx").write_text(HUMAN + "\n", encoding="utf-8")
+    env = server_env(artifacts / "data")
+    server = code_server_factory(workspace, env)
+    server.install_extension(vsix)
+    serve = [sys.executable, "-m", "ailoop", "serve", "--log-file", str(artifacts / "server.log")]
+    # VS Code's own workspace trust is off here: the folder counts as trusted, so the
+    # workspace's node_modules/.bin (Biome, tsgo) may run
+    server.write_settings({**TEST_SETTINGS, "ailoop.serverCommand": serve})
+    server.start()
+
+    seen = drive(
+        editor_kit,
+        server,
+        artifacts,
+        {
+            "scenario": "reject",
+            "file": "src/Total.tsx",
+            "snippets": [TSX_SNIPPET],
+            "lightbulbPick": r"^\s*Reject: .*noExplicitAny",
+        },
+    )["seen"]
+
+    assert "ailoop(ai-snippet)" in seen["hover"], seen["hover"]
+    rule_actions = [item for item in seen["lightbulbMenu"] if item.startswith("Reject:")]
+    assert rule_actions, seen["lightbulbMenu"]
+    events = wait_for_events(env, lambda evs: any(e["kind"] == "rejected" for e in evs))
+    (artifacts / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (rejected,) = [e for e in events if e["kind"] == "rejected"]
+    assert rejected["path"] == "src/Total.tsx"
+    assert {"biome:lint/suspicious/noExplicitAny", "ts:2322"} <= set(rejected["findings"])
+    assert rejected["pattern"] == "biome:lint/suspicious/noExplicitAny", rejected
