@@ -150,3 +150,14 @@ async def diagnostics_where(
 def markers(items: Sequence[types.Diagnostic]) -> list[types.Diagnostic]:
     """Return the ai-snippet markers among diagnostics."""
     return [d for d in items if d.code == "ai-snippet" and d.source == "ailoop"]
+
+
+def codes_of(diagnostic: types.Diagnostic) -> list[str]:
+    """Return the rule codes a diagnostic stands for: its own, or all those merged into it."""
+    data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+    return [str(c) for c in data.get("codes") or [diagnostic.code]]
+
+
+def with_code(items: Sequence[types.Diagnostic], code: str) -> list[types.Diagnostic]:
+    """Return the diagnostics that carry ``code`` (as their own code or merged into them)."""
+    return [d for d in items if code in codes_of(d)]

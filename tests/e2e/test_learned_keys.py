@@ -14,20 +14,19 @@ from pytest_lsp import LanguageClient
 
 from ailoop.capture.identity import snippet_id
 from tests.conftest import events
-from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session, settle
+from tests.e2e.lsp import (
+    change,
+    diagnostics_where,
+    markers,
+    open_doc,
+    session,
+    settle,
+    with_code,
+)
 
 
 def bare_except(n: int) -> str:
     return f"def read_{n}(path):\n    try:\n        return open(path).read()\n    except:\n        return ''\n"
-
-
-def codes_of(diagnostic: types.Diagnostic) -> list[str]:
-    data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
-    return [str(c) for c in data.get("codes") or [diagnostic.code]]
-
-
-def with_code(items: object, code: str) -> list[types.Diagnostic]:
-    return [d for d in items if code in codes_of(d)]  # type: ignore[attr-defined]
 
 
 async def reject(client: LanguageClient, uri: str, text: str, **extra: Any) -> None:

@@ -9,7 +9,7 @@ from lsprotocol import types
 
 from ailoop.capture.identity import snippet_id
 from ailoop.store.events import Kind
-from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session
+from tests.e2e.lsp import change, diagnostics_where, markers, open_doc, session, with_code
 from tests.patterns.pattern_testkit import outcome, store_events
 
 BASE = "import os\n\n\n"
@@ -22,11 +22,6 @@ title = "bare except"
 languages = ["python"]
 regex = '^\\s*except\\s*:'
 """
-
-
-def with_code(items: Sequence[types.Diagnostic], code: str) -> list[types.Diagnostic]:
-    """Return the diagnostics that carry ``code`` (as their own code or merged into them)."""
-    return [d for d in items if code in (d.data or {}).get("codes", [d.code])]
 
 
 def whole(line: int, end: tuple[int, int]) -> dict[str, dict[str, int]]:

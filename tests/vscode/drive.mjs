@@ -147,7 +147,8 @@ async function codeLensText(editor) {
 async function hoverText(page, measure, containing, screenshot) {
   // A hover shows only after the pointer rests on the squiggle; a busy machine (or a code
   // lens that moved the line) can miss it, so the squiggle is measured again and the
-  // pointer comes back until the hover shows.
+  // pointer comes back until the hover shows with `containing` (the snippet's marker comes
+  // once its event is stored, a moment after the engines' findings).
   const hover = page.locator('.monaco-hover:visible', { hasText: containing }).first();
   const end = Date.now() + 20000;
   for (;;) {
@@ -233,7 +234,7 @@ async function scenarioReject(page) {
   seen.codeLens = await codeLensText(editor);
   step('code lens', seen.codeLens);
   const onSnippet = () => waitForSquiggleOnLines(page, editor, before, before + lines0 - 1);
-  seen.hover = await hoverText(page, onSnippet, 'ailoop', path.join(opt.out, 'reject-hover.png'));
+  seen.hover = await hoverText(page, onSnippet, 'ailoop(ai-snippet)', path.join(opt.out, 'reject-hover.png'));
   const box = await onSnippet();
   step('hover', seen.hover);
   seen.statusAfterInsert = await waitForStatus(page, /1 AI snippet pending review/);
@@ -398,7 +399,7 @@ async function scenarioInline(page) {
   step('Tab accepted the suggestion');
   const onSuggestion = () => waitForSquiggleOnLines(page, editor, line, line + 1);
   step('squiggle on the accepted suggestion', (await onSuggestion()).cls);
-  seen.hover = await hoverText(page, onSuggestion, 'ailoop', path.join(opt.out, 'inline-hover.png'));
+  seen.hover = await hoverText(page, onSuggestion, 'ailoop(ai-snippet)', path.join(opt.out, 'inline-hover.png'));
   step('hover', seen.hover);
   seen.editorText = await renderedText(editor);
 }
@@ -450,7 +451,7 @@ async function scenarioUntrusted(page) {
   const lines = plan.snippet.replace(/\n+$/, '').split('\n').length;
   await codeLensText(editor);
   const onSnippet = () => waitForSquiggleOnLines(page, editor, before, before + lines - 1);
-  seen.hover = await hoverText(page, onSnippet, 'ailoop', path.join(opt.out, 'untrusted-hover.png'));
+  seen.hover = await hoverText(page, onSnippet, 'ailoop(ai-snippet)', path.join(opt.out, 'untrusted-hover.png'));
   step('marker on the pasted snippet', seen.hover);
   seen.statusWithSnippet = await waitForStatus(page, /1 AI snippet pending review/);
   // a program the workspace named would have run by now: the check of the insertion is done
@@ -540,7 +541,7 @@ async function scenarioBundled(page) {
   const lines = plan.snippet.replace(/\n+$/, '').split('\n').length;
   seen.codeLens = await codeLensText(editor);
   const onSnippet = () => waitForSquiggleOnLines(page, editor, before, before + lines - 1);
-  seen.hover = await hoverText(page, onSnippet, 'ailoop', path.join(opt.out, 'bundled-hover.png'));
+  seen.hover = await hoverText(page, onSnippet, 'ailoop(ai-snippet)', path.join(opt.out, 'bundled-hover.png'));
   step('marker on the pasted snippet', seen.hover);
   seen.statusAfterInsert = await waitForStatus(page, /1 AI snippet pending review/);
   seen.problemsBefore = await problemRows(page);
