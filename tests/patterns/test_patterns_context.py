@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -14,6 +15,8 @@ from ailoop.patterns.context import (
     BEGIN_MARKER,
     CONTEXT_FILES,
     END_MARKER,
+    HISTORY_LIMIT,
+    ContextChange,
     ContextFileError,
     ContextState,
     RuleHelp,
@@ -139,6 +142,47 @@ def test_fewer_supported_patterns_cap_the_count() -> None:
     assert (decision.shown, decision.recovering) == (3, False)
 
 
+# --- the history of changes ------------------------------------------------------------
+
+
+def test_the_history_round_trips_and_keeps_the_last_changes() -> None:
+    base = ContextState(2, "d", "2026-11-01T00:00:00.000Z", 0.8)
+    for day in range(1, HISTORY_LIMIT + 6):
+        at = (dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(days=day)).isoformat()
+        base = dataclasses.replace(base, history=base.changed(at, ["ruff:E722", "pattern:x"]))
+    assert len(base.history) == HISTORY_LIMIT
+    assert base.history[0].at.startswith("2026-01-07")  # the oldest five are gone
+    again = ContextState.from_json(json.loads(json.dumps(base.to_json())))
+    assert again == base
+
+
+def test_a_hostile_history_is_read_as_data() -> None:
+    state = ContextState.from_json(
+        {
+            "changed_at": "2026-11-01T00:00:00.000Z",
+            "history": [
+                {"at": "2026-11-02T00:00:00Z", "rules": ["ruff:E722", "x" * 300, "`; rm -rf`"]},
+                {"at": "2026-10-01T00:00:00+00:00", "rules": "ruff:E722"},
+                {"at": "2026-10-05T00:00:00", "rules": []},  # no zone: not an event time
+                {"at": "9" * 5000},
+                {"rules": ["ruff:E722"]},
+                None,
+                ["2026-10-01"],
+            ],
+        }
+    )
+    assert [(c.at, c.rules) for c in state.history] == [
+        ("2026-10-01T00:00:00+00:00", ()),
+        ("2026-11-02T00:00:00Z", ("ruff:E722",)),
+    ]
+
+
+def test_a_state_without_a_history_has_its_last_change() -> None:
+    state = ContextState.from_json({"shown": 3, "changed_at": "2026-11-01T00:00:00.000Z"})
+    assert state.history == (ContextChange("2026-11-01T00:00:00.000Z"),)
+    assert ContextState.from_json({"changed_at": "soon"}).history == ()
+
+
 # --- the command -----------------------------------------------------------------------
 
 
@@ -213,6 +257,9 @@ def test_context_steps_back_after_a_fall_and_reintroduces(
     # pretend the section changed a day ago, when acceptance stood at 90 %
     state_path = workspace / ".ailoop" / "context-state.json"
     state = json.loads(state_path.read_text())
+    (change,) = state["history"]
+    assert change["at"] == state["changed_at"]
+    assert sorted(change["rules"]) == ["pattern:bare-except", "pattern:eval-call"]
     state.update(
         changed_at=ts(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)), rate_before=0.9
     )
@@ -233,7 +280,11 @@ def test_context_steps_back_after_a_fall_and_reintroduces(
     back = run_ailoop("context", "--write", "-v", "--min-outcomes", "20", cwd=workspace)
     assert "reintroducing pattern 2" in back.stderr, back.stderr
     assert len(entries_in(claude)) == 2
-    assert json.loads(state_path.read_text())["recovering"] is False
+    final = json.loads(state_path.read_text())
+    assert final["recovering"] is False
+    # each change is kept: the first, the step back to one rule, the second rule back
+    assert [len(c["rules"]) for c in final["history"]] == [2, 1, 2]
+    assert final["history"][-1]["at"] == final["changed_at"]
 
 
 # --- engine rules: their real names and fix lines -----------------------------------------

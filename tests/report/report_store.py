@@ -14,6 +14,8 @@ from ailoop.store.local import DB_NAME, LocalStore
 HOSTILE_TOOL = '<img src=x onerror="alert(1)">'
 TOOLS = ("copilot", "claude-code", "cursor", HOSTILE_TOOL)
 REPO = "github.com/acme/shop"
+#: The model each tool says wrote its snippets (copilot says none; cursor every other time).
+MODELS = {"claude-code": "anthropic/claude-sonnet-4-5", "cursor": "openai/gpt-5"}
 
 
 def _ts(moment: dt.datetime) -> str:
@@ -45,9 +47,11 @@ def ten_weeks(now: dt.datetime, seed: int = 7, snippets: int = 400) -> list[Even
         bad = n % 5 == 0
         findings = ("ruff:E722", "pattern:bare-except") if bad else ()
         lines = 3 + n % 17
+        model = MODELS.get(tool) if tool != "cursor" or n % 8 < 4 else None
         common = {
             "snippet": snippet_id(n),
             "tool": tool,
+            "model": model,
             "user": user,
             "repo": REPO,
             "path": f"src/m{n % 9}.py",

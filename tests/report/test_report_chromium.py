@@ -23,7 +23,16 @@ from tests.vscode.vscode_harness import EditorKit, find_kit
 pytestmark = pytest.mark.editors
 
 RENDER = Path(__file__).with_name("render.mjs")
-CHARTS = {"weekly", "funnel", "patterns", "pattern-trend", "languages", "users"}
+CHARTS = {
+    "weekly",
+    "funnel",
+    "patterns",
+    "pattern-trend",
+    "context",
+    "weekly-model",
+    "languages",
+    "users",
+}
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +87,17 @@ def one(stats: dict[str, Any], key: str) -> int:
 
 def test_ten_weeks_report_in_chromium(kit: EditorKit, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    fill(data_dir, ten_weeks(dt.datetime.now(dt.timezone.utc)))
+    now = dt.datetime.now(dt.timezone.utc)
+    fill(data_dir, ten_weeks(now))
+    changes = [
+        {"at": (now - dt.timedelta(days=days)).isoformat(), "rules": ["ruff:E722"]}
+        for days in (40, 18)
+    ]
+    (tmp_path / ".ailoop").mkdir()
+    (tmp_path / ".ailoop" / "context-state.json").write_text(json.dumps({"history": changes}))
     seen = render(kit, build(data_dir, tmp_path), "ten-weeks")
     expected = stats_json(data_dir, tmp_path)
+    data = json.loads(ailoop(data_dir, "report", "--format", "json", cwd=tmp_path).stdout)
     assert seen["tooFew"] is None
     charts = {c["name"]: c for c in seen["charts"]}
     assert set(charts) == CHARTS
@@ -110,6 +127,15 @@ def test_ten_weeks_report_in_chromium(kit: EditorKit, tmp_path: Path) -> None:
     for row in expected["by"]["tool"]:
         for key in ("outcomes", "accepted", "kept", "rejected", "reverted"):
             assert one(stats, f"by.tool[{row['group']}].{key}") == row[key]
+    for row in expected["by"]["model"]:
+        for key in ("outcomes", "accepted", "kept", "rejected", "reverted"):
+            assert one(stats, f"by.model[{row['group']}].{key}") == row[key]
+    assert len(data["context_changes"]) == 2
+    for i, change in enumerate(data["context_changes"]):
+        for side in ("before", "after"):
+            for key in ("accepted", "outcomes"):
+                assert one(stats, f"context_changes[{i}].{side}.{key}") == change[side][key]
+    assert sum("context: 1 rule(s)" in t for t in charts["context"]["texts"]) == 2
     for pattern in expected["top_patterns"]:
         assert one(stats, f"top_patterns[{pattern['pattern']}].rejected") == pattern["rejected"]
         assert one(stats, f"top_patterns[{pattern['pattern']}].accepted") == pattern["accepted"]

@@ -64,7 +64,7 @@ def test_stats_json_has_stages_counted_apart(
     assert merged["rate"] == pytest.approx(reviews["merged"] / kinds[Kind.GENERATED])
     # the keys stats gave before are all still there
     assert {"overall", "by", "top_patterns"} <= stats.keys()
-    assert set(stats["by"]) == {"tool", "language", "user", "week"}
+    assert set(stats["by"]) == {"tool", "language", "user", "week", "model"}
 
 
 def test_report_json_equals_stats(store: tuple[Path, list[Event]], tmp_path: Path) -> None:
@@ -95,7 +95,108 @@ def test_report_json_equals_stats(store: tuple[Path, list[Event]], tmp_path: Pat
     assert len({r["week"] for r in weekly}) >= 10
     assert HOSTILE_TOOL in {r["group"] for r in weekly}
     assert data["per_user"] is True
-    assert "context_changes" in data["not_recorded"]
+    assert "context_changes" in data["not_recorded"]  # no change recorded in this workspace
+    assert data["context_changes"] == []
+    assert "models" not in data["not_recorded"]
+
+
+def test_acceptance_per_model_counts_the_snippets_whose_tool_said(
+    store: tuple[Path, list[Event]], tmp_path: Path
+) -> None:
+    data_dir, events = store
+    stats = stats_json(data_dir, tmp_path)
+    data = json.loads(ailoop(data_dir, "report", "--format", "json", cwd=tmp_path).stdout)
+    expected: dict[str, Counter[Kind]] = {}
+    lines: dict[str, list[int]] = {}
+    for e in events:
+        if e.kind in EDITOR and e.model:
+            expected.setdefault(e.model, Counter())[e.kind] += 1
+            taken = lines.setdefault(e.model, [0, 0])
+            taken[0] += e.lines if e.kind in (Kind.ACCEPTED, Kind.KEPT) else 0
+            taken[1] += e.lines
+    assert set(expected) == {"anthropic/claude-sonnet-4-5", "openai/gpt-5"}
+    by_model = {r["group"]: r for r in stats["by"]["model"]}
+    assert set(by_model) == set(expected)  # snippets without a model are in no row
+    for model, kinds in expected.items():
+        row = by_model[model]
+        assert (row["accepted"], row["kept"], row["rejected"], row["reverted"]) == (
+            kinds[Kind.ACCEPTED],
+            kinds[Kind.KEPT],
+            kinds[Kind.REJECTED],
+            kinds[Kind.REVERTED],
+        )
+    report_rows = {r["group"]: r for r in data["by_model"]}
+    for model, (accepted_lines, total_lines) in lines.items():
+        assert report_rows[model]["outcomes"] == by_model[model]["outcomes"]
+        assert (report_rows[model]["lines_accepted"], report_rows[model]["lines_outcomes"]) == (
+            accepted_lines,
+            total_lines,
+        )
+    weekly = data["weekly_by_model"]
+    assert {r["group"] for r in weekly} == set(expected)
+    assert sum(r["outcomes"] for r in weekly) == sum(sum(k.values()) for k in expected.values())
+    # per tool, every snippet counts, with or without a model
+    assert sum(r["outcomes"] for r in data["weekly_by_tool"]) == stats["overall"]["outcomes"]
+
+
+def _week(ts: str) -> tuple[int, int]:
+    year, week, _ = dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).isocalendar()
+    return year, week
+
+
+def _weeks_from(ts: str, offsets: range) -> list[tuple[int, int]]:
+    moment = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    return [_week((moment + dt.timedelta(weeks=k)).isoformat()) for k in offsets]
+
+
+def test_acceptance_before_and_after_each_context_change(
+    store: tuple[Path, list[Event]], tmp_path: Path
+) -> None:
+    data_dir, events = store
+    now = dt.datetime.now(dt.timezone.utc)
+    first = (now - dt.timedelta(days=45)).isoformat(timespec="milliseconds")
+    second = (now - dt.timedelta(days=17)).isoformat(timespec="milliseconds")  # 4 weeks on
+    state = tmp_path / ".ailoop" / "context-state.json"
+    state.parent.mkdir()
+    history = [
+        {"at": second, "rules": ["ruff:E722", "pattern:bare-except"]},
+        {"at": first, "rules": ["ruff:E722", "not a key", 7]},
+        {"at": "yesterday", "rules": []},  # the file is data: not a time, left out
+        "junk",
+    ]
+    state.write_text(json.dumps({"shown": 2, "digest": "d", "history": history}))
+    data = json.loads(ailoop(data_dir, "report", "--format", "json", cwd=tmp_path).stdout)
+    assert "context_changes" not in data["not_recorded"]
+    changes = data["context_changes"]
+    assert [c["at"] for c in changes] == [first, second]  # oldest first
+    assert [c["rules"] for c in changes] == [["ruff:E722"], ["ruff:E722", "pattern:bare-except"]]
+
+    def window(weeks: list[tuple[int, int]]) -> tuple[int, int]:
+        outcomes = [e for e in events if e.kind in EDITOR and _week(e.ts) in weeks]
+        return (
+            sum(1 for e in outcomes if e.kind in (Kind.ACCEPTED, Kind.KEPT)),
+            len(outcomes),
+        )
+
+    # the first change: four whole weeks before; after, up to the second change's week
+    second_week = _week(second)
+    after_first = [w for w in _weeks_from(first, range(1, 5)) if w < second_week]
+    assert len(after_first) == 3
+    expected = {
+        0: (window(_weeks_from(first, range(-4, 0))), window(after_first)),
+        1: (
+            window([w for w in _weeks_from(second, range(-4, 0)) if w > _week(first)]),
+            window([w for w in _weeks_from(second, range(1, 5)) if w <= _week(now.isoformat())]),
+        ),
+    }
+    for i, (before, after) in expected.items():
+        got = changes[i]
+        assert (got["before"]["accepted"], got["before"]["outcomes"]) == before, i
+        assert (got["after"]["accepted"], got["after"]["outcomes"]) == after, i
+        assert got["before"]["outcomes"] > 0, i
+        assert got["before"]["rate"] == pytest.approx(before[0] / before[1])
+    # weeks to come are not listed: the last one after the second change is this week
+    assert changes[1]["after"]["weeks"][-1] == "{}-W{:02d}".format(*_week(now.isoformat()))
 
 
 def test_report_since_and_repo_narrow(store: tuple[Path, list[Event]], tmp_path: Path) -> None:

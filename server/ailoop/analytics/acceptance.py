@@ -112,7 +112,10 @@ def outcome_groups(
 
 @dataclasses.dataclass
 class AcceptanceReport:
-    """Acceptance counts overall and per grouping (``tool``, ``language``, ``user``, ``week``)."""
+    """Acceptance counts overall and per grouping (``tool``, ``language``, ``user``, ``week``).
+
+    Built from the slices (:func:`ailoop.analytics.stages.acceptance_of`) it has ``model`` too.
+    """
 
     overall: AcceptanceCounts
     groups: dict[str, list[AcceptanceCounts]]

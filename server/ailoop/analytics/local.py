@@ -20,12 +20,9 @@ from ailoop.analytics.stages import KindGroup, Slices, slice_groups
 from ailoop.patterns.model import valid_key
 from ailoop.store.events import Kind
 from ailoop.store.local import DB_NAME, StoreError, default_data_dir, read_only
+from ailoop.store.summary_db import DAY_SQL
 
 _OUTCOMES = "('accepted', 'kept', 'rejected', 'reverted')"
-_DAY = (
-    "CASE WHEN length(ts) > 10 AND substr(ts, 11, 1) = 'T' AND substr(ts, -1) = 'Z'"
-    " THEN substr(ts, 1, 10) ELSE ts END"
-)
 
 
 def _query(data_dir: Path | None, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
@@ -61,7 +58,7 @@ def local_outcome_groups(
     where, params = _filters(start, None, repo)
     rows = _query(
         data_dir,
-        f"SELECT tool, language, user, {_DAY}, kind, count(*) FROM events "  # noqa: S608
+        f"SELECT tool, language, user, {DAY_SQL}, kind, count(*) FROM events "  # noqa: S608
         f"WHERE {where} GROUP BY 1, 2, 3, 4, 5",
         params,
     )
@@ -142,14 +139,15 @@ def local_kind_groups(
     where, params = _range(since, repo)
     rows = _query(
         data_dir,
-        f"SELECT tool, language, user, {_DAY}, kind, coalesce(outcome, ''), snippet = '', "  # noqa: S608
-        f"count(*), coalesce(sum(lines), 0) FROM events WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7",
+        f"SELECT tool, language, user, {DAY_SQL}, kind, coalesce(outcome, ''), snippet = '', "  # noqa: S608
+        "coalesce(model, ''), count(*), coalesce(sum(lines), 0) FROM events "
+        f"WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
         params,
     )
     kinds = {k.value: k for k in Kind}
-    merged: dict[tuple[str, str, str, str, Kind, str, bool], list[int]] = {}
+    merged: dict[tuple[str, str, str, str, Kind, str, bool, str], list[int]] = {}
     weeks: dict[str, str] = {}
-    for tool, language, user, day, kind, outcome, pr_level, count, lines in rows:
+    for tool, language, user, day, kind, outcome, pr_level, model, count, lines in rows:
         if kind not in kinds:
             continue
         day_text = str(day)
@@ -164,11 +162,12 @@ def local_kind_groups(
             kinds[kind],
             str(outcome),
             bool(pr_level) and kind == "reviewed",
+            str(model),
         )
         sums = merged.setdefault(key, [0, 0])
         sums[0] += int(count)
         sums[1] += int(lines)
-    groups = [KindGroup(*key, count=c, lines=n) for key, (c, n) in merged.items()]
+    groups = [KindGroup(*key[:7], count=c, lines=n, model=key[7]) for key, (c, n) in merged.items()]
     modified = _query(
         data_dir,
         f"SELECT count(DISTINCT snippet) FROM events WHERE kind = 'modified' AND {where}",  # noqa: S608
@@ -208,7 +207,7 @@ def local_pattern_weeks(
     where, params = _range(since, repo)
     rows = _query(
         data_dir,
-        f"SELECT findings, pattern, {_PATTERN_REJECTION}, {_DAY}, count(*) FROM events "  # noqa: S608
+        f"SELECT findings, pattern, {_PATTERN_REJECTION}, {DAY_SQL}, count(*) FROM events "  # noqa: S608
         f"WHERE {_PATTERN_OUTCOME} AND {where} GROUP BY 1, 2, 3, 4",
         params,
     )

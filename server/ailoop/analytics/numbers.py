@@ -23,7 +23,8 @@ from ailoop.analytics.stages import (
     acceptance_of,
     stages,
 )
-from ailoop.patterns.stats import PatternStats, top_patterns
+from ailoop.patterns.context import ContextChange
+from ailoop.patterns.stats import PatternStats, parse_ts, top_patterns
 from ailoop.patterns.workspace import Workspace
 
 
@@ -45,6 +46,8 @@ class Numbers:
     #: Whether numbers per person may be shown: the local store (the user's own), or a team
     #: store whose users are pseudonyms (``hash_users`` with the team's key).
     per_user: bool
+    #: The changes of the learned context ``ailoop context --write`` made in this workspace.
+    context_changes: list[ContextChange] = dataclasses.field(default_factory=list)
 
     @property
     def groups(self) -> list[KindGroup]:
@@ -137,6 +140,7 @@ def collect(
     :class:`ailoop.store.shared.SharedStoreError` when the store cannot be read.
     """
     from ailoop.analytics.local import local_kind_groups, local_pattern_weeks
+    from ailoop.patterns.context import load_state
 
     moment = now or dt.datetime.now(dt.timezone.utc)
     since = moment - dt.timedelta(days=since_days) if since_days else None
@@ -157,6 +161,8 @@ def collect(
         ranked = top_patterns(pattern_stats, top)
         weeks = local_pattern_weeks(data_dir, [s.pattern for s in ranked], since, repo)
         per_user = True
+    state, state_problems = load_state(root)
+    problems += state_problems
     numbers = Numbers(
         source="team" if team else "local",
         now=moment,
@@ -169,5 +175,6 @@ def collect(
         titles=pattern_titles(workspace, [s.pattern for s in ranked]),
         pattern_weeks=weeks,
         per_user=per_user,
+        context_changes=[c for c in state.history if since is None or parse_ts(c.at) >= since],
     )
     return numbers, problems

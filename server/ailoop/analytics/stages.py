@@ -26,7 +26,12 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from ailoop.analytics.acceptance import AcceptanceReport, OutcomeGroup, acceptance_report
+from ailoop.analytics.acceptance import (
+    AcceptanceCounts,
+    AcceptanceReport,
+    OutcomeGroup,
+    acceptance_report,
+)
 from ailoop.store.events import Kind
 
 _EDITOR = (Kind.ACCEPTED, Kind.KEPT, Kind.REJECTED, Kind.REVERTED)
@@ -39,7 +44,8 @@ class KindGroup:
     """``count`` events of one kind (and review outcome) sharing tool, language, user, week.
 
     ``lines`` is the sum of their ``lines``; ``pr_level`` marks ``reviewed`` events that
-    matched no snippet.
+    matched no snippet; ``model`` is the model that wrote the snippets when their tool said
+    (``""`` otherwise; only the per-tool slice carries it).
     """
 
     tool: str
@@ -51,6 +57,7 @@ class KindGroup:
     pr_level: bool = False
     count: int = 1
     lines: int = 0
+    model: str = ""
 
 
 def outcome_groups_of(groups: Iterable[KindGroup]) -> list[OutcomeGroup]:
@@ -324,26 +331,51 @@ class Slices:
 
 
 def slice_groups(groups: Iterable[KindGroup]) -> Slices:
-    """Cut kind groups into :class:`Slices`."""
-    cuts: tuple[dict[tuple[str, str, str, str, Kind, str, bool], list[int]], ...] = ({}, {}, {})
+    """Cut kind groups into :class:`Slices` (the per-tool slice keeps the model)."""
+    cuts: tuple[dict[tuple[str, str, str, str, Kind, str, bool, str], list[int]], ...] = (
+        {},
+        {},
+        {},
+    )
     for g in groups:
         keys = (
-            (g.tool, "", "", g.week, g.kind, g.outcome, g.pr_level),
-            ("", g.language, "", "", g.kind, g.outcome, g.pr_level),
-            ("", "", g.user, "", g.kind, g.outcome, g.pr_level),
+            (g.tool, "", "", g.week, g.kind, g.outcome, g.pr_level, g.model),
+            ("", g.language, "", "", g.kind, g.outcome, g.pr_level, ""),
+            ("", "", g.user, "", g.kind, g.outcome, g.pr_level, ""),
         )
         for cut, key in zip(cuts, keys, strict=True):
             sums = cut.setdefault(key, [0, 0])
             sums[0] += g.count
             sums[1] += g.lines
     tools, languages, users = (
-        [KindGroup(*key, count=n, lines=lines) for key, (n, lines) in cut.items()] for cut in cuts
+        [KindGroup(*key[:7], count=n, lines=lines, model=key[7]) for key, (n, lines) in cut.items()]
+        for cut in cuts
     )
     return Slices(tools, languages, users)
 
 
+def counts_by(groups: Iterable[KindGroup], by: str) -> list[AcceptanceCounts]:
+    """Return editor acceptance per ``by`` (a :class:`KindGroup` field), most outcomes first.
+
+    Groups whose ``by`` is empty are left out: per ``model``, the snippets whose tool did not
+    say which model wrote them.
+    """
+    table: dict[str, AcceptanceCounts] = {}
+    for g in groups:
+        key = str(getattr(g, by))
+        if g.kind in _EDITOR and key:
+            counts = table.get(key)
+            if counts is None:
+                counts = table[key] = AcceptanceCounts(key)
+            counts.add(g.kind, g.count)
+    return sorted(table.values(), key=lambda c: (-c.outcomes, c.group))
+
+
 def acceptance_of(slices: Slices) -> AcceptanceReport:
-    """Return the acceptance report (by tool, language, user and week) from the slices."""
+    """Return the acceptance report (by tool, language, user, week and model) from the slices.
+
+    Per model: only the snippets whose tool said which model wrote them.
+    """
     by_tool = acceptance_report(outcome_groups_of(slices.tools))
     by_language = acceptance_report(outcome_groups_of(slices.languages))
     by_user = acceptance_report(outcome_groups_of(slices.users))
@@ -354,5 +386,6 @@ def acceptance_of(slices: Slices) -> AcceptanceReport:
             "language": by_language.groups["language"],
             "user": by_user.groups["user"],
             "week": by_tool.groups["week"],
+            "model": counts_by(slices.tools, "model"),
         },
     )

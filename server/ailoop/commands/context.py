@@ -4,7 +4,7 @@ Prints it, or with ``--write`` puts it between markers into CLAUDE.md, AGENTS.md
 .github/copilot-instructions.md and .cursor/rules/ailoop.mdc (text outside the markers
 is never touched; writing twice changes nothing). When the acceptance rate fell after
 the section last changed, fewer patterns are shown and then reintroduced one by one;
-the history lives in .ailoop/context-state.json. Only this repository's events count,
+the history (each change, for `ailoop report`) lives in .ailoop/context-state.json. Only this repository's events count,
 every key, title and fix is quoted as a code span, and files reached through a symbolic
 link or outside the workspace are not written.
 """
@@ -131,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
         outcomes_since_change=outcomes_since if state.changed_at else 0,
         min_outcomes=args.min_outcomes,
     )
-    section = render_section(context_entries(ranked, workspace.patterns, decision.shown))
+    entries = context_entries(ranked, workspace.patterns, decision.shown)
+    section = render_section(entries)
     if args.verbose:
         print(f"ailoop context: {decision.reason}", file=sys.stderr)
     if not args.write:
@@ -154,6 +155,11 @@ def run(args: argparse.Namespace) -> int:
             changed_at=iso_utc(now) if digest != state.digest else state.changed_at,
             rate_before=rate_before if digest != state.digest else state.rate_before,
             recovering=decision.recovering,
+            history=(
+                state.changed(iso_utc(now), [e.key for e in entries])
+                if digest != state.digest
+                else state.history
+            ),
         )
         try:
             save_state(root, new_state)

@@ -1,8 +1,9 @@
 """``ailoop stats``: acceptance rates and the top rejection patterns, as terminal tables.
 
-Acceptance rate of AI snippets by tool, language, user and ISO week, the numbers per
-stage (editor, review, merged), and on a terminal small trend rows (``--charts``);
-``--format json`` gives the same numbers for scripts.
+Acceptance rate of AI snippets by tool, language, user, ISO week and model (where the
+tool said which model wrote a snippet), the numbers per stage (editor, review, merged),
+and on a terminal small trend rows (``--charts``); ``--format json`` gives the same
+numbers for scripts.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ def render_tables(numbers: Any, charts: bool = False, width: int | None = None) 
 
         out.append(render(numbers, width or shutil.get_terminal_size().columns))
     for name, rows in report.groups.items():
+        if name == "model" and not rows:  # no tool said which model wrote its snippets
+            continue
         table = [
             [c.group, c.outcomes, c.accepted, c.kept, c.rejected, c.reverted, percent(c.rate)]
             for c in rows

@@ -38,13 +38,10 @@ from ailoop.patterns.stats import (
 )
 from ailoop.store.local import (
     DB_NAME,
-    MIGRATIONS,
-    LocalStore,
-    StoreError,
     default_data_dir,
-    describe_failure,
     read_only,
 )
+from ailoop.store.summary_db import DAY_SQL, EventSummary
 
 if TYPE_CHECKING:
     from ailoop.patterns.evaluate import Outcome
@@ -53,22 +50,17 @@ if TYPE_CHECKING:
 SUMMARY_NAME = "pattern-summary.db"
 SUMMARY_VERSION = "1"
 
+_SUMMARY_TABLES = ("key_days", "total_days", "reason_days")
 _SUMMARY_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS key_days (key TEXT NOT NULL, rejected INTEGER NOT NULL,"
+    *(f"DROP TABLE IF EXISTS {table}" for table in _SUMMARY_TABLES),
+    "CREATE TABLE key_days (key TEXT NOT NULL, rejected INTEGER NOT NULL,"
     " day TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, rejected, day)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS total_days (rejected INTEGER NOT NULL, day TEXT NOT NULL,"
+    "CREATE TABLE total_days (rejected INTEGER NOT NULL, day TEXT NOT NULL,"
     " n INTEGER NOT NULL, PRIMARY KEY (rejected, day)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS reason_days (reason TEXT NOT NULL, keys TEXT NOT NULL,"
+    "CREATE TABLE reason_days (reason TEXT NOT NULL, keys TEXT NOT NULL,"
     " day TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (reason, keys, day)) WITHOUT ROWID",
 )
-_SUMMARY_TABLES = ("key_days", "total_days", "reason_days")
 
-#: A day for standard timestamps, the whole timestamp otherwise (parsed in Python).
-_DAY = (
-    "CASE WHEN length(ts) > 10 AND substr(ts, 11, 1) = 'T' AND substr(ts, -1) = 'Z'"
-    " THEN substr(ts, 1, 10) ELSE ts END"
-)
 
 #: An outcome of an AI snippet: in the editor (accepted, kept, rejected), or in review
 #: (approved or merged for it, changes requested or closed unmerged against it). A
@@ -85,7 +77,7 @@ _NEW_OUTCOMES = f"""
 SELECT findings, pattern,
        CASE WHEN {_IS_REJECTION} THEN reason END AS reason,
        {_IS_REJECTION} AS rejected,
-       {_DAY} AS day,
+       {DAY_SQL} AS day,
        count(*) AS n
 FROM events
 WHERE seq > ? AND seq <= ? AND {_IS_OUTCOME}
@@ -103,30 +95,12 @@ WHERE {_IS_OUTCOME}
 
 #: The texts reasons are grouped from: rejections' reasons and review comments' texts.
 _REASONS_QUERY = f"""
-SELECT reason, {_DAY} AS day, findings, pattern
+SELECT reason, {DAY_SQL} AS day, findings, pattern
 FROM events
 WHERE (kind = 'rejected' OR (kind = 'reviewed'
        AND outcome IN ('changes_requested', 'commented', 'closed')))
   AND reason IS NOT NULL AND trim(reason) != ''
 """  # noqa: S608 - constants only
-
-
-def _open_events(database: Path) -> sqlite3.Connection:
-    """Open the events read-only, once their schema is this version's.
-
-    A store written by an older ailoop is migrated first (by the store itself, as the
-    server would on start), so the queries find the columns they read.
-    """
-    try:
-        conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if version < len(MIGRATIONS):
-            conn.close()
-            LocalStore(database).close()
-            conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
-        return conn
-    except sqlite3.Error as exc:
-        raise StoreError(describe_failure(database, exc)) from exc
 
 
 def _decode_findings(text: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -165,73 +139,38 @@ def _event_keys(findings: tuple[str, ...], pattern: str | None) -> set[str]:
     return keys
 
 
-class PatternSummary:
+class PatternSummary(EventSummary):
     """The day-by-day outcome summary of one local store."""
 
+    version = SUMMARY_VERSION
+    schema = _SUMMARY_SCHEMA
+    tables = _SUMMARY_TABLES
+
     def __init__(self, data_dir: Path) -> None:
-        self.events_path = data_dir / DB_NAME
-        self.path = data_dir / SUMMARY_NAME
-        self._db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        for statement in _SUMMARY_SCHEMA:
-            self._db.execute(statement)
-
-    def close(self) -> None:
-        """Close the summary database."""
-        self._db.close()
-
-    def _meta(self, name: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def _set_meta(self, name: str, value: str) -> None:
-        self._db.execute(
-            "INSERT INTO meta (name, value) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            (name, value),
-        )
+        super().__init__(data_dir / DB_NAME, data_dir / SUMMARY_NAME)
 
     def refresh(self) -> int:
         """Add the events stored since the last refresh; return how many seqs were read.
 
         Starts over when the summary belongs to another events database (the store was
-        replaced) or to an older summary format.
+        replaced) or to an older summary format. An events database without events adds
+        nothing; other failures raise :class:`sqlite3.Error` (the callers then compute
+        without the summary, and say what is wrong with the events if they cannot be read).
         """
-        events = _open_events(self.events_path)
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                added = self._refresh(events)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
+            return super().refresh()
+        except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 return 0
-            raise StoreError(describe_failure(self.events_path, exc)) from exc
-        finally:
-            events.close()
-        return added
+            raise
 
-    def _refresh(self, events: sqlite3.Connection) -> int:
-        last_seq = int(self._meta("last_seq") or 0)
-        last_id = self._meta("last_id")
-        if self._meta("version") != SUMMARY_VERSION or (
-            last_seq and _id_at(events, last_seq) != last_id
-        ):
-            for table in _SUMMARY_TABLES:
-                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
-            last_seq = 0
-            self._set_meta("version", SUMMARY_VERSION)
-        (up_to,) = events.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
-        if up_to <= last_seq:
-            return 0
+    def add(self, events: sqlite3.Connection, after_seq: int, up_to_seq: int) -> None:
+        """Add the outcome counts of the events in the ``seq`` range, per key and day."""
         key_days: dict[tuple[str, int, str], int] = {}
         total_days: dict[tuple[int, str], int] = {}
         reason_days: dict[tuple[str, str, str], int] = {}
         for findings, pattern, reason, rejected, day, count in _grouped_outcomes(
-            events, last_seq, up_to
+            events, after_seq, up_to_seq
         ):
             verdict = int(rejected)
             total_days[verdict, day] = total_days.get((verdict, day), 0) + count
@@ -254,9 +193,6 @@ class PatternSummary:
             f"INSERT INTO reason_days VALUES (?, ?, ?, ?) {upsert}",  # noqa: S608
             [(*k, n) for k, n in reason_days.items()],
         )
-        self._set_meta("last_seq", str(up_to))
-        self._set_meta("last_id", _id_at(events, up_to) or "")
-        return int(up_to - last_seq)
 
     def stats(
         self,
@@ -290,11 +226,6 @@ class PatternSummary:
                     counts = per_key.setdefault(promoted, [0, 0, 0, 0])
                     counts[bucket(True, bool(recent))] += n
         return stats_from_counts(per_key, overall, settings)
-
-
-def _id_at(events: sqlite3.Connection, seq: int) -> str | None:
-    row = events.execute("SELECT id FROM events WHERE seq = ?", (seq,)).fetchone()
-    return None if row is None else str(row[0])
 
 
 def local_outcome_rows(

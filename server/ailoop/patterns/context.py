@@ -14,6 +14,7 @@ loop that would otherwise amplify a bad change).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -344,6 +345,48 @@ def write_context_file(root: Path, relative: str | PurePath, section: str) -> bo
 # --- step back and reintroduce ---------------------------------------------------------
 
 
+#: How many changes of the section the state remembers (the report charts them).
+HISTORY_LIMIT = 100
+#: Most rule keys remembered per change.
+HISTORY_RULES = 50
+
+
+def _utc_time(value: object) -> str | None:
+    """Return ``value`` if it is an ISO 8601 time with a zone (``...Z``), else None."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if moment.tzinfo is not None else None
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextChange:
+    """One change of the written section: when, and the rules it showed from then on."""
+
+    at: str  # ISO 8601 UTC, as event timestamps
+    rules: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the change as a JSON-ready dict."""
+        return {"at": self.at, "rules": list(self.rules)}
+
+    @classmethod
+    def from_json(cls, data: object) -> ContextChange | None:
+        """Read a change; None when its time is not one (the file is data, maybe edited)."""
+        if not isinstance(data, Mapping) or (at := _utc_time(data.get("at"))) is None:
+            return None
+        rules = data.get("rules")
+        keys = (
+            [r for r in rules if isinstance(r, str) and is_valid_key(r)]
+            if isinstance(rules, list)
+            else []
+        )
+        return cls(at, tuple(keys[:HISTORY_RULES]))
+
+
 @dataclasses.dataclass(frozen=True)
 class ContextState:
     """What the last written section looked like and how acceptance stood before it."""
@@ -353,23 +396,47 @@ class ContextState:
     changed_at: str | None = None  # when the section last changed (ISO 8601 UTC)
     rate_before: float | None = None  # acceptance rate in the window before that change
     recovering: bool = False  # stepping back up after a fall
+    #: Every change of the section, oldest first, at most :data:`HISTORY_LIMIT`.
+    history: tuple[ContextChange, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return the state as a JSON-ready dict."""
-        return dataclasses.asdict(self)
+        return {
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
+            "history": [change.to_json() for change in self.history],
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ContextState:
-        """Build a state from its JSON dict; unknown or mistyped fields fall back."""
+        """Build a state from its JSON dict; unknown or mistyped fields fall back.
+
+        A state written before the history was kept has its last change as its history.
+        """
         shown = data.get("shown")
         rate = data.get("rate_before")
+        changed_at = _utc_time(data.get("changed_at"))
+        raw = data.get("history")
+        read = [ContextChange.from_json(item) for item in raw] if isinstance(raw, list) else []
+        history = sorted((c for c in read if c is not None), key=lambda c: _sort_time(c.at))
+        if not history and changed_at is not None:
+            history = [ContextChange(changed_at)]
         return cls(
             shown=shown if isinstance(shown, int) and shown >= 0 else None,
             digest=str(data.get("digest") or ""),
-            changed_at=data.get("changed_at") if isinstance(data.get("changed_at"), str) else None,
+            changed_at=changed_at,
             rate_before=float(rate) if isinstance(rate, (int, float)) else None,
             recovering=data.get("recovering") is True,
+            history=tuple(history[-HISTORY_LIMIT:]),
         )
+
+    def changed(self, at: str, rules: Sequence[str]) -> tuple[ContextChange, ...]:
+        """Return the history with a change at ``at`` showing ``rules`` added."""
+        change = ContextChange(at, tuple(rules[:HISTORY_RULES]))
+        return (*self.history, change)[-HISTORY_LIMIT:]
+
+
+def _sort_time(at: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
 
 
 @dataclasses.dataclass(frozen=True)

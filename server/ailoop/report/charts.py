@@ -7,6 +7,7 @@ report needs no script. The optional extra ``ailoop[report]`` installs it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ailoop.extras import install_hint
@@ -37,65 +38,129 @@ def _spec(body: dict[str, Any], title: str) -> dict[str, Any]:
     return {"$schema": SCHEMA, "title": title, "config": _CONFIG, **body}
 
 
-def weekly_spec(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Chart acceptance per ISO week and tool, by snippets and by lines, side by side."""
-    values = []
-    for r in rows:
-        values.append(
-            {
-                "week": r["week"],
-                "tool": r["group"],
-                "measure": "by snippets",
-                "rate": r["rate"],
-                "label": f"{r['accepted']}/{r['outcomes']}",
-            }
-        )
-        values.append(
-            {
-                "week": r["week"],
-                "tool": r["group"],
-                "measure": "by lines",
-                "rate": r["lines_rate"],
-                "label": f"{r['lines_accepted']}/{r['lines_outcomes']}",
-            }
-        )
+_MEASURES = ("by snippets", "by lines")
+
+
+#: Per measure: its name, and the fields of a row with its rate, numerator, denominator
+#: and the denominator's unit.
+_MEASURE_FIELDS = (
+    (_MEASURES[0], "rate", "accepted", "outcomes", ""),
+    (_MEASURES[1], "lines_rate", "lines_accepted", "lines_outcomes", " lines"),
+)
+
+
+def _per_measure(
+    rows: list[dict[str, Any]],
+    fields: tuple[str, ...],
+    label: Callable[[dict[str, Any], tuple[str, ...]], str],
+) -> list[dict[str, Any]]:
+    """Return two data points per row, by snippets and by lines, each with its label."""
+    return [
+        {
+            **{field: r[field] for field in fields},
+            "measure": measure[0],
+            "rate": r[measure[1]],
+            "label": label(r, measure),
+        }
+        for r in rows
+        for measure in _MEASURE_FIELDS
+    ]
+
+
+def _labelled(mark: dict[str, Any], label: dict[str, Any], field: str = "label") -> list[Any]:
+    """Return the layers of a mark with a text label on each datum."""
+    text: dict[str, Any] = {"field": field}
+    if field == "count":
+        text["type"] = "quantitative"
+    return [{"mark": mark}, {"mark": {"type": "text", **label}, "encoding": {"text": text}}]
+
+
+def _side_by_side(values: list[dict[str, Any]], spec: dict[str, Any]) -> dict[str, Any]:
+    """Facet ``spec`` into two columns: by snippets, then by lines."""
+    return {
+        "data": {"values": values},
+        "facet": {
+            "column": {"field": "measure", "type": "nominal", "title": None, "sort": _MEASURES}
+        },
+        "spec": spec,
+    }
+
+
+def _rate_axis(title: str) -> dict[str, Any]:
+    return {
+        "field": "rate",
+        "type": "quantitative",
+        "title": title,
+        "axis": {"format": ".0%"},
+        "scale": {"domain": [0, 1]},
+    }
+
+
+def weekly_spec(rows: list[dict[str, Any]], by: str = "tool") -> dict[str, Any]:
+    """Chart acceptance per ISO week and ``by`` (tool, model), by snippets and by lines."""
+    values = _per_measure(rows, ("week", "group"), lambda r, m: f"{r[m[2]]}/{r[m[3]]}")
     encoding = {
         "x": {"field": "week", "type": "ordinal", "title": "ISO week"},
-        "y": {
-            "field": "rate",
-            "type": "quantitative",
-            "title": "accepted or kept / outcomes",
-            "axis": {"format": ".0%"},
-            "scale": {"domain": [0, 1]},
-        },
-        "color": {"field": "tool", "type": "nominal", "title": "tool"},
+        "y": _rate_axis("accepted or kept / outcomes"),
+        "color": {"field": "group", "type": "nominal", "title": by},
+    }
+    spec = {
+        "width": 360,
+        "height": 220,
+        "encoding": encoding,
+        "layer": _labelled({"type": "line", "point": True}, {"dy": -9, "fontSize": 9}),
     }
     return _spec(
-        {
-            "data": {"values": values},
-            "facet": {
-                "column": {
-                    "field": "measure",
-                    "type": "nominal",
-                    "title": None,
-                    "sort": ["by snippets", "by lines"],
-                }
-            },
-            "spec": {
-                "width": 360,
-                "height": 220,
-                "encoding": encoding,
-                "layer": [
-                    {"mark": {"type": "line", "point": True}},
-                    {
-                        "mark": {"type": "text", "dy": -9, "fontSize": 9},
-                        "encoding": {"text": {"field": "label"}},
-                    },
-                ],
-            },
-        },
-        "Acceptance per week and tool: labels are accepted or kept / outcomes "
+        _side_by_side(values, spec),
+        f"Acceptance per week and {by}: labels are accepted or kept / outcomes "
         "(snippets, then lines)",
+    )
+
+
+def context_spec(weeks: list[dict[str, Any]], changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Weekly acceptance (every tool) with a rule at each change of the learned context."""
+    totals: dict[str, list[int]] = {}
+    for r in weeks:
+        t = totals.setdefault(r["week"], [0, 0])
+        t[0] += r["accepted"]
+        t[1] += r["outcomes"]
+    line = [
+        {"week": week, "rate": a / o if o else None, "label": f"{a}/{o}"}
+        for week, (a, o) in sorted(totals.items())
+    ]
+    rules = [{"week": c["week"], "label": f"context: {len(c['rules'])} rule(s)"} for c in changes]
+    x = {"field": "week", "type": "ordinal", "title": "ISO week", "sort": "ascending"}
+    return _spec(
+        {
+            "width": 640,
+            "height": 220,
+            "layer": [
+                {
+                    "data": {"values": line},
+                    "encoding": {"x": x, "y": _rate_axis("accepted or kept / outcomes")},
+                    "layer": _labelled({"type": "line", "point": True}, {"dy": -9, "fontSize": 9}),
+                },
+                {
+                    "data": {"values": rules},
+                    "encoding": {"x": x},
+                    "layer": [
+                        {"mark": {"type": "rule", "color": "#f58518", "strokeDash": [4, 3]}},
+                        {
+                            "mark": {
+                                "type": "text",
+                                "align": "left",
+                                "dx": 3,
+                                "y": 8,
+                                "fontSize": 9,
+                                "color": "#b55d00",
+                            },
+                            "encoding": {"text": {"field": "label"}},
+                        },
+                    ],
+                },
+            ],
+        },
+        "Acceptance per week (every tool, by snippets) and the changes of the learned context",
     )
 
 
@@ -111,13 +176,9 @@ def funnel_spec(steps: list[dict[str, Any]]) -> dict[str, Any]:
                 "y": {"field": "step", "type": "nominal", "sort": order, "title": None},
                 "x": {"field": "count", "type": "quantitative", "title": "snippets (events)"},
             },
-            "layer": [
-                {"mark": {"type": "bar", "color": "#4c78a8"}},
-                {
-                    "mark": {"type": "text", "align": "left", "dx": 4},
-                    "encoding": {"text": {"field": "count", "type": "quantitative"}},
-                },
-            ],
+            "layer": _labelled(
+                {"type": "bar", "color": "#4c78a8"}, {"align": "left", "dx": 4}, "count"
+            ),
         },
         "Where snippets end up: generated, edited, then each outcome (and review, merge)",
     )
@@ -146,13 +207,9 @@ def patterns_spec(patterns: list[dict[str, Any]]) -> dict[str, Any]:
                 "y": {"field": "pattern", "type": "nominal", "sort": order, "title": None},
                 "x": {"field": "rejected", "type": "quantitative", "title": "rejections"},
             },
-            "layer": [
-                {"mark": {"type": "bar", "color": "#e45756"}},
-                {
-                    "mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 10},
-                    "encoding": {"text": {"field": "label"}},
-                },
-            ],
+            "layer": _labelled(
+                {"type": "bar", "color": "#e45756"}, {"align": "left", "dx": 4, "fontSize": 10}
+            ),
         },
         "Top rejection patterns: rejections, with the odds ratio of rejection and its interval",
     )
@@ -177,81 +234,32 @@ def pattern_trend_spec(patterns: list[dict[str, Any]]) -> dict[str, Any]:
             "height": 220,
             "encoding": {
                 "x": {"field": "week", "type": "ordinal", "title": "ISO week"},
-                "y": {
-                    "field": "rate",
-                    "type": "quantitative",
-                    "title": "rejected / outcomes with the pattern",
-                    "axis": {"format": ".0%"},
-                    "scale": {"domain": [0, 1]},
-                },
+                "y": _rate_axis("rejected / outcomes with the pattern"),
                 "color": {"field": "pattern", "type": "nominal", "title": "pattern"},
             },
-            "layer": [
-                {"mark": {"type": "line", "point": True}},
-                {
-                    "mark": {"type": "text", "dy": -9, "fontSize": 9},
-                    "encoding": {"text": {"field": "label"}},
-                },
-            ],
+            "layer": _labelled({"type": "line", "point": True}, {"dy": -9, "fontSize": 9}),
         },
         "Rejection rate of the top patterns per week: labels are rejected / outcomes",
     )
 
 
 def rates_spec(rows: list[dict[str, Any]], what: str) -> dict[str, Any]:
-    """Chart acceptance per ``what`` (language, user), by snippets and by lines, side by side."""
-    values = []
-    for r in rows:
-        values.append(
-            {
-                "group": r["group"],
-                "measure": "by snippets",
-                "rate": r["rate"],
-                "label": f"{_pct(r['rate'])} of {r['outcomes']}",
-            }
-        )
-        values.append(
-            {
-                "group": r["group"],
-                "measure": "by lines",
-                "rate": r["lines_rate"],
-                "label": f"{_pct(r['lines_rate'])} of {r['lines_outcomes']} lines",
-            }
-        )
+    """Chart acceptance per ``what`` (language, model, user), by snippets and by lines."""
+    values = _per_measure(rows, ("group",), lambda r, m: f"{_pct(r[m[1]])} of {r[m[3]]}{m[4]}")
     order = [r["group"] for r in rows]
-    return _spec(
-        {
-            "data": {"values": values},
-            "facet": {
-                "column": {
-                    "field": "measure",
-                    "type": "nominal",
-                    "title": None,
-                    "sort": ["by snippets", "by lines"],
-                }
-            },
-            "spec": {
-                "width": 260,
-                "height": 24 * max(len(rows), 1),
-                "encoding": {
-                    "y": {"field": "group", "type": "nominal", "sort": order, "title": None},
-                    "x": {
-                        "field": "rate",
-                        "type": "quantitative",
-                        "title": "accepted or kept / outcomes",
-                        "axis": {"format": ".0%"},
-                        "scale": {"domain": [0, 1]},
-                    },
-                },
-                "layer": [
-                    {"mark": {"type": "bar", "color": "#54a24b"}},
-                    {
-                        "mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 10},
-                        "encoding": {"text": {"field": "label"}},
-                    },
-                ],
-            },
+    spec = {
+        "width": 260,
+        "height": 24 * max(len(rows), 1),
+        "encoding": {
+            "y": {"field": "group", "type": "nominal", "sort": order, "title": None},
+            "x": _rate_axis("accepted or kept / outcomes"),
         },
+        "layer": _labelled(
+            {"type": "bar", "color": "#54a24b"}, {"align": "left", "dx": 4, "fontSize": 10}
+        ),
+    }
+    return _spec(
+        _side_by_side(values, spec),
         f"Acceptance per {what}, by snippets and by lines (labels: rate of the denominator)",
     )
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ailoop.report import charts
+from ailoop.report.data import CONTEXT_WEEKS
 
 STYLE = """
 body{font:14px/1.45 "DejaVu Sans","Liberation Sans",Arial,sans-serif;margin:2em auto;
@@ -104,14 +105,14 @@ def _stage_tables(data: dict[str, Any]) -> str:
     return "".join(rows)
 
 
-def _tool_table(data: dict[str, Any]) -> str:
+def _rate_table(data: dict[str, Any], by: str) -> str:
     rows = [
-        "<table><tr><th>tool</th><th>outcomes</th><th>accepted</th><th>kept</th>"
+        f"<table><tr><th>{by}</th><th>outcomes</th><th>accepted</th><th>kept</th>"
         "<th>rejected</th><th>reverted</th><th>acceptance</th><th>lines</th>"
         "<th>by lines</th></tr>"
     ]
-    for r in data["by_tool"]:
-        stat = f"by.tool[{r['group']}]"
+    for r in data[f"by_{by}"]:
+        stat = f"by.{by}[{r['group']}]"
         cells = "".join(
             _num(r[k], f"{stat}.{k}") for k in ("outcomes", "accepted", "kept", "rejected")
         )
@@ -136,6 +137,27 @@ def _pattern_table(data: dict[str, Any]) -> str:
             f"<tr><td>{esc(p['pattern'])}</td><td>{esc(p['title'])}</td>"
             f"{_num(p['rejected'], f'{stat}.rejected')}{_num(p['accepted'], f'{stat}.accepted')}"
             f"<td>{p['odds_ratio']:.2f}</td><td>{low:.2f} to {high:.2f}</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _context_table(data: dict[str, Any]) -> str:
+    rows = [
+        "<table><tr><th>changed</th><th>rules shown</th><th>before: accepted</th>"
+        "<th>outcomes</th><th>rate</th><th>after: accepted</th><th>outcomes</th><th>rate</th>"
+        "</tr>"
+    ]
+    for i, c in enumerate(data["context_changes"]):
+        stat = f"context_changes[{i}]"
+        cells = "".join(
+            f"{_num(c[side]['accepted'], f'{stat}.{side}.accepted')}"
+            f"{_num(c[side]['outcomes'], f'{stat}.{side}.outcomes')}<td>{_pct(c[side]['rate'])}</td>"
+            for side in ("before", "after")
+        )
+        rules = ", ".join(c["rules"]) or "(none)"
+        rows.append(
+            f"<tr><td>{esc(c['at'][:10])} ({esc(c['week'])})</td><td>{esc(rules)}</td>{cells}</tr>"
         )
     rows.append("</table>")
     return "".join(rows)
@@ -180,8 +202,22 @@ def render_html(data: dict[str, Any], title: str = "ailoop report") -> str:
         "review events about a snippet, snippets generated.</p>",
         _stage_tables(data),
         "<h2>Acceptance by tool</h2>",
-        _tool_table(data),
+        _rate_table(data, "tool"),
     ]
+    if data["by_model"]:
+        body += [
+            "<h2>Acceptance by model</h2>",
+            '<p class="what">The snippets whose tool said which model wrote them.</p>',
+            _rate_table(data, "model"),
+        ]
+    if data["context_changes"]:
+        body += [
+            "<h2>Changes of the learned context</h2>",
+            f'<p class="what">Each change <code>ailoop context --write</code> made, with '
+            f"editor acceptance in the up to {CONTEXT_WEEKS} whole weeks before and after it "
+            "(its own week counts in neither; a side stops at the next change).</p>",
+            _context_table(data),
+        ]
     figures: list[tuple[str, str, Callable[[], dict[str, Any]]]] = []
     if enough:
         figures = [
@@ -220,6 +256,24 @@ def render_html(data: dict[str, Any], title: str = "ailoop report") -> str:
                     lambda: charts.pattern_trend_spec(data["top_patterns"]),
                 ),
             ]
+        if data["context_changes"]:
+            figures.append(
+                (
+                    "context",
+                    "Acceptance rate per ISO week over every tool (accepted or kept / outcomes), "
+                    "with a dashed rule at each week the learned context changed.",
+                    lambda: charts.context_spec(data["weekly_by_tool"], data["context_changes"]),
+                )
+            )
+        if data["weekly_by_model"]:
+            figures.append(
+                (
+                    "weekly-model",
+                    "Acceptance rate per ISO week and model, by snippets and by lines, for the "
+                    "snippets whose tool said which model wrote them.",
+                    lambda: charts.weekly_spec(data["weekly_by_model"], "model"),
+                )
+            )
         figures.append(
             (
                 "languages",
