@@ -80,8 +80,8 @@ async def test_a_rejected_snippet_offered_again_is_flagged_with_the_count(
             await reject(client, uri, text)
         uri = open_doc(client, workspace / "shop" / "sums.py", "")
         change(client, uri, 2, (0, 0), (0, 0), text)
-        found = await diagnostics_where(
-            client, uri, lambda d: bool(with_code(d, "history:rejected-before"))
+        found = await diagnostics_where(  # with the marker: the snippet's actions are there
+            client, uri, lambda d: bool(markers(d) and with_code(d, "history:rejected-before"))
         )
         (history,) = with_code(found, "history:rejected-before")
         assert "this same code was rejected 4× before in this repository" in history.message

@@ -1,8 +1,8 @@
-"""The summary of the local store's events: the same groups as one query over the events.
+"""The counts the local store keeps as it stores events: the same as counting the events.
 
-``ailoop stats`` and ``ailoop report`` without ``--since`` read ``stats-summary.db``; with
-``--since`` they query the events. Both must give the same slices, as events are added,
-when the store is replaced, and when the summary was written by an older layout.
+``ailoop stats`` and ``ailoop report`` without ``--since`` read ``stats_slices``; with
+``--since`` they query the events. Both must give the same slices as events are added
+(again and again, and twice over), and for a store written before the counts were kept.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ailoop.analytics.local import local_kind_groups
 from ailoop.analytics.stages import KindGroup, Slices
-from ailoop.analytics.summary import SUMMARY_NAME, SUMMARY_VERSION, summary_groups
-from ailoop.store.local import DB_NAME
+from ailoop.analytics.summary import summary_groups
+from ailoop.store.local import DB_NAME, MIGRATIONS, LocalStore
 from tests.report.report_store import REPO, fill, ten_weeks
 
 LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
@@ -32,60 +32,47 @@ def from_events(data_dir: Path, repo: str | None = None) -> tuple[tuple[list[Kin
     return ordered(slices), modified
 
 
-def from_summary(
-    data_dir: Path, repo: str | None = None
-) -> tuple[tuple[list[KindGroup], ...], int]:
+def from_counts(data_dir: Path, repo: str | None = None) -> tuple[tuple[list[KindGroup], ...], int]:
     found = summary_groups(data_dir, repo)
     assert found is not None
     slices, modified = found
     return ordered(slices), modified
 
 
-def test_the_summary_equals_the_events_as_they_are_added(tmp_path: Path) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
-    events = ten_weeks(now, snippets=200)
-    fill(tmp_path, events[: len(events) // 2])
-    assert from_summary(tmp_path) == from_events(tmp_path)
-    fill(tmp_path, events[len(events) // 2 :])
-    summary, modified = from_summary(tmp_path)
-    assert (summary, modified) == from_events(tmp_path)
+def test_the_kept_counts_equal_the_events_as_they_are_added(tmp_path: Path) -> None:
+    events = ten_weeks(dt.datetime.now(dt.timezone.utc), snippets=200)
+    half = len(events) // 2
+    fill(tmp_path, events[:half])
+    assert from_counts(tmp_path) == from_events(tmp_path)
+    fill(tmp_path, events[half - 50 :])  # fifty stored already: counted once
+    for event in events[-20:]:  # one at a time, as the editor stores them
+        fill(tmp_path, [event])
+    counts, modified = from_counts(tmp_path)
+    assert (counts, modified) == from_events(tmp_path)
+    assert sum(g.count for g in counts[0]) == len(events)
     assert modified > 0
-    tools = summary[0]
-    assert {g.model for g in tools} == {"", "anthropic/claude-sonnet-4-5", "openai/gpt-5"}
-    assert all(g.model == "" for g in summary[1] + summary[2])
-    assert from_summary(tmp_path, REPO) == from_events(tmp_path, REPO)
-    assert from_summary(tmp_path, "elsewhere") == (([], [], []), 0)
+    assert {g.model for g in counts[0]} == {"", "anthropic/claude-sonnet-4-5", "openai/gpt-5"}
+    assert all(g.model == "" for g in counts[1] + counts[2])
+    assert from_counts(tmp_path, REPO) == from_events(tmp_path, REPO)
+    assert from_counts(tmp_path, "elsewhere") == (([], [], []), 0)
 
 
-def test_a_replaced_store_is_summarised_afresh(tmp_path: Path) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
-    fill(tmp_path, ten_weeks(now, seed=1, snippets=120))
-    assert from_summary(tmp_path) == from_events(tmp_path)
-    for path in tmp_path.iterdir():
-        if path.name.startswith(DB_NAME):
-            path.unlink()
-    fill(tmp_path, ten_weeks(now, seed=2, snippets=60))
-    assert from_summary(tmp_path) == from_events(tmp_path)
-
-
-def test_a_summary_of_an_older_layout_is_built_again(tmp_path: Path) -> None:
-    fill(tmp_path, ten_weeks(dt.datetime.now(dt.timezone.utc), snippets=80))
-    old = sqlite3.connect(tmp_path / SUMMARY_NAME)
-    old.executescript(
-        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
-        "INSERT INTO meta VALUES ('version', '1'), ('last_seq', '999999'), ('last_id', 'x');"
-        "CREATE TABLE slices (dim TEXT, repo TEXT, tool TEXT, language TEXT, user TEXT,"
-        " week TEXT, kind TEXT, outcome TEXT, pr_level INTEGER, n INTEGER, lines INTEGER);"
-        "INSERT INTO slices VALUES ('t', 'r', 'stale', '', '', '2020-W01', 'accepted', '', 0, 9, 9);"
-        "CREATE TABLE modified (repo TEXT, snippet TEXT);"
-    )
-    old.close()
-    assert from_summary(tmp_path) == from_events(tmp_path)
-    check = sqlite3.connect(tmp_path / SUMMARY_NAME)
+def test_a_store_from_before_the_counts_gets_them_from_its_events(tmp_path: Path) -> None:
+    events = ten_weeks(dt.datetime.now(dt.timezone.utc), snippets=120)
+    fill(tmp_path, events)
+    expected = from_events(tmp_path)
+    db = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    db.execute("DROP TABLE stats_slices")
+    db.execute("DROP TABLE stats_modified")
+    db.execute("PRAGMA user_version = 4")  # as an ailoop before the counts left it
+    db.close()
+    assert from_counts(tmp_path) == expected  # migrated on the way, counted from the events
+    LocalStore(tmp_path / DB_NAME).close()
+    db = sqlite3.connect(tmp_path / DB_NAME)
     try:
-        assert check.execute("SELECT value FROM meta WHERE name = 'version'").fetchone() == (
-            SUMMARY_VERSION,
-        )
-        assert check.execute("SELECT count(*) FROM slices WHERE tool = 'stale'").fetchone() == (0,)
+        assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
     finally:
-        check.close()
+        db.close()
+    more = ten_weeks(dt.datetime.now(dt.timezone.utc), seed=9, snippets=30)
+    fill(tmp_path, more)
+    assert from_counts(tmp_path) == from_events(tmp_path)

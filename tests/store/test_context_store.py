@@ -96,7 +96,7 @@ def test_an_old_local_store_gains_the_column_and_keeps_its_events(data_dir: Path
     assert sum(read[e.id].context == SESSION for e in new) == 5
     db = sqlite3.connect(path)
     try:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 5
     finally:
         db.close()
 

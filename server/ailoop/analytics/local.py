@@ -19,8 +19,7 @@ from ailoop.analytics.acceptance import AcceptanceCounts, OutcomeGroup, iso_week
 from ailoop.analytics.stages import KindGroup, Slices, slice_groups
 from ailoop.patterns.model import valid_key
 from ailoop.store.events import Kind
-from ailoop.store.local import DB_NAME, StoreError, default_data_dir, read_only
-from ailoop.store.summary_db import DAY_SQL
+from ailoop.store.local import DAY_SQL, DB_NAME, StoreError, default_data_dir, read_only
 
 _OUTCOMES = "('accepted', 'kept', 'rejected', 'reverted')"
 
@@ -124,8 +123,7 @@ def local_kind_groups(
     """Return every event of the local store as :class:`Slices` of kind groups.
 
     Also returns how many distinct snippets were ``modified`` in the same range. Without
-    ``since``, the counts come from the summary kept next to the store
-    (:mod:`ailoop.analytics.summary`), refreshed with the events added since the last call.
+    ``since``, the counts come from those the store keeps (:mod:`ailoop.analytics.summary`).
     """
     directory = data_dir or default_data_dir()
     if not (directory / DB_NAME).exists():

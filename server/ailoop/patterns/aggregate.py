@@ -37,11 +37,12 @@ from ailoop.patterns.stats import (
     stats_from_rows,
 )
 from ailoop.store.local import (
+    DAY_SQL,
     DB_NAME,
     default_data_dir,
     read_only,
 )
-from ailoop.store.summary_db import DAY_SQL, EventSummary
+from ailoop.store.summary_db import EventSummary
 
 if TYPE_CHECKING:
     from ailoop.patterns.evaluate import Outcome

@@ -30,6 +30,13 @@ from ailoop.store.events import OUTCOMES, Event, Kind, utc_now
 
 DB_NAME = "events.db"
 
+#: An event's UTC day for the store's standard timestamps (``YYYY-MM-DDT...Z``), the whole
+#: timestamp otherwise (read in Python with :func:`ailoop.patterns.stats.event_day`).
+DAY_SQL = (
+    "CASE WHEN length(ts) > 10 AND substr(ts, 11, 1) = 'T' AND substr(ts, -1) = 'Z'"
+    " THEN substr(ts, 1, 10) ELSE ts END"
+)
+
 T = TypeVar("T")
 
 #: Schema migrations, applied in order; ``PRAGMA user_version`` records how many ran.
@@ -154,6 +161,47 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE events ADD COLUMN context TEXT;
     ALTER TABLE events ADD COLUMN model TEXT;
     """,
+    # 5: the counts ``ailoop stats`` and ``ailoop report`` read, kept as events are stored
+    # (:func:`_count`), so that neither reads every event: per slice (``dim``: t = per
+    # repository, tool, model and UTC day; l = per language; u = per user; the other
+    # fields empty) and kind, review outcome and pull-request level, the events and their
+    # lines; and the snippets edited after generation. Filled from the events stored before.
+    f"""
+    CREATE TABLE stats_slices (
+        dim      TEXT    NOT NULL,
+        repo     TEXT    NOT NULL,
+        tool     TEXT    NOT NULL,
+        model    TEXT    NOT NULL,
+        language TEXT    NOT NULL,
+        user     TEXT    NOT NULL,
+        day      TEXT    NOT NULL,
+        kind     TEXT    NOT NULL,
+        outcome  TEXT    NOT NULL,
+        pr_level INTEGER NOT NULL,
+        n        INTEGER NOT NULL,
+        lines    INTEGER NOT NULL,
+        PRIMARY KEY (dim, repo, tool, model, language, user, day, kind, outcome, pr_level)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_modified (
+        repo    TEXT NOT NULL,
+        snippet TEXT NOT NULL,
+        PRIMARY KEY (repo, snippet)
+    ) WITHOUT ROWID;
+    INSERT INTO stats_slices
+    SELECT 't', repo, tool, coalesce(model, ''), '', '', {DAY_SQL}, kind, coalesce(outcome, ''),
+           kind = 'reviewed' AND snippet = '', count(*), coalesce(sum(lines), 0)
+    FROM events GROUP BY 2, 3, 4, 7, 8, 9, 10;
+    INSERT INTO stats_slices
+    SELECT 'l', repo, '', '', language, '', '', kind, coalesce(outcome, ''),
+           kind = 'reviewed' AND snippet = '', count(*), coalesce(sum(lines), 0)
+    FROM events GROUP BY 2, 5, 8, 9, 10;
+    INSERT INTO stats_slices
+    SELECT 'u', repo, '', '', '', user, '', kind, coalesce(outcome, ''),
+           kind = 'reviewed' AND snippet = '', count(*), coalesce(sum(lines), 0)
+    FROM events GROUP BY 2, 6, 8, 9, 10;
+    INSERT OR IGNORE INTO stats_modified
+    SELECT DISTINCT repo, snippet FROM events WHERE kind = 'modified';
+    """,  # noqa: S608 - constants only
 )
 
 _COLUMNS = (
@@ -183,6 +231,41 @@ def _index(db: sqlite3.Connection, event: Event, seq: int) -> None:
         "ON CONFLICT (snippet, repo) DO UPDATE SET seq = max(seq, excluded.seq)",
         (event.snippet, event.repo, len(hashes), seq),
     )
+
+
+def event_day_text(ts: str) -> str:
+    """Return what :data:`DAY_SQL` gives for ``ts``."""
+    return ts[:10] if len(ts) > 10 and ts[10] == "T" and ts.endswith("Z") else ts
+
+
+def _count(db: sqlite3.Connection, events: Sequence[Event]) -> None:
+    """Add newly stored events to the counts of migration 5 (``stats_slices``)."""
+    if not events:
+        return
+    sums: dict[tuple[object, ...], list[int]] = {}
+    modified = set()
+    for e in events:
+        rest = (e.kind.value, e.outcome or "", int(e.kind is Kind.REVIEWED and not e.snippet))
+        for key in (
+            ("t", e.repo, e.tool, e.model or "", "", "", event_day_text(e.ts), *rest),
+            ("l", e.repo, "", "", e.language, "", "", *rest),
+            ("u", e.repo, "", "", "", e.user, "", *rest),
+        ):
+            counts = sums.get(key)
+            if counts is None:
+                sums[key] = [1, e.lines]
+            else:
+                counts[0] += 1
+                counts[1] += e.lines
+        if e.kind is Kind.MODIFIED:
+            modified.add((e.repo, e.snippet))
+    db.executemany(
+        "INSERT INTO stats_slices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET n = n + excluded.n, lines = lines + excluded.lines",
+        [(*key, n, lines) for key, (n, lines) in sums.items()],
+    )
+    if modified:
+        db.executemany("INSERT OR IGNORE INTO stats_modified VALUES (?, ?)", sorted(modified))
 
 
 def _index_stored(db: sqlite3.Connection) -> None:
@@ -314,8 +397,11 @@ class LocalStore:
             raise StoreError(describe_failure(self.path, exc)) from exc
 
     def _insert(self, events: Sequence[Event]) -> int:
-        """Insert ``events`` (inside a transaction), index the new ones; return how many were new."""
-        new = 0
+        """Insert ``events`` (inside a transaction), index and count the new ones.
+
+        Returns how many were new.
+        """
+        stored = []
         for event in events:
             cursor = self._db.execute(
                 f"INSERT OR IGNORE INTO events ({_COLUMNS}) "  # noqa: S608 - constant
@@ -323,10 +409,11 @@ class LocalStore:
                 _row(event),
             )
             if cursor.rowcount > 0:
-                new += 1
+                stored.append(event)
                 if event.kind is Kind.GENERATED and event.text:
                     _index(self._db, event, int(cursor.lastrowid or 0))
-        return new
+        _count(self._db, stored)
+        return len(stored)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

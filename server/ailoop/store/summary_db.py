@@ -1,14 +1,13 @@
-"""Summaries kept next to the local store, refreshed with the events stored since the last time.
+"""A summary database next to the local store, refreshed with the events stored since.
 
 The events are append-only and numbered (``seq``), so a summary database in the data
-directory can hold counts over them and each refresh read only the events that arrived
-since the last one: the pattern statistics (``pattern-summary.db``,
-:mod:`ailoop.patterns.aggregate`) and the acceptance statistics (``stats-summary.db``,
-:mod:`ailoop.analytics.summary`) do. :class:`EventSummary` is what both share: the
-``meta`` table (layout version, last ``seq`` read and that event's id), one transaction
-per refresh, building the tables again when their layout changed and starting over when
-the events database was replaced (the id at the last ``seq`` read is another one). The
-events database is only read.
+directory can hold what is costly to compute from them, and each refresh read only the
+events that arrived since the last one; the pattern statistics keep theirs so
+(``pattern-summary.db``, :mod:`ailoop.patterns.aggregate`). :class:`EventSummary` is the
+bookkeeping: the ``meta`` table (layout version, last ``seq`` read and that event's id),
+one transaction per refresh, building the tables again when their layout changed and
+starting over when the events database was replaced (the id at the last ``seq`` read is
+another one). The events database is only read.
 """
 
 from __future__ import annotations
@@ -19,13 +18,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from ailoop.store.local import MIGRATIONS, LocalStore
-
-#: An event's UTC day for the store's standard timestamps (``YYYY-MM-DDT...Z``), the whole
-#: timestamp otherwise (read in Python with :func:`ailoop.patterns.stats.event_day`).
-DAY_SQL = (
-    "CASE WHEN length(ts) > 10 AND substr(ts, 11, 1) = 'T' AND substr(ts, -1) = 'Z'"
-    " THEN substr(ts, 1, 10) ELSE ts END"
-)
 
 T = TypeVar("T")
 
