@@ -31,6 +31,20 @@ agent's session id), ``context_shown`` and ``context_withheld`` (the rule keys t
 session's learned context showed and withheld); all three NULL for other events. Events
 also carry the ``model`` that wrote a snippet when its tool said, and ``source`` may be
 ``trace`` (imported from an Agent Trace record).
+
+From version 7 the team's numbers (``ailoop.analytics.team``) come from a second rollup,
+kept like ``pattern_daily`` by a statement trigger (``ailoop.count_events``) and filled from
+the rows already stored by the migration: ``event_daily`` counts the events and sums their
+``lines`` per UTC day, repository, tool, model, language, user, kind, review outcome and
+``pr_level`` (a ``reviewed`` event that matched no snippet), a NULL ``model`` or
+``outcome`` counted as ``''``; ``modified_days`` holds each (repository, snippet, UTC day)
+with a ``modified`` event, for the distinct modified snippets of a range. Only events with
+a sane ``ts`` (finite, from 1970 on, at most a day ahead of the store's clock) are counted.
+A new event's key columns (repo, tool, language, user, model) must fit in one index entry
+of the rollup: at most 2,000 bytes together (``events_names_indexable``; the
+:data:`LIMITS` allow 1,698 characters, so only long names in multi-byte characters reach
+it); older rows beyond it are left out of the rollup. The roles that may read ``events``
+may read both tables.
 """
 
 from __future__ import annotations
@@ -423,6 +437,109 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE context_shown IS NOT NULL;
     CREATE INDEX events_context_withheld ON ailoop.events USING gin (context_withheld)
         WHERE context_withheld IS NOT NULL;
+    """,
+    # 7: per-day event counts for ``ailoop stats --team`` and ``ailoop report --team``
+    # (``ailoop.analytics.team``), kept like ``pattern_daily`` by a statement trigger from
+    # the rows really inserted (``ON CONFLICT DO NOTHING`` skips are not in the transition
+    # table), so the team's numbers read the rollup instead of every event. ``event_daily``:
+    # events and their lines per UTC day and (repo, tool, model, language, user, kind,
+    # outcome, pr_level), NULL model and outcome as ''; ``modified_days``: which snippets
+    # were modified on which day and in which repo, for the distinct modified snippets of a
+    # range. Only rows with a sane ``ts`` (finite, from 1970 on, at most a day ahead) are
+    # counted. The key columns of a row must fit in one index entry (at most 2,000 bytes
+    # together; a CHECK on new rows, NOT VALID as in version 3; the backfill leaves out
+    # the older rows that do not fit). The ALTER TABLE holds an ACCESS EXCLUSIVE lock on
+    # events until the migration commits, so pushes wait and every row is counted once,
+    # by the backfill or by the trigger. The roles that may read the events get SELECT on
+    # both tables (what ``ailoop store role-sql`` made before gets it too).
+    """
+    ALTER TABLE ailoop.events
+        ADD CONSTRAINT events_names_indexable CHECK (octet_length(repo) + octet_length(tool)
+            + octet_length(language) + octet_length("user")
+            + coalesce(octet_length(model), 0) <= 2000) NOT VALID;
+    CREATE TABLE ailoop.event_daily (
+        day      date    NOT NULL,
+        repo     text    NOT NULL,
+        tool     text    NOT NULL,
+        model    text    NOT NULL,
+        language text    NOT NULL,
+        "user"   text    NOT NULL,
+        kind     text    NOT NULL,
+        outcome  text    NOT NULL,
+        pr_level boolean NOT NULL,
+        n        bigint  NOT NULL,
+        lines    bigint  NOT NULL,
+        PRIMARY KEY (day, repo, tool, model, language, "user", kind, outcome, pr_level)
+    );
+    CREATE TABLE ailoop.modified_days (
+        repo    text NOT NULL,
+        snippet text NOT NULL,
+        day     date NOT NULL,
+        PRIMARY KEY (repo, snippet, day)
+    );
+    -- rows are upserted in key order, so concurrent pushes lock them in one order
+    CREATE FUNCTION ailoop.count_events() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    BEGIN
+        INSERT INTO ailoop.event_daily AS d
+            (day, repo, tool, model, language, "user", kind, outcome, pr_level, n, lines)
+        SELECT (e.ts AT TIME ZONE 'UTC')::date, e.repo, e.tool, coalesce(e.model, ''),
+               e.language, e."user", e.kind, coalesce(e.outcome, ''),
+               e.kind = 'reviewed' AND e.snippet = '', count(*), coalesce(sum(e.lines), 0)
+        FROM new_events AS e
+        WHERE e.ts BETWEEN TIMESTAMPTZ '1970-01-01 00:00:00+00' AND now() + interval '1 day'
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+        ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+        ON CONFLICT (day, repo, tool, model, language, "user", kind, outcome, pr_level)
+        DO UPDATE SET n = d.n + excluded.n, lines = d.lines + excluded.lines;
+        INSERT INTO ailoop.modified_days (repo, snippet, day)
+        SELECT e.repo, e.snippet, (e.ts AT TIME ZONE 'UTC')::date
+        FROM new_events AS e
+        WHERE e.kind = 'modified'
+          AND e.ts BETWEEN TIMESTAMPTZ '1970-01-01 00:00:00+00' AND now() + interval '1 day'
+        GROUP BY 1, 2, 3
+        ORDER BY 1, 2, 3
+        ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    END
+    $$;
+    REVOKE ALL ON FUNCTION ailoop.count_events() FROM PUBLIC;
+    CREATE TRIGGER events_count_events AFTER INSERT ON ailoop.events
+        REFERENCING NEW TABLE AS new_events
+        FOR EACH STATEMENT EXECUTE FUNCTION ailoop.count_events();
+    SET LOCAL work_mem = '64MB';
+    INSERT INTO ailoop.event_daily
+        (day, repo, tool, model, language, "user", kind, outcome, pr_level, n, lines)
+    SELECT (e.ts AT TIME ZONE 'UTC')::date, e.repo, e.tool, coalesce(e.model, ''),
+           e.language, e."user", e.kind, coalesce(e.outcome, ''),
+           e.kind = 'reviewed' AND e.snippet = '', count(*), coalesce(sum(e.lines), 0)
+    FROM ailoop.events AS e
+    WHERE e.ts BETWEEN TIMESTAMPTZ '1970-01-01 00:00:00+00' AND now() + interval '1 day'
+      AND octet_length(e.repo) + octet_length(e.tool) + octet_length(e.language)
+          + octet_length(e."user") + coalesce(octet_length(e.model), 0) <= 2000
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+    INSERT INTO ailoop.modified_days (repo, snippet, day)
+    SELECT DISTINCT e.repo, e.snippet, (e.ts AT TIME ZONE 'UTC')::date
+    FROM ailoop.events AS e
+    WHERE e.kind = 'modified'
+      AND e.ts BETWEEN TIMESTAMPTZ '1970-01-01 00:00:00+00' AND now() + interval '1 day'
+      AND octet_length(e.repo) + octet_length(e.snippet) <= 2000;
+    -- whoever may read the events may read their counts (PUBLIC included)
+    DO $$
+    DECLARE
+        reader text;
+    BEGIN
+        FOR reader IN
+            SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                 ELSE quote_ident(pg_get_userbyid(a.grantee)) END
+            FROM pg_class AS c CROSS JOIN LATERAL aclexplode(c.relacl) AS a
+            WHERE c.oid = 'ailoop.events'::regclass AND a.privilege_type = 'SELECT'
+              AND a.grantee <> c.relowner
+        LOOP
+            EXECUTE 'GRANT SELECT ON ailoop.event_daily, ailoop.modified_days TO ' || reader;
+        END LOOP;
+    END
+    $$;
     """,
 )
 

@@ -610,7 +610,8 @@ def role_sql(role: str, database: str) -> str:
 CREATE ROLE {role} LOGIN;
 GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role};
 GRANT USAGE ON SCHEMA {SCHEMA} TO {role};
-GRANT SELECT ON {SCHEMA}.schema_version, {SCHEMA}.pattern_daily TO {role};
+GRANT SELECT ON {SCHEMA}.schema_version, {SCHEMA}.pattern_daily, {SCHEMA}.event_daily,
+    {SCHEMA}.modified_days TO {role};
 GRANT SELECT, INSERT ON {SCHEMA}.events TO {role};
 REVOKE UPDATE, DELETE, TRUNCATE ON {SCHEMA}.events FROM {role};
 """  # noqa: S608 - identifiers checked above
