@@ -44,6 +44,8 @@ LANGUAGES = ("python", "typescript", "go", "rust")
 USERS = tuple(f"dev{i}@example.com" for i in range(25))
 RULES = ("ruff:E722", "ruff:BLE001", "ruff:F401", "ty:unresolved-reference", "pattern:bare-except")
 OUTCOMES = (Kind.ACCEPTED, Kind.KEPT, Kind.REJECTED, Kind.REVERTED)
+#: The model each tool says wrote its snippets (the others say none).
+MODELS = {"claude-code": "anthropic/claude-sonnet-4-5", "codex": "openai/gpt-5-codex"}
 
 
 def _ts(moment: dt.datetime) -> str:
@@ -59,9 +61,11 @@ def events_of(count: int, seed: int, now: dt.datetime) -> list[Event]:
         n += 1
         at = now - dt.timedelta(seconds=rng.randrange(140 * 86400))
         findings = tuple(r for r in RULES if rng.random() < 0.12)
+        tool = TOOLS[rng.randrange(len(TOOLS))]
         common = {
             "snippet": "sha256:" + hashlib.sha256(f"{seed}:{n}".encode()).hexdigest(),
-            "tool": TOOLS[rng.randrange(len(TOOLS))],
+            "tool": tool,
+            "model": MODELS.get(tool),
             "user": USERS[rng.randrange(len(USERS))],
             "repo": "github.com/acme/shop",
             "path": f"src/m{n % 50}.py",
