@@ -144,7 +144,18 @@ async def diagnostics_where(
             await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         return client.diagnostics[uri]
 
-    return await asyncio.wait_for(until(), wait)
+    try:
+        return await asyncio.wait_for(until(), wait)
+    except asyncio.TimeoutError:
+        last = [
+            f"{d.range.start.line}:{d.range.start.character} {codes_of(d)}"
+            for d in client.diagnostics.get(uri, [])
+        ]
+        said = [m.message for m in [*client.log_messages, *client.messages]]
+        raise AssertionError(
+            f"no diagnostics as wanted within {wait:g} s; the last published: {last}; "
+            f"the server said: {said}"
+        ) from None
 
 
 def markers(items: Sequence[types.Diagnostic]) -> list[types.Diagnostic]:

@@ -33,6 +33,7 @@ NODE_BIN = Path(
     )
 )
 TOY_SERVER = Path(__file__).parents[1] / "fixtures" / "toy_language_server.py"
+TOY_PULL_SERVER = TOY_SERVER.with_name("toy_pull_server.py")
 
 #: The developer's own code: an explicit `any` that is not the AI's (no finding shown).
 HUMAN = "export const legacy: any = 1;\n\nexport function Header(props: { title: string }) {\n  return <h1>{props.title}</h1>;\n}\n"
@@ -233,6 +234,31 @@ async def test_any_language_server_is_an_engine(data_dir: Path, tmp_path: Path) 
         (todo,) = codes(found, "toy:todo")  # the developer's TODO on line 1 is not shown
         assert todo.range == types.Range(types.Position(4, 0), types.Position(4, 4))
         assert "in an AI snippet" in todo.message
+
+
+async def test_an_engine_that_asks_to_be_asked_again_is_checked_again(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """A server whose first answers come before its project loaded, then a refresh."""
+    config = (
+        "[[engines]]\n"
+        'name = "toy"\n'
+        'kind = "language-server"\n'
+        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(TOY_PULL_SERVER))}]\n"
+        'languages = ["toy"]\n'
+    )
+    root = repo(tmp_path / "toys", config)
+    trust(root)
+    async with session("neovim", data_dir, root) as client:
+        uri = (root / "game.toy").as_uri()
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "toy", 1, "move left\n"))
+        )
+        change(client, uri, 2, (1, 0), (1, 0), "move right\nsay hello\nTODO land\nmove up\n")
+        # no edit after the server loaded: only its refresh brings the finding
+        found = await diagnostics_where(client, uri, lambda d: bool(codes(d, "toy:todo")))
+        (todo,) = codes(found, "toy:todo")
+        assert todo.range == types.Range(types.Position(3, 0), types.Position(3, 4))
 
 
 async def test_a_tsx_insertion_that_breaks_the_file_is_recorded_so(

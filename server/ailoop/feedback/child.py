@@ -94,6 +94,9 @@ class ChildServer:
         #: The encoding asked for; :attr:`position_encoding` is the one the child chose.
         self.wanted_encoding = position_encoding
         self.exited: asyncio.Future[int | None] | None = None
+        #: Called when the child asks its client to pull diagnostics again
+        #: (``workspace/diagnostic/refresh``: a project loaded, a configuration changed).
+        self.on_refresh: Callable[[], None] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -336,12 +339,15 @@ class ChildServer:
                 self._configuration(section) if self._configuration is not None else None
                 for section in sections
             ]
+        if method == "workspace/diagnostic/refresh":
+            if self.on_refresh is not None:
+                self.on_refresh()
+            return None
         if method in {
             "client/registerCapability",
             "client/unregisterCapability",
             "window/workDoneProgress/create",
             "window/showMessageRequest",
-            "workspace/diagnostic/refresh",
             "workspace/semanticTokens/refresh",
             "workspace/inlayHint/refresh",
             "workspace/codeLens/refresh",

@@ -66,6 +66,9 @@ class Engine(abc.ABC):
         #: Checks of lower priority start first; a higher one starts when they answered
         #: (or after a short cap), so a fast engine does not share the CPU with a slow one.
         self.priority = priority
+        #: Set by the hub: called when the engine's earlier answers may be out of date
+        #: although the text is not (a language server asked to be asked again).
+        self.on_refresh: Callable[[], None] | None = None
 
     def accepts(self, language_id: str) -> bool:
         """Whether this engine checks documents of ``language_id``."""

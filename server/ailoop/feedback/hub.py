@@ -5,7 +5,9 @@ to the engines that hold buffers, checks each document after edits (the first ed
 a quiet period at once, later ones debounced), reports findings only for the document
 version they were computed from, and keeps every engine independent: an engine that is
 missing, crashes or hangs gives one message per failure and is restarted with exponential
-backoff while the others go on.
+backoff while the others go on. A language server that asks to be asked again
+(``workspace/diagnostic/refresh``, as a type checker does once its project has loaded)
+gets the open documents checked again.
 
 Every method is non-blocking for the caller; all work runs as tasks on the event loop.
 """
@@ -100,6 +102,9 @@ class _EngineSlot:
     generation: int = 0
     running: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     rerun: set[str] = field(default_factory=set)
+    #: Documents whose running check answers for what the engine knew before it asked to
+    #: be asked again (``workspace/diagnostic/refresh``): checked once more after it.
+    stale: set[str] = field(default_factory=set)
     #: Seconds a check typically takes (a moving average), once one has answered.
     typical: float | None = None
 
@@ -267,6 +272,7 @@ class EngineHub:
         for slot in self._ready_slots(document):
             self._guard(slot, slot.engine.close, uri)
             slot.rerun.discard(uri)
+            slot.stale.discard(uri)
 
     async def settle(self, timeout: float = 10.0, first_restart: bool = False) -> None:
         """Check now what waits for a pause in the edits, and wait until every check is done.
@@ -351,6 +357,7 @@ class EngineHub:
         if generation != slot.generation or self._stopping:
             return
         slot.state = "ready"
+        slot.engine.on_refresh = lambda: self._refresh(slot, generation)
         exited = slot.engine.exited
         if exited is not None:
             exited.add_done_callback(lambda future: self._on_exit(slot, generation, future))
@@ -358,6 +365,17 @@ class EngineHub:
             if slot.engine.accepts(document.language_id):
                 self._guard(slot, slot.engine.open, document)
                 self._start_check(slot, document.uri)
+
+    def _refresh(self, slot: _EngineSlot, generation: int) -> None:
+        """Check the open documents again: the engine said its answers may have changed."""
+        if generation != slot.generation or slot.state != "ready" or self._stopping:
+            return
+        for document in list(self._documents.values()):
+            if slot.engine.accepts(document.language_id):
+                if document.uri in slot.running:
+                    slot.stale.add(document.uri)
+                else:
+                    self._start_check(slot, document.uri)
 
     async def _stop_engine(self, slot: _EngineSlot) -> None:
         if slot.state != "ready":
@@ -525,9 +543,12 @@ class EngineHub:
             return
         if findings is not None and current.version == document.version:
             self._report(document.uri, document.version, slot.engine.name, findings)
-        if document.uri in slot.rerun:
+        stale = document.uri in slot.stale
+        slot.stale.discard(document.uri)
+        if document.uri in slot.rerun or stale:
             slot.rerun.discard(document.uri)
-            if slot.state == "ready" and (findings is None or current.version != document.version):
+            outdated = findings is None or current.version != document.version
+            if slot.state == "ready" and (outdated or stale):
                 self._start_check(slot, document.uri)
 
     def _report(self, uri: str, version: int, engine: str, findings: list[Finding]) -> None:

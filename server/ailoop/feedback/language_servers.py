@@ -111,6 +111,7 @@ class LanguageServerEngine(Engine):
             position_encoding=self._position_encoding,
         )
         self._child = child
+        child.on_refresh = self._refreshed
         try:
             await child.start(self._start_timeout)
         except OSError as error:
@@ -122,6 +123,10 @@ class LanguageServerEngine(Engine):
             child.kill()
             detail = [*_error_lines(child.stderr_tail()), str(error)]
             raise EngineError(f"failed to start: {detail[0]}") from None
+
+    def _refreshed(self) -> None:
+        if self.on_refresh is not None:
+            self.on_refresh()
 
     def open(self, document: Document) -> None:
         """Send the document to the child."""
