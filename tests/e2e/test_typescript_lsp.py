@@ -34,6 +34,7 @@ NODE_BIN = Path(
 )
 TOY_SERVER = Path(__file__).parents[1] / "fixtures" / "toy_language_server.py"
 TOY_PULL_SERVER = TOY_SERVER.with_name("toy_pull_server.py")
+TOY_LATE_PUSH_SERVER = TOY_SERVER.with_name("toy_late_push_server.py")
 
 #: The developer's own code: an explicit `any` that is not the AI's (no finding shown).
 HUMAN = "export const legacy: any = 1;\n\nexport function Header(props: { title: string }) {\n  return <h1>{props.title}</h1>;\n}\n"
@@ -132,6 +133,17 @@ def has_lint_and_types(found: Sequence[types.Diagnostic]) -> bool:
     )
 
 
+def toy_engine(server: Path) -> str:
+    """The settings of a ``language-server`` engine named toy, run by this Python."""
+    return (
+        "[[engines]]\n"
+        'name = "toy"\n'
+        'kind = "language-server"\n'
+        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(server))}]\n"
+        'languages = ["toy"]\n'
+    )
+
+
 @pytest.mark.parametrize("types_server", ["tsgo", "typescript-language-server"])
 async def test_biome_and_typescript_findings_inside_the_snippet_only(
     data_dir: Path, tmp_path: Path, node_engines: Path, types_server: str
@@ -212,14 +224,7 @@ async def test_a_missing_language_server_gives_one_message(
 
 
 async def test_any_language_server_is_an_engine(data_dir: Path, tmp_path: Path) -> None:
-    config = (
-        "[feedback]\nty = false\n\n"
-        "[[engines]]\n"
-        'name = "toy"\n'
-        'kind = "language-server"\n'
-        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(TOY_SERVER))}]\n"
-        'languages = ["toy"]\n'
-    )
+    config = "[feedback]\nty = false\n\n" + toy_engine(TOY_SERVER)
     root = repo(tmp_path / "toys", config)
     trust(root)  # a command from the repository's settings runs in a trusted workspace only
     async with session("neovim", data_dir, root) as client:
@@ -236,17 +241,17 @@ async def test_any_language_server_is_an_engine(data_dir: Path, tmp_path: Path) 
         assert "in an AI snippet" in todo.message
 
 
-async def test_an_engine_that_asks_to_be_asked_again_is_checked_again(
-    data_dir: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    "server",
+    [TOY_PULL_SERVER, TOY_LATE_PUSH_SERVER],
+    ids=["pull, then a refresh", "a late push without a version"],
+)
+async def test_findings_that_come_after_the_first_answer_are_shown(
+    data_dir: Path, tmp_path: Path, server: Path
 ) -> None:
-    """A server whose first answers come before its project loaded, then a refresh."""
-    config = (
-        "[[engines]]\n"
-        'name = "toy"\n'
-        'kind = "language-server"\n'
-        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(TOY_PULL_SERVER))}]\n"
-        'languages = ["toy"]\n'
-    )
+    """A server answers before its project loaded (then asks to be asked again), or pushes
+    its type check's findings well after its syntax check's, as tsserver does."""
+    config = toy_engine(server)
     root = repo(tmp_path / "toys", config)
     trust(root)
     async with session("neovim", data_dir, root) as client:
@@ -255,7 +260,7 @@ async def test_an_engine_that_asks_to_be_asked_again_is_checked_again(
             types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "toy", 1, "move left\n"))
         )
         change(client, uri, 2, (1, 0), (1, 0), "move right\nsay hello\nTODO land\nmove up\n")
-        # no edit after the server loaded: only its refresh brings the finding
+        # no edit after the first answer: only the server's own word brings the finding
         found = await diagnostics_where(client, uri, lambda d: bool(codes(d, "toy:todo")))
         (todo,) = codes(found, "toy:todo")
         assert todo.range == types.Range(types.Position(3, 0), types.Position(3, 4))

@@ -90,6 +90,8 @@ class ChildServer:
         self._published: dict[str, tuple[int | None, list[dict[str, Any]]]] = {}
         self._push_waiters: dict[str, list[tuple[int, asyncio.Future[list[dict[str, Any]]]]]] = {}
         self._quiet_timers: dict[str, asyncio.TimerHandle] = {}
+        #: Documents whose version-less push came after the last text sent (it answers).
+        self._answered: set[str] = set()
         self.server_capabilities: dict[str, Any] = {}
         #: The encoding asked for; :attr:`position_encoding` is the one the child chose.
         self.wanted_encoding = position_encoding
@@ -188,6 +190,7 @@ class ChildServer:
 
     def did_open(self, uri: str, language_id: str, version: int, text: str) -> None:
         """Forward ``textDocument/didOpen``."""
+        self._answered.discard(uri)
         self._notify(
             "textDocument/didOpen",
             {
@@ -206,6 +209,7 @@ class ChildServer:
         Ranged changes are only for a child with :attr:`incremental_sync`, in its
         :attr:`position_encoding`.
         """
+        self._answered.discard(uri)
         content_changes: list[dict[str, Any]] = []
         for where, text in changes:
             if where is None:
@@ -223,6 +227,7 @@ class ChildServer:
     def did_close(self, uri: str) -> None:
         """Forward ``textDocument/didClose``."""
         self._published.pop(uri, None)
+        self._answered.discard(uri)
         timer = self._quiet_timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
@@ -305,17 +310,33 @@ class ChildServer:
                 future.set_result(diagnostics)
 
     def _resolve_unversioned(self, uri: str) -> None:
+        """Answer the waiting checks with the last version-less push.
+
+        A push that comes after its check was answered (tsserver's semantic diagnostics
+        after its syntax ones, late on a busy machine) asks for a check again, which it
+        then answers at once (:meth:`_wait_pushed`).
+        """
         self._quiet_timers.pop(uri, None)
         published = self._published.get(uri)
         if published is None:
             return
-        for _wanted, future in list(self._push_waiters.get(uri, [])):
-            if not future.done():
-                future.set_result(published[1])
+        self._answered.add(uri)
+        waiting = [f for _wanted, f in self._push_waiters.get(uri, []) if not f.done()]
+        for future in waiting:
+            future.set_result(published[1])
+        if not waiting and self.on_refresh is not None:
+            self.on_refresh()
 
     async def _wait_pushed(self, uri: str, version: int, timeout: float) -> list[dict[str, Any]]:
         published = self._published.get(uri)
         if published is not None and published[0] is not None and published[0] >= version:
+            return published[1]
+        if (
+            published is not None
+            and published[0] is None
+            and uri in self._answered
+            and uri not in self._quiet_timers
+        ):  # a version-less push for the text last sent, and quiet since
             return published[1]
         future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
         entry = (version, future)
