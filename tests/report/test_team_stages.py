@@ -9,7 +9,6 @@ import json
 import logging
 import random
 import sys
-import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -21,19 +20,16 @@ from ailoop.analytics.acceptance import iso_week
 from ailoop.analytics.stages import KindGroup, Slices
 from ailoop.analytics.team import kind_group_problem, team_kind_groups
 from ailoop.store import shared
-from ailoop.store.events import REVIEW_OUTCOMES, Event, Kind, Source
+from ailoop.store.events import Event, Kind
 from tests.report.conftest import ailoop, cli_env
 from tests.report.report_store import REPO, fill, ten_weeks
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))  # pg_cluster
 
 from tests.store.conftest import database, pg_cluster, store_url  # noqa: F401 - fixtures
-from tests.store.store_support import make_events
+from tests.store.store_support import MODELS, OTHER_REPO, team_events
 
 pytestmark = pytest.mark.postgres
-
-OTHER_REPO = "github.com/acme/api"
-MODELS = (None, "anthropic/claude-sonnet-4", "openai/gpt-5")
 
 
 def team(data_dir: Path, url: str, *args: str, cwd: Path) -> dict[str, object]:
@@ -107,29 +103,6 @@ def test_team_stages_and_report_equal_local(store_url: str, tmp_path: Path) -> N
 # --------------------------------------------------------------------------- the rollup's reader
 
 
-def _team_events(seed: int) -> list[Event]:
-    """Events of two repositories over 30 days, some with a model, with review outcomes."""
-    rng = random.Random(seed)
-    events = make_events(400, seed=seed) + make_events(150, seed=seed + 1, repo=OTHER_REPO)
-    events = [dataclasses.replace(e, model=rng.choice(MODELS)) for e in events]
-    for i, event in enumerate(rng.sample(events, 90)):
-        events.append(
-            dataclasses.replace(
-                event,
-                id=str(uuid.uuid4()),
-                kind=Kind.REVIEWED,
-                snippet="" if i % 4 == 3 else event.snippet,
-                source=Source.REVIEW,
-                outcome=REVIEW_OUTCOMES[i % len(REVIEW_OUTCOMES)],
-                reviewer="dana",
-                pr=f"https://example.com/acme/shop/pull/{i % 7}",
-                reason=None,
-                pattern=None,
-            )
-        )
-    return events
-
-
 def _push(url: str, events: Sequence[Event]) -> None:
     rows = [shared.shared_row(e, shared.Privacy()) for e in events]
 
@@ -195,7 +168,7 @@ def _cuts(slices: Slices) -> tuple[Cut, Cut, Cut]:
 
 
 def test_team_numbers_come_per_utc_day_repo_and_model(store_url: str) -> None:  # noqa: F811
-    events = _team_events(seed=81)
+    events = team_events(81, sizes=(400, 150), reviews=90)
     _push(store_url, events)
     # ``since`` an instant after an event of that UTC day: the whole day counts
     now = dt.datetime.now(dt.timezone.utc)
@@ -250,7 +223,7 @@ def test_rollup_rows_that_are_not_valid_are_skipped_with_one_warning(
 ) -> None:
     import psycopg
 
-    events = _team_events(seed=83)
+    events = team_events(83, sizes=(400, 150), reviews=90)
     _push(store_url, events)
     today = "(now() AT TIME ZONE 'UTC')::date"
     days = {"today": today, "future": f"{today} + 5"}

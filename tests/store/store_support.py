@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import random
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from ailoop.store.events import Event, Kind
+from ailoop.store.events import REVIEW_OUTCOMES, Event, Kind, Source
 from ailoop.store.local import DB_NAME, LocalStore
 from ailoop.store.sync import SyncStatus
 
@@ -166,3 +168,40 @@ class LoopLatency:
         self.start()
         await asyncio.sleep(seconds)
         await self.stop()
+
+
+#: The second repository of :func:`team_events`, and the models its events name.
+OTHER_REPO = "github.com/team/api"
+MODELS = (None, "anthropic/claude-sonnet-4", "openai/gpt-5")
+
+
+def team_events(
+    seed: int,
+    now: dt.datetime | None = None,
+    *,
+    sizes: tuple[int, int] = (500, 200),
+    reviews: int = 120,
+) -> list[Event]:
+    """Events of two repositories (``sizes``), some with a model, and ``reviews`` review
+    outcomes of them, one in four at pull-request level (deterministic per seed)."""
+    rng = random.Random(seed)
+    events = make_events(sizes[0], seed=seed, now=now) + make_events(
+        sizes[1], seed=seed + 1, now=now, repo=OTHER_REPO
+    )
+    events = [dataclasses.replace(e, model=rng.choice(MODELS)) for e in events]
+    outcomes = [
+        dataclasses.replace(
+            event,
+            id=str(uuid.uuid4()),
+            kind=Kind.REVIEWED,
+            snippet="" if i % 4 == 3 else event.snippet,
+            source=Source.REVIEW,
+            outcome=REVIEW_OUTCOMES[i % len(REVIEW_OUTCOMES)],
+            reviewer="dana",
+            pr=f"https://example.com/team/app/pull/{i % 11}",
+            reason=None,
+            pattern=None,
+        )
+        for i, event in enumerate(rng.sample(events, reviews))
+    ]
+    return events + outcomes

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import random
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -18,17 +17,14 @@ from typing import Any
 
 import pytest
 from pg_cluster import TestCluster
-from store_support import REPO, make_events
+from store_support import OTHER_REPO, REPO, team_events
 
 from ailoop.analytics.team import team_kind_groups
 from ailoop.store import shared
-from ailoop.store.events import REVIEW_OUTCOMES, Event, Kind, Source
+from ailoop.store.events import Event, Kind
 from ailoop.store.pg_migrations import CURRENT_VERSION, MIGRATIONS
 
 pytestmark = pytest.mark.postgres
-
-OTHER_REPO = "github.com/team/api"
-MODELS = (None, "anthropic/claude-sonnet-4", "openai/gpt-5")
 
 #: The rollup computed from the events, as a GROUP BY would (the test's own statement).
 GROUP_BY_EVENTS_SQL = """
@@ -43,32 +39,6 @@ FROM ailoop.event_daily
 """
 
 Rollup = dict[tuple[Any, ...], tuple[int, int]]
-
-
-def team_events(seed: int, now: dt.datetime | None = None) -> list[Event]:
-    """Events of two repositories, some with a model, with review outcomes (some at PR level)."""
-    rng = random.Random(seed)
-    events = make_events(500, seed=seed, now=now) + make_events(
-        200, seed=seed + 1, now=now, repo=OTHER_REPO
-    )
-    events = [dataclasses.replace(e, model=rng.choice(MODELS)) for e in events]
-    reviews = []
-    for i, event in enumerate(rng.sample(events, 120)):
-        reviews.append(
-            dataclasses.replace(
-                event,
-                id=str(uuid.uuid4()),
-                kind=Kind.REVIEWED,
-                snippet="" if i % 4 == 3 else event.snippet,
-                source=Source.REVIEW,
-                outcome=REVIEW_OUTCOMES[i % len(REVIEW_OUTCOMES)],
-                reviewer="dana",
-                pr=f"https://example.com/team/app/pull/{i % 11}",
-                reason=None,
-                pattern=None,
-            )
-        )
-    return events + reviews
 
 
 def expected_rollup(events: Sequence[Event]) -> Rollup:
