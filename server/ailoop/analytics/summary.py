@@ -17,8 +17,7 @@ from ailoop.analytics.acceptance import iso_week
 from ailoop.analytics.stages import KindGroup, Slices
 from ailoop.patterns.stats import event_day
 from ailoop.store.events import Kind
-from ailoop.store.local import DB_NAME, StoreError
-from ailoop.store.summary_db import open_events
+from ailoop.store.local import DB_NAME, StoreError, open_migrated
 
 _SLICES = """
 SELECT dim, tool, model, language, user, day, kind, outcome, pr_level, sum(n), sum(lines)
@@ -41,7 +40,7 @@ def summary_groups(data_dir: Path, repo: str | None) -> tuple[Slices, int] | Non
     """
     where, params = ("repo = ?", (repo,)) if repo else ("1 = 1", ())
     try:
-        events = open_events(data_dir / DB_NAME)
+        events = open_migrated(data_dir / DB_NAME)
     except (sqlite3.Error, StoreError):
         return None
     try:
@@ -55,46 +54,28 @@ def summary_groups(data_dir: Path, repo: str | None) -> tuple[Slices, int] | Non
     finally:
         events.close()
     kinds = {k.value: k for k in Kind}
-    sums: dict[str, dict[tuple[str, ...], list[int]]] = {"t": {}, "l": {}, "u": {}}
+    cuts: dict[str, dict[tuple[str, str, str, str, Kind, str, bool, str], list[int]]]
+    cuts = {"t": {}, "l": {}, "u": {}}
     weeks: dict[str, str] = {}
     for dim, tool, model, language, user, day, kind, outcome, pr_level, n, lines in rows:
-        if kind not in kinds or dim not in sums:
+        if kind not in kinds or dim not in cuts:
             continue
-        tool, language, user = (
-            (str(v) or "unknown") if dim == d else ""
-            for v, d in ((tool, "t"), (language, "l"), (user, "u"))
+        if dim == "t":  # one slice's own field is named ("unknown" when empty), the rest not
+            key = (str(tool) or "unknown", "", "", _week(str(day), weeks))
+        elif dim == "l":
+            key = ("", str(language) or "unknown", "", "")
+        else:
+            key = ("", "", str(user) or "unknown", "")
+        counts = cuts[dim].setdefault(
+            (*key, kinds[kind], str(outcome), bool(pr_level), str(model)), [0, 0]
         )
-        key = (
-            tool,
-            language,
-            user,
-            _week(str(day), weeks) if dim == "t" else "",
-            str(kind),
-            str(outcome),
-            "1" if pr_level else "",
-            str(model),
-        )
-        counts = sums[dim].setdefault(key, [0, 0])
         counts[0] += int(n)
         counts[1] += int(lines)
-    cuts = {
-        dim: [
-            KindGroup(
-                tool,
-                language,
-                user,
-                week,
-                kinds[kind],
-                outcome,
-                bool(pr_level),
-                n,
-                lines,
-                model,
-            )
-            for (tool, language, user, week, kind, outcome, pr_level, model), (n, lines) in (
-                found.items()
-            )
+    tools, languages, users = (
+        [
+            KindGroup(*key[:7], count=n, lines=lines, model=key[7])
+            for key, (n, lines) in cuts[dim].items()
         ]
-        for dim, found in sums.items()
-    }
-    return Slices(cuts["t"], cuts["l"], cuts["u"]), int(modified)
+        for dim in ("t", "l", "u")
+    )
+    return Slices(tools, languages, users), int(modified)

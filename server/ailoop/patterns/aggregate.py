@@ -18,9 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ailoop.patterns.model import is_valid_key, valid_key
 from ailoop.patterns.reasons import promoted_key
@@ -40,13 +40,15 @@ from ailoop.store.local import (
     DAY_SQL,
     DB_NAME,
     default_data_dir,
+    open_migrated,
     read_only,
 )
-from ailoop.store.summary_db import EventSummary
 
 if TYPE_CHECKING:
     from ailoop.patterns.evaluate import Outcome
     from ailoop.patterns.suggest import TextOutcome
+
+T = TypeVar("T")
 
 SUMMARY_NAME = "pattern-summary.db"
 SUMMARY_VERSION = "1"
@@ -140,32 +142,104 @@ def _event_keys(findings: tuple[str, ...], pattern: str | None) -> set[str]:
     return keys
 
 
-class PatternSummary(EventSummary):
-    """The day-by-day outcome summary of one local store."""
+_META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
-    version = SUMMARY_VERSION
-    schema = _SUMMARY_SCHEMA
-    tables = _SUMMARY_TABLES
+
+def _id_at(events: sqlite3.Connection, seq: int) -> str | None:
+    row = events.execute("SELECT id FROM events WHERE seq = ?", (seq,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+class PatternSummary:
+    """The day-by-day outcome summary of one local store.
+
+    Its ``meta`` table holds the layout version, the last ``seq`` read and that event's
+    id; each refresh is one transaction. The tables are built again when their layout
+    changed, and emptied when the events database was replaced (the id at the last
+    ``seq`` read is another one).
+    """
 
     def __init__(self, data_dir: Path) -> None:
-        super().__init__(data_dir / DB_NAME, data_dir / SUMMARY_NAME)
+        self.events_path = data_dir / DB_NAME
+        self.path = data_dir / SUMMARY_NAME
+        self._db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_META)
+            if self._meta("version") != SUMMARY_VERSION:
+                self._transaction(self._build)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        """Close the summary database."""
+        self._db.close()
+
+    def _meta(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, name: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+    def _transaction(self, work: Callable[[], T]) -> T:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return result
+
+    def _build(self) -> None:
+        """Create the tables of this layout, unless another process just did."""
+        if self._meta("version") != SUMMARY_VERSION:
+            for statement in _SUMMARY_SCHEMA:
+                self._db.execute(statement)
+            self._set_meta("version", SUMMARY_VERSION)
+            self._set_meta("last_seq", "0")
 
     def refresh(self) -> int:
         """Add the events stored since the last refresh; return how many seqs were read.
 
-        Starts over when the summary belongs to another events database (the store was
-        replaced) or to an older summary format. An events database without events adds
-        nothing; other failures raise :class:`sqlite3.Error` (the callers then compute
-        without the summary, and say what is wrong with the events if they cannot be read).
+        All of them when the layout changed or the store was replaced. An events database
+        without events adds nothing; other failures raise :class:`sqlite3.Error` (the
+        callers then compute without the summary, and say what is wrong with the events if
+        they cannot be read).
         """
         try:
-            return super().refresh()
+            events = open_migrated(self.events_path)
+            try:
+                return self._transaction(lambda: self._refresh(events))
+            finally:
+                events.close()
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 return 0
             raise
 
-    def add(self, events: sqlite3.Connection, after_seq: int, up_to_seq: int) -> None:
+    def _refresh(self, events: sqlite3.Connection) -> int:
+        self._build()  # another ailoop may have used another layout since
+        last_seq = int(self._meta("last_seq") or 0)
+        if last_seq and _id_at(events, last_seq) != self._meta("last_id"):
+            for table in _SUMMARY_TABLES:
+                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
+            last_seq = 0
+        (up_to,) = events.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        if up_to <= last_seq:
+            return 0
+        self._add(events, last_seq, up_to)
+        self._set_meta("last_seq", str(up_to))
+        self._set_meta("last_id", _id_at(events, up_to) or "")
+        return int(up_to - last_seq)
+
+    def _add(self, events: sqlite3.Connection, after_seq: int, up_to_seq: int) -> None:
         """Add the outcome counts of the events in the ``seq`` range, per key and day."""
         key_days: dict[tuple[str, int, str], int] = {}
         total_days: dict[tuple[int, str], int] = {}

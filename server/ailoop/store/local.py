@@ -233,7 +233,7 @@ def _index(db: sqlite3.Connection, event: Event, seq: int) -> None:
     )
 
 
-def event_day_text(ts: str) -> str:
+def _day_text(ts: str) -> str:
     """Return what :data:`DAY_SQL` gives for ``ts``."""
     return ts[:10] if len(ts) > 10 and ts[10] == "T" and ts.endswith("Z") else ts
 
@@ -247,7 +247,7 @@ def _count(db: sqlite3.Connection, events: Sequence[Event]) -> None:
     for e in events:
         rest = (e.kind.value, e.outcome or "", int(e.kind is Kind.REVIEWED and not e.snippet))
         for key in (
-            ("t", e.repo, e.tool, e.model or "", "", "", event_day_text(e.ts), *rest),
+            ("t", e.repo, e.tool, e.model or "", "", "", _day_text(e.ts), *rest),
             ("l", e.repo, "", "", e.language, "", "", *rest),
             ("u", e.repo, "", "", "", e.user, "", *rest),
         ):
@@ -814,6 +814,26 @@ def read_only(database: Path, run: Callable[[sqlite3.Connection], T], empty: T) 
         raise StoreError(describe_failure(database, exc)) from exc
     finally:
         connection.close()
+
+
+def open_migrated(database: Path) -> sqlite3.Connection:
+    """Open the store file ``database`` read-only, once its schema is this version's.
+
+    A store written by an older ailoop is migrated first (by the store itself, as the
+    server would on start), so the queries find the columns and tables they read.
+    Raises :class:`sqlite3.Error` or :class:`StoreError` when it cannot be opened.
+    """
+    conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    if version < len(MIGRATIONS):
+        conn.close()
+        LocalStore(database).close()
+        conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5.0)
+    return conn
 
 
 def describe_failure(path: Path, exc: BaseException) -> str:
