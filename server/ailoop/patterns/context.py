@@ -24,7 +24,7 @@ from typing import Any
 from ailoop.patterns import shapes
 from ailoop.patterns.model import TEAM_PREFIX, display_title, is_valid_key
 from ailoop.patterns.patternset import PatternSet
-from ailoop.patterns.stats import PatternStats
+from ailoop.patterns.stats import PatternStats, parse_ts
 from ailoop.text import clean
 from ailoop.workspace_files import WorkspaceFileError, read_text, write_text
 
@@ -417,7 +417,7 @@ class ContextState:
         changed_at = _utc_time(data.get("changed_at"))
         raw = data.get("history")
         read = [ContextChange.from_json(item) for item in raw] if isinstance(raw, list) else []
-        history = sorted((c for c in read if c is not None), key=lambda c: _sort_time(c.at))
+        history = sorted((c for c in read if c is not None), key=lambda c: parse_ts(c.at))
         if not history and changed_at is not None:
             history = [ContextChange(changed_at)]
         return cls(
@@ -433,10 +433,6 @@ class ContextState:
         """Return the history with a change at ``at`` showing ``rules`` added."""
         change = ContextChange(at, tuple(rules[:HISTORY_RULES]))
         return (*self.history, change)[-HISTORY_LIMIT:]
-
-
-def _sort_time(at: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
 
 
 @dataclasses.dataclass(frozen=True)

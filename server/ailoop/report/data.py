@@ -43,11 +43,6 @@ def _week_start(week: str) -> dt.date | None:
         return None
 
 
-def _iso_week_of(day: dt.date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 def _window(totals: dict[str, list[int]], weeks: list[str]) -> dict[str, Any]:
     outcomes = accepted = lines_outcomes = lines_accepted = 0
     for week in weeks:
@@ -78,7 +73,7 @@ def context_windows(
     ``span`` weeks after it (before the next change's week, and up to the current week),
     each summed over every tool, by snippets and by lines.
     """
-    current = _iso_week_of(now.astimezone(dt.timezone.utc).date())
+    current = iso_week(now.isoformat())
     totals: dict[str, list[int]] = {}
     for r in rows:
         t = totals.setdefault(r.week, [0, 0, 0, 0])
@@ -94,8 +89,8 @@ def context_windows(
             continue
         previous = weeks[i - 1] if i else ""
         following = weeks[i + 1] if i + 1 < len(changes) else "9999"
-        before = [_iso_week_of(start - dt.timedelta(weeks=k)) for k in range(span, 0, -1)]
-        after = [_iso_week_of(start + dt.timedelta(weeks=k)) for k in range(1, span + 1)]
+        before = [iso_week((start - dt.timedelta(weeks=k)).isoformat()) for k in range(span, 0, -1)]
+        after = [iso_week((start + dt.timedelta(weeks=k)).isoformat()) for k in range(1, span + 1)]
         out.append(
             {
                 "at": change.at,
